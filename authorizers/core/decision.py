@@ -1,0 +1,164 @@
+"""``Decision``: the one output of every authorizer's decide step.
+
+A decision says what happens to *this* request (``effect``), who the caller is, and which
+resources the returned policy allows and denies. The resources are chosen for API Gateway's
+authorizer cache (see :mod:`authorizers.core.routes`): they must be right for every route that
+shares the cache key, not only this one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from authorizers.core.context import ContextValue
+from authorizers.core.exceptions import Reason
+from authorizers.core.iam_match import INVOKE_ACTION, PolicyOutcome, evaluate_policy
+from authorizers.core.request import EventKind, Request
+from authorizers.core.routes import (
+    ANY_METHOD,
+    NotCacheSafe,
+    PolicyResources,
+    RouteTemplate,
+    all_routes,
+    cache_safe_resources,
+)
+
+ANONYMOUS = "anonymous"
+
+
+class Effect(StrEnum):
+    ALLOW = "Allow"
+    DENY = "Deny"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """An authorizer's answer. Build it with the class methods, which keep it consistent."""
+
+    effect: Effect
+    principal_id: str
+    resources: PolicyResources
+    context: Mapping[str, ContextValue] = field(default_factory=lambda: MappingProxyType({}))
+    #: The API Gateway key value of the caller's usage plan (REST). A secret: never logged.
+    usage_identifier_key: str | None = field(default=None, repr=False)
+    reason: Reason | None = None
+    #: False when the policy is scoped to this request only (see ``routes.NotCacheSafe``).
+    cache_safe: bool = True
+
+    @classmethod
+    def allow_all(
+        cls,
+        request: Request,
+        principal_id: str,
+        *,
+        context: Mapping[str, ContextValue] | None = None,
+        usage_identifier_key: str | None = None,
+    ) -> Decision:
+        """Allow every route of the API and stage: for decisions that do not depend on the
+        route (authentication only)."""
+        return cls(
+            effect=Effect.ALLOW,
+            principal_id=principal_id,
+            resources=all_routes(request.arn),
+            context=MappingProxyType(dict(context or {})),
+            usage_identifier_key=usage_identifier_key,
+        )
+
+    @classmethod
+    def for_routes(
+        cls,
+        request: Request,
+        principal_id: str,
+        *,
+        allowed: Iterable[RouteTemplate],
+        table: Sequence[RouteTemplate],
+        denied_reason: Reason,
+        context: Mapping[str, ContextValue] | None = None,
+        usage_identifier_key: str | None = None,
+    ) -> Decision:
+        """Allow exactly the routes of ``table`` the principal may call (``allowed``).
+
+        The effect for this request follows from evaluating the resulting policy against the
+        request ARN; when it is a Deny, ``denied_reason`` says why. When no cache-safe policy
+        exists the policy covers this request only and ``cache_safe`` is False.
+        """
+        allowed = tuple(allowed)
+        try:
+            resources = cache_safe_resources(request.arn, allowed, table)
+            cache_safe = True
+        except NotCacheSafe:
+            resources, cache_safe = _this_request_only(request, allowed, table), False
+        if not resources.allow:
+            resources = PolicyResources(allow=(), deny=(request.arn.all_routes(),))
+        outcome = evaluate_policy(render_policy(resources), request.arn.arn)
+        allowed_here = outcome is PolicyOutcome.ALLOW
+        return cls(
+            effect=Effect.ALLOW if allowed_here else Effect.DENY,
+            principal_id=principal_id,
+            resources=resources,
+            context=MappingProxyType(dict(context or {})),
+            usage_identifier_key=usage_identifier_key if allowed_here else None,
+            reason=None if allowed_here else denied_reason,
+            cache_safe=cache_safe,
+        )
+
+    @classmethod
+    def deny(
+        cls,
+        request: Request,
+        reason: Reason,
+        *,
+        principal_id: str = ANONYMOUS,
+        context: Mapping[str, ContextValue] | None = None,
+    ) -> Decision:
+        """Deny every route of the API and stage."""
+        return cls(
+            effect=Effect.DENY,
+            principal_id=principal_id or ANONYMOUS,
+            resources=PolicyResources(allow=(), deny=(request.arn.all_routes(),)),
+            context=MappingProxyType(dict(context or {})),
+            reason=reason,
+        )
+
+
+def render_policy(resources: PolicyResources) -> dict[str, object]:
+    """The IAM policy document for ``resources``: one Allow and one Deny statement at most."""
+    statements: list[dict[str, object]] = []
+    if resources.allow:
+        statements.append(
+            {"Action": INVOKE_ACTION, "Effect": "Allow", "Resource": list(resources.allow)}
+        )
+    if resources.deny:
+        statements.append(
+            {"Action": INVOKE_ACTION, "Effect": "Deny", "Resource": list(resources.deny)}
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _this_request_only(
+    request: Request, allowed: tuple[RouteTemplate, ...], table: Sequence[RouteTemplate]
+) -> PolicyResources:
+    """Allow the exact request ARN when the route API Gateway chose for it is allowed.
+
+    The chosen route comes from the event (REST ``resource``, HTTP ``routeKey``); without it,
+    or when it is not in the table, we cannot tell and deny.
+    """
+    if set(_routed_templates(request)) & set(table) & set(allowed):
+        return PolicyResources(allow=(request.arn.arn,))
+    return PolicyResources(allow=())
+
+
+def _routed_templates(request: Request) -> tuple[RouteTemplate, ...]:
+    """The templates the event says it was routed to (its method, or ``ANY``)."""
+    if request.route is None or request.method is None:
+        return ()
+    if request.kind is EventKind.HTTP_V2:
+        method, _, path = request.route.partition(" ")
+        if not path:  # "$default" carries no template
+            return ()
+    else:
+        method, path = request.method, request.route
+    return (RouteTemplate(method, path), RouteTemplate(ANY_METHOD, path))

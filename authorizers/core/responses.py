@@ -1,0 +1,80 @@
+"""Render a :class:`Decision` into what API Gateway expects back, for every event kind.
+
+- REST (TOKEN, REQUEST), HTTP API payload 1.0, WebSocket: an IAM policy response with
+  ``principalId``, ``policyDocument``, ``context`` and (REST only) ``usageIdentifierKey``.
+- HTTP API payload 2.0: the IAM form, or the simple form ``{"isAuthorized", "context"}`` when
+  the authorizer is configured for simple responses.
+
+Why not Powertools' ``APIGatewayAuthorizerResponse`` for the IAM form: it drops the ARN
+partition in ``from_route_arn`` (China/GovCloud policies never match), rejects legal path
+characters (``%``, ``:``, ``~``, ``@``, ``=``), cannot express the root path, emits
+``Condition`` as a list, and does not validate ``context``; each quirk has a test in
+``tests/unit/core/test_powertools_quirks.py``. Resources here come from
+:mod:`authorizers.core.routes`, already partition-correct. The simple form uses Powertools'
+``APIGatewayAuthorizerResponseV2``, which is right.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerResponseV2,
+)
+
+from authorizers.core.config import HttpResponseFormat
+from authorizers.core.context import ContextError, validate_context
+from authorizers.core.decision import Decision, Effect, render_policy
+from authorizers.core.iam_match import PolicyOutcome, evaluate_policy
+from authorizers.core.request import EventKind, Request
+
+#: Cap on the whole serialized response (API Gateway's documented authorizer result size).
+MAX_RESPONSE_BYTES: Final = 8192
+_USAGE_KEY_KINDS: Final = frozenset({EventKind.REST_TOKEN, EventKind.REST_REQUEST})
+
+
+class ResponseError(ValueError):
+    """The decision cannot be rendered into a response API Gateway accepts (a bug upstream)."""
+
+
+def render(decision: Decision, request: Request, http_format: HttpResponseFormat) -> dict[str, Any]:
+    """The response for ``decision`` to ``request``.
+
+    Checks before anything leaves: the context is flat and small, the policy actually gives
+    ``decision.effect`` for this request (an Allow that the policy would deny, or the reverse,
+    is a bug and must not ship), and the response fits the size cap.
+
+    Raises
+    ------
+    ResponseError
+        When any check fails; the pipeline then answers with a deny-all.
+    """
+    try:
+        context = validate_context(decision.context)
+    except ContextError as error:
+        raise ResponseError(str(error)) from None
+    if request.kind is EventKind.HTTP_V2 and http_format is HttpResponseFormat.SIMPLE:
+        simple = APIGatewayAuthorizerResponseV2(
+            authorize=decision.effect is Effect.ALLOW, context=context
+        )
+        return _sized(simple.asdict())
+    if not decision.principal_id:
+        raise ResponseError("principalId must not be empty")
+    policy = render_policy(decision.resources)
+    outcome = evaluate_policy(policy, request.arn.arn)
+    if (outcome is PolicyOutcome.ALLOW) != (decision.effect is Effect.ALLOW):
+        raise ResponseError(f"the policy gives {outcome} for a {decision.effect} decision")
+    response: dict[str, Any] = {"principalId": decision.principal_id, "policyDocument": policy}
+    if context:
+        response["context"] = context
+    if decision.usage_identifier_key is not None and request.kind in _USAGE_KEY_KINDS:
+        response["usageIdentifierKey"] = decision.usage_identifier_key
+    return _sized(response)
+
+
+def _sized(response: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(response, separators=(",", ":")).encode("utf-8"))
+    if size > MAX_RESPONSE_BYTES:
+        raise ResponseError(f"response is {size} bytes; the cap is {MAX_RESPONSE_BYTES}")
+    return response
