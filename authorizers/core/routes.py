@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from authorizers.core.route_arn import HTTP_METHODS, MAX_RESOURCE_CHARS, RouteArn
@@ -115,19 +116,16 @@ def cache_safe_resources(
     NotCacheSafe
         When an over-broad pattern cannot be corrected, or the policy would be too large.
     """
-    allowed_set = set(allowed)
-    denied = [route for route in table if route not in allowed_set]
-    allow_globs = sorted({(r.method_glob, r.glob()) for r in allowed_set})
-    deny_globs: set[tuple[str, str]] = set()
-    for route in denied:
-        if any(_overlaps(m, g, route) for m, g in allow_globs):
-            deny_globs.add((route.method_glob, route.glob()))
-    for route in allowed_set:
-        if any(_overlaps(m, g, route) for m, g in deny_globs):
-            raise NotCacheSafe(str(route))
+    allowed_set = frozenset(allowed)
+    if not allowed_set:
+        return PolicyResources(allow=(), deny=(arn.all_routes(),))
+    plan = _plan(allowed_set, tuple(table))
+    if plan is None:
+        raise NotCacheSafe("an allowed route is covered by a needed Deny")
+    allow_globs, deny_globs = plan
     resources = PolicyResources(
         allow=tuple(arn.resource(m, g) for m, g in allow_globs),
-        deny=tuple(arn.resource(m, g) for m, g in sorted(deny_globs)),
+        deny=tuple(arn.resource(m, g) for m, g in deny_globs),
     )
     everything = resources.allow + resources.deny
     if any(len(r) > MAX_RESOURCE_CHARS for r in everything):
@@ -135,6 +133,36 @@ def cache_safe_resources(
     if sum(len(r) + 3 for r in everything) > MAX_POLICY_RESOURCE_BYTES:
         raise NotCacheSafe("the policy would be too large")
     return resources
+
+
+_Globs = tuple[tuple[str, str], ...]
+
+
+@lru_cache(maxsize=1024)
+def _plan(
+    allowed: frozenset[RouteTemplate], table: tuple[RouteTemplate, ...]
+) -> tuple[_Globs, _Globs] | None:
+    """The (method, path) globs to allow and deny, or None when no policy is right.
+
+    Pure and keyed only by configuration-derived values (the route table and the subset a
+    principal's scopes/groups allow), so a small bounded memo serves every principal with the
+    same permissions: the overlap analysis runs once per distinct permission set.
+    """
+    denied = [route for route in table if route not in allowed]
+    allow_globs = tuple(sorted({(r.method_glob, r.glob()) for r in allowed}))
+    deny_set: set[tuple[str, str]] = set()
+    for route in denied:
+        if any(_overlaps(m, g, route) for m, g in allow_globs):
+            deny_set.add((route.method_glob, route.glob()))
+    for route in allowed:
+        if any(_overlaps(m, g, route) for m, g in deny_set):
+            return None
+    return allow_globs, tuple(sorted(deny_set))
+
+
+def clear() -> None:
+    """Forget memoized plans (tests)."""
+    _plan.cache_clear()
 
 
 def _overlaps(method_glob: str, path_glob: str, route: RouteTemplate) -> bool:

@@ -1,0 +1,94 @@
+"""Decisions for route-aware authorizers: effect, cache-safety, and the one-request fallback."""
+
+from __future__ import annotations
+
+from authorizers.core.decision import Decision, Effect
+from authorizers.core.exceptions import Reason
+from authorizers.core.request import normalize
+from authorizers.core.routes import RouteTemplate
+from tests.conftest import load_event
+
+
+def templates(*texts):
+    return [RouteTemplate.parse(t) for t in texts]
+
+
+def test_allowed_route_gives_allow_and_a_cache_safe_policy():
+    request = normalize(load_event("rest_request"))  # GET /pets/42 via /pets/{petId}
+    table = templates("GET /pets/{petId}", "DELETE /pets/{petId}")
+    decision = Decision.for_routes(
+        request, "u", allowed=table[:1], table=table, denied_reason=Reason.INSUFFICIENT_SCOPE
+    )
+    assert decision.effect is Effect.ALLOW and decision.reason is None and decision.cache_safe
+
+
+def test_route_not_allowed_gives_deny_with_the_reason_and_keeps_other_routes_allowed():
+    request = normalize(load_event("rest_request"))
+    table = templates("GET /pets/{petId}", "GET /stores")
+    decision = Decision.for_routes(
+        request,
+        "u",
+        allowed=templates("GET /stores"),
+        table=table,
+        denied_reason=Reason.INSUFFICIENT_SCOPE,
+        usage_identifier_key="k" * 40,
+    )
+    assert decision.effect is Effect.DENY
+    assert decision.reason is Reason.INSUFFICIENT_SCOPE
+    assert decision.resources.allow == (request.arn.resource("GET", "/stores"),)
+    assert decision.usage_identifier_key is None  # never hand out a usage key on a deny
+
+
+def test_nothing_allowed_is_a_deny_all():
+    request = normalize(load_event("rest_request"))
+    decision = Decision.for_routes(
+        request,
+        "u",
+        allowed=(),
+        table=templates("GET /pets/{petId}"),
+        denied_reason=Reason.NOT_IN_GROUP,
+    )
+    assert decision.effect is Effect.DENY
+    assert decision.resources.deny == (request.arn.all_routes(),)
+
+
+def _ambiguous_table():
+    return templates("GET /a/{x}", "GET /a/{x}/{z}", "GET /a/{x}/c")
+
+
+def test_not_cache_safe_falls_back_to_this_request_only():
+    event = load_event("rest_request")
+    event["methodArn"] = event["methodArn"].replace("/GET/pets/42", "/GET/a/1")
+    event["resource"] = "/a/{x}"
+    request = normalize(event)
+    table = _ambiguous_table()
+    decision = Decision.for_routes(
+        request, "u", allowed=[table[0], table[2]], table=table, denied_reason=Reason.POLICY_DENY
+    )
+    assert decision.cache_safe is False
+    assert decision.effect is Effect.ALLOW
+    assert decision.resources.allow == (request.arn.arn,)
+
+
+def test_fallback_honours_any_templates_and_http_route_keys():
+    event = load_event("http_v2")
+    event["routeArn"] = event["routeArn"].replace("/GET/pets/42", "/GET/a/1/c")
+    event["routeKey"] = "ANY /a/{x}/c"
+    request = normalize(event)
+    table = [*templates("GET /a/{x}", "GET /a/{x}/{z}"), RouteTemplate("ANY", "/a/{x}/c")]
+    decision = Decision.for_routes(
+        request, "u", allowed=[table[0], table[2]], table=table, denied_reason=Reason.POLICY_DENY
+    )
+    assert decision.cache_safe is False and decision.effect is Effect.ALLOW
+
+
+def test_fallback_without_a_known_route_denies():
+    event = load_event("http_v2")
+    event["routeArn"] = event["routeArn"].replace("/GET/pets/42", "/GET/a/1")
+    event["routeKey"] = "$default"
+    request = normalize(event)
+    table = _ambiguous_table()
+    decision = Decision.for_routes(
+        request, "u", allowed=[table[0], table[2]], table=table, denied_reason=Reason.UNKNOWN_ROUTE
+    )
+    assert decision.effect is Effect.DENY and decision.reason is Reason.UNKNOWN_ROUTE
