@@ -1,0 +1,336 @@
+"""Stage settings: a typed, validated view of the ``gatehouse`` block in ``cdk.json`` context.
+
+``cdk.json`` holds every environment in code (CDK best practice "model all production stages in
+code")::
+
+    "context": {
+      "gatehouse": {
+        "stages": {
+          "dev":  {"region": "eu-west-1", "removal_policy": "destroy", ...},
+          "prod": {"account": "222222222222", "region": "eu-west-1", ...}
+        }
+      }
+    }
+
+and ``cdk synth -c stage=prod`` optionally narrows synthesis to one of them.
+
+The defaults are the production-safe ones (retain resources, termination protection on, a year
+of logs); a disposable stage opts out explicitly in its own settings. Nothing depends on a
+stage's *name*: ``prod`` differs from ``dev`` only through what ``cdk.json`` says.
+
+Validation follows the authorizers' settings reader (:mod:`authorizers.core.config`): unknown
+keys are errors (a misspelt ``termination_protecton`` must not silently leave protection at
+its default), and every message names the stage and key and says what to put there. All
+problems are reported at once in one :class:`StageConfigError`.
+
+This module is pure Python (no ``aws_cdk`` import), so it is cheap to test and to import.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Final, Literal, TypeVar
+
+__all__ = [
+    "ARCHITECTURES",
+    "CONTEXT_KEY",
+    "LOG_RETENTION_DAYS",
+    "REMOVAL_POLICIES",
+    "STAGE_SELECTOR_KEY",
+    "ArchitectureName",
+    "RemovalPolicyName",
+    "StageConfig",
+    "StageConfigError",
+    "load_stage_configs",
+]
+
+CONTEXT_KEY: Final = "gatehouse"
+"""The context key (in ``cdk.json``) that holds all Gatehouse settings."""
+
+STAGE_SELECTOR_KEY: Final = "stage"
+"""Optional context key (``-c stage=NAME``) that narrows synthesis to one stage."""
+
+ArchitectureName = Literal["arm64", "x86_64"]
+RemovalPolicyName = Literal["destroy", "retain"]
+
+ARCHITECTURES: Final[tuple[ArchitectureName, ...]] = ("arm64", "x86_64")
+REMOVAL_POLICIES: Final[tuple[RemovalPolicyName, ...]] = ("destroy", "retain")
+
+LOG_RETENTION_DAYS: Final[tuple[int, ...]] = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545,
+    731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+"""Retention periods CloudWatch Logs accepts that aws-cdk-lib 2.275 ``RetentionDays`` can express.
+
+"Never expire" is deliberately not offered: unbounded log retention is a cost and data-retention
+decision nobody should make by default.
+"""
+
+_STAGE_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
+_ACCOUNT = re.compile(r"[0-9]{12}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
+
+_T = TypeVar("_T")
+
+_DEFAULT_ARCHITECTURE: Final[ArchitectureName] = "arm64"
+_DEFAULT_LOG_RETENTION_DAYS: Final = 365
+_DEFAULT_REMOVAL_POLICY: Final[RemovalPolicyName] = "retain"
+_DEFAULT_TERMINATION_PROTECTION: Final = True
+
+
+class StageConfigError(ValueError):
+    """The ``gatehouse`` context is invalid.
+
+    Attributes
+    ----------
+    problems:
+        One line per problem, each naming the stage and key (``gatehouse.stages.<stage>.<key>``)
+        and what to put there. ``str(error)`` lists them all.
+    """
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems: tuple[str, ...] = tuple(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"invalid Gatehouse stage configuration in cdk.json context:\n{lines}")
+
+
+@dataclass(frozen=True, slots=True)
+class StageConfig:
+    """The settings of one deployment stage (one AWS environment).
+
+    Build these with :func:`load_stage_configs`, which validates them; the defaults here are the
+    production-safe ones.
+
+    Attributes
+    ----------
+    name:
+        Stage name: the ``cdk.Stage`` construct id, so ``cdk deploy "<name>/*"`` deploys it.
+    region:
+        AWS region, e.g. ``eu-west-1``.
+    account:
+        12-digit AWS account id, or ``None`` for an account-agnostic stage (whatever account the
+        CLI credentials point at). Required for any stage that protects its resources.
+    architecture:
+        Lambda architecture of the layer (and later the functions).
+    log_retention_days:
+        CloudWatch Logs retention for the stage's log groups.
+    removal_policy:
+        ``retain`` keeps stateful resources (and old layer versions) when they leave the stack;
+        ``destroy`` deletes them.
+    termination_protection:
+        CloudFormation termination protection on every stack of the stage.
+    """
+
+    name: str
+    region: str
+    account: str | None = None
+    architecture: ArchitectureName = _DEFAULT_ARCHITECTURE
+    log_retention_days: int = _DEFAULT_LOG_RETENTION_DAYS
+    removal_policy: RemovalPolicyName = _DEFAULT_REMOVAL_POLICY
+    termination_protection: bool = _DEFAULT_TERMINATION_PROTECTION
+
+    @property
+    def is_protected(self) -> bool:
+        """Whether the stage keeps its resources or refuses deletion (a long-lived environment)."""
+        return self.removal_policy == "retain" or self.termination_protection
+
+
+class _Problems:
+    """Collects the problems of one stage; each line starts with the key's full path."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.items: list[str] = []
+
+    def add(self, key: str, message: str) -> None:
+        self.items.append(f"{self.where}.{key}: {message}")
+
+
+def _choice_hint(options: tuple[object, ...]) -> str:
+    return "one of " + ", ".join(f'"{o}"' if isinstance(o, str) else str(o) for o in options)
+
+
+def _account(value: object) -> str | None:
+    return value if isinstance(value, str) and _ACCOUNT.fullmatch(value) else None
+
+
+def _region(value: object) -> str | None:
+    return value if isinstance(value, str) and _REGION.fullmatch(value) else None
+
+
+def _architecture(value: object) -> ArchitectureName | None:
+    return value if value in ARCHITECTURES else None
+
+
+def _log_retention_days(value: object) -> int | None:
+    # bool is an int subclass and 14.0 == 14: accept only a JSON integer.
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if value in LOG_RETENTION_DAYS else None
+
+
+def _removal_policy(value: object) -> RemovalPolicyName | None:
+    return value if value in REMOVAL_POLICIES else None
+
+
+def _termination_protection(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+_ACCOUNT_HINT: Final = (
+    'put the 12-digit AWS account id as a JSON string in quotes, e.g. "123456789012" '
+    "(a JSON number would lose leading zeros)"
+)
+_REGION_HINT: Final = 'put an AWS region name, e.g. "region": "eu-west-1"'
+_HINTS: Final[Mapping[str, str]] = {
+    "account": _ACCOUNT_HINT,
+    "region": _REGION_HINT,
+    "architecture": f"put {_choice_hint(ARCHITECTURES)} (default: arm64)",
+    "log_retention_days": (
+        f"put a number of days CloudWatch Logs allows: {_choice_hint(LOG_RETENTION_DAYS)}"
+    ),
+    "removal_policy": (
+        f'put {_choice_hint(REMOVAL_POLICIES)} ("retain", the default, for any environment '
+        "with data worth keeping)"
+    ),
+    "termination_protection": "put true or false (a JSON boolean, not a string)",
+}
+_KNOWN_KEYS: Final = tuple(_HINTS)
+
+
+def _setting(
+    raw: Mapping[str, object],
+    key: str,
+    parse: Callable[[object], _T | None],
+    default: _T,
+    problems: _Problems,
+) -> _T:
+    """``raw[key]`` parsed, or ``default`` when absent or invalid (an invalid value is recorded)."""
+    if key not in raw:
+        return default
+    parsed = parse(raw[key])
+    if parsed is None:
+        problems.add(key, _HINTS[key])
+        return default
+    return parsed
+
+
+def _unknown_key_message(key: str, known: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f'did you mean "{close[0]}"? ' if close else ""
+    return f"unknown setting; {hint}known settings: {', '.join(known)}"
+
+
+def _load_stage(name: str, raw: object, problems: list[str]) -> StageConfig | None:
+    """One stage's settings, or ``None`` after appending its problems to ``problems``."""
+    where = f"{CONTEXT_KEY}.stages.{name}"
+    if not _STAGE_NAME.fullmatch(name):
+        problems.append(
+            f"{where}: invalid stage name; it becomes a construct id and part of CloudFormation "
+            "stack names, so use a lowercase letter followed by up to 31 lowercase letters, "
+            'digits or hyphens, e.g. "dev" or "prod-eu"'
+        )
+        return None
+    if not isinstance(raw, Mapping):
+        problems.append(f'{where}: must be an object of settings, e.g. {{"region": "eu-west-1"}}')
+        return None
+
+    stage = _Problems(where)
+    for key in raw:
+        if key not in _KNOWN_KEYS:
+            stage.add(str(key), _unknown_key_message(str(key), _KNOWN_KEYS))
+    if "region" not in raw:
+        stage.add("region", f"required and missing; {_REGION_HINT}")
+    config = StageConfig(
+        name=name,
+        region=_setting(raw, "region", _region, "", stage),
+        account=_setting(raw, "account", _account, None, stage),
+        architecture=_setting(raw, "architecture", _architecture, _DEFAULT_ARCHITECTURE, stage),
+        log_retention_days=_setting(
+            raw, "log_retention_days", _log_retention_days, _DEFAULT_LOG_RETENTION_DAYS, stage
+        ),
+        removal_policy=_setting(
+            raw, "removal_policy", _removal_policy, _DEFAULT_REMOVAL_POLICY, stage
+        ),
+        termination_protection=_setting(
+            raw,
+            "termination_protection",
+            _termination_protection,
+            _DEFAULT_TERMINATION_PROTECTION,
+            stage,
+        ),
+    )
+    if not stage.items and config.is_protected and config.account is None:
+        stage.add(
+            "account",
+            "required for a stage that retains resources or has termination protection (an "
+            "explicit account keeps a long-lived stage from landing in whatever account the CLI "
+            f"credentials point at); {_ACCOUNT_HINT}; or make the stage disposable with "
+            '"removal_policy": "destroy" and "termination_protection": false',
+        )
+    if stage.items:
+        problems.extend(stage.items)
+        return None
+    return config
+
+
+def load_stage_configs(context: Mapping[str, object]) -> list[StageConfig]:
+    """Validate the Gatehouse context and return the stages to synthesize.
+
+    Parameters
+    ----------
+    context:
+        The app's context values: ``gatehouse`` (required: ``{"stages": {name: settings}}``)
+        and ``stage`` (optional: the one stage name to synthesize, from ``-c stage=NAME``).
+
+    Returns
+    -------
+    list[StageConfig]
+        Every configured stage in ``cdk.json`` order, or only the selected one.
+
+    Raises
+    ------
+    StageConfigError
+        Listing every problem found, each naming the stage and key and what to put there.
+    """
+    block = context.get(CONTEXT_KEY)
+    if not isinstance(block, Mapping):
+        raise StageConfigError(
+            [
+                f'context "{CONTEXT_KEY}" is missing or not an object; cdk.json needs "context": '
+                f'{{"{CONTEXT_KEY}": {{"stages": {{"dev": {{"region": "eu-west-1"}}}}}}}}'
+            ]
+        )
+    problems: list[str] = [
+        f"{CONTEXT_KEY}.{key}: {_unknown_key_message(str(key), ('stages',))}"
+        for key in block
+        if key != "stages"
+    ]
+    stages = block.get("stages")
+    if not isinstance(stages, Mapping) or not stages:
+        problems.append(
+            f"{CONTEXT_KEY}.stages: must be a non-empty object mapping stage names to settings, "
+            'e.g. {"dev": {"region": "eu-west-1"}}'
+        )
+        raise StageConfigError(problems)
+
+    configs = [
+        config
+        for name, raw in stages.items()
+        if (config := _load_stage(str(name), raw, problems)) is not None
+    ]
+    selected = context.get(STAGE_SELECTOR_KEY)
+    valid = ", ".join(str(name) for name in stages)
+    if selected is not None and (not isinstance(selected, str) or selected not in stages):
+        problems.append(
+            f"-c {STAGE_SELECTOR_KEY}={selected}: unknown stage; use one of: {valid} "
+            f"(or leave out -c {STAGE_SELECTOR_KEY} to synthesize all)"
+        )
+    if problems:
+        raise StageConfigError(problems)
+    if selected is not None:
+        return [c for c in configs if c.name == selected]
+    return configs

@@ -1,0 +1,1 @@
+"""Stacks: composition of components only; stateful and stateless resources kept apart."""
