@@ -1,0 +1,1 @@
+"""Benchmarks, side by side with their anchors: ``make bench`` (``python -m bench``)."""
