@@ -76,10 +76,12 @@ class Decision:
         allowed: Iterable[RouteTemplate],
         table: Sequence[RouteTemplate],
         denied_reason: Reason,
+        others_allowed: bool = False,
         context: Mapping[str, ContextValue] | None = None,
         usage_identifier_key: str | None = None,
     ) -> Decision:
-        """Allow exactly the routes of ``table`` the principal may call (``allowed``).
+        """Allow exactly the routes of ``table`` the principal may call (``allowed``), and,
+        with ``others_allowed``, every route the table does not name.
 
         The effect for this request follows from evaluating the resulting policy against the
         request ARN; when it is a Deny, ``denied_reason`` says why. When no cache-safe policy
@@ -87,10 +89,13 @@ class Decision:
         """
         allowed = tuple(allowed)
         try:
-            resources = cache_safe_resources(request.arn, allowed, table)
+            resources = cache_safe_resources(
+                request.arn, allowed, table, others_allowed=others_allowed
+            )
             cache_safe = True
         except NotCacheSafe:
-            resources, cache_safe = _this_request_only(request, allowed, table), False
+            resources = _this_request_only(request, allowed, table, others_allowed=others_allowed)
+            cache_safe = False
         if not resources.allow:
             resources = PolicyResources(allow=(), deny=(request.arn.all_routes(),))
         outcome = evaluate_policy(render_policy(resources), request.arn.arn)
@@ -139,15 +144,27 @@ def render_policy(resources: PolicyResources) -> dict[str, object]:
 
 
 def _this_request_only(
-    request: Request, allowed: tuple[RouteTemplate, ...], table: Sequence[RouteTemplate]
+    request: Request,
+    allowed: tuple[RouteTemplate, ...],
+    table: Sequence[RouteTemplate],
+    *,
+    others_allowed: bool,
 ) -> PolicyResources:
     """Allow the exact request ARN when the route API Gateway chose for it is allowed.
 
-    The chosen route comes from the event (REST ``resource``, HTTP ``routeKey``); without it,
-    or when it is not in the table, we cannot tell and deny.
+    The chosen route comes from the event (REST ``resource``, HTTP ``routeKey``). Without it we
+    cannot tell which template applies: with ``others_allowed`` the request is allowed only when
+    no table route that is not allowed could match its path; otherwise it is denied.
     """
-    if set(_routed_templates(request)) & set(table) & set(allowed):
+    routed = set(_routed_templates(request))
+    if routed & set(table) & set(allowed):
         return PolicyResources(allow=(request.arn.arn,))
+    if others_allowed and request.method is not None:
+        forbidden = [r for r in table if r not in allowed]
+        if not routed & set(table) and not any(
+            r.matches(request.method, request.path) for r in forbidden
+        ):
+            return PolicyResources(allow=(request.arn.arn,))
     return PolicyResources(allow=())
 
 

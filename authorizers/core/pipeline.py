@@ -147,7 +147,11 @@ def _respond(
         return _fault(kind, request, http_format, Reason.INVALID_RESPONSE, "ResponseError")
     outcome = Outcome.ALLOW if decision.effect is Effect.ALLOW else Outcome.DENY
     record(kind, outcome, decision.reason)
-    logger.info(
+    # Allows are logged at DEBUG: API Gateway's access log already records every allowed call
+    # with $context.authorizer.principalId, and an INFO line per allow costs ~50 µs and log
+    # volume. Denies are always logged.
+    log = logger.debug if outcome is Outcome.ALLOW else logger.info
+    log(
         "decision",
         extra={
             "authorizer": kind,

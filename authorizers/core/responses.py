@@ -51,7 +51,8 @@ def render(decision: Decision, request: Request, http_format: HttpResponseFormat
         When any check fails; the pipeline then answers with a deny-all.
     """
     try:
-        context = validate_context(decision.context)
+        # The whole response is size-checked below, which bounds the context too.
+        context = validate_context(decision.context, check_size=False)
     except ContextError as error:
         raise ResponseError(str(error)) from None
     if request.kind is EventKind.HTTP_V2 and http_format is HttpResponseFormat.SIMPLE:

@@ -94,6 +94,12 @@ class RouteTemplate:
     def method_glob(self) -> str:
         return "*" if self.method == ANY_METHOD else self.method
 
+    def matches(self, method: str, path: str) -> bool:
+        """Could API Gateway route ``method path`` (concrete) to this template?"""
+        if self.method not in (ANY_METHOD, method):
+            return False
+        return _template_regex(self).fullmatch(path) is not None
+
 
 @dataclass(frozen=True, slots=True)
 class PolicyResources:
@@ -107,9 +113,16 @@ def all_routes(arn: RouteArn) -> PolicyResources:
 
 
 def cache_safe_resources(
-    arn: RouteArn, allowed: Iterable[RouteTemplate], table: Sequence[RouteTemplate]
+    arn: RouteArn,
+    allowed: Iterable[RouteTemplate],
+    table: Sequence[RouteTemplate],
+    *,
+    others_allowed: bool = False,
 ) -> PolicyResources:
     """Resources right for every route in ``table`` when the principal may call ``allowed``.
+
+    ``others_allowed``: routes *not* in the table are allowed too (the table lists only the
+    restricted routes); the policy is then "everything, except the table routes not allowed".
 
     Raises
     ------
@@ -117,9 +130,9 @@ def cache_safe_resources(
         When an over-broad pattern cannot be corrected, or the policy would be too large.
     """
     allowed_set = frozenset(allowed)
-    if not allowed_set:
+    if not allowed_set and not others_allowed:
         return PolicyResources(allow=(), deny=(arn.all_routes(),))
-    plan = _plan(allowed_set, tuple(table))
+    plan = _plan(allowed_set, tuple(table), others_allowed)
     if plan is None:
         raise NotCacheSafe("an allowed route is covered by a needed Deny")
     allow_globs, deny_globs = plan
@@ -140,7 +153,7 @@ _Globs = tuple[tuple[str, str], ...]
 
 @lru_cache(maxsize=1024)
 def _plan(
-    allowed: frozenset[RouteTemplate], table: tuple[RouteTemplate, ...]
+    allowed: frozenset[RouteTemplate], table: tuple[RouteTemplate, ...], others_allowed: bool
 ) -> tuple[_Globs, _Globs] | None:
     """The (method, path) globs to allow and deny, or None when no policy is right.
 
@@ -149,7 +162,10 @@ def _plan(
     same permissions: the overlap analysis runs once per distinct permission set.
     """
     denied = [route for route in table if route not in allowed]
-    allow_globs = tuple(sorted({(r.method_glob, r.glob()) for r in allowed}))
+    if others_allowed:
+        allow_globs: _Globs = (("*", "/*"),)
+    else:
+        allow_globs = tuple(sorted({(r.method_glob, r.glob()) for r in allowed}))
     deny_set: set[tuple[str, str]] = set()
     for route in denied:
         if any(_overlaps(m, g, route) for m, g in allow_globs):
@@ -161,8 +177,9 @@ def _plan(
 
 
 def clear() -> None:
-    """Forget memoized plans (tests)."""
+    """Forget memoized plans and patterns (tests)."""
     _plan.cache_clear()
+    _template_regex.cache_clear()
 
 
 def _overlaps(method_glob: str, path_glob: str, route: RouteTemplate) -> bool:
@@ -170,6 +187,14 @@ def _overlaps(method_glob: str, path_glob: str, route: RouteTemplate) -> bool:
     if method_glob != "*" and route.method not in (ANY_METHOD, method_glob):
         return False
     return _intersects(path_glob, route.tokens(), route.path == "/")
+
+
+@lru_cache(maxsize=1024)
+def _template_regex(template: RouteTemplate) -> re.Pattern[str]:
+    parts = []
+    for token in template.tokens():
+        parts.append("[^/]+" if token is None else ".+" if token == "" else re.escape(token))
+    return re.compile("/" + "".join(parts), re.DOTALL)
 
 
 # A template token is one character (literal), ``None`` (``{param}``: ``[^/]+``) or ``""``
