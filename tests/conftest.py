@@ -15,6 +15,8 @@ import pytest
 from authorizers.core import cache, iam_match, routes
 from authorizers.core.clock import ManualClock
 
+pytest_plugins = ["tests.jwt_fixtures"]
+
 EVENTS = Path(__file__).parent / "events"
 EVENT_NAMES = sorted(p.stem for p in EVENTS.glob("*.json"))
 

@@ -1,0 +1,122 @@
+"""The JWT authorizer, assembled: configuration -> verifier, JWKS cache, revocation, rules.
+
+``JwtAuthorizer.decide(request)`` reads the bearer token, verifies it, checks revocation and
+hands the verified token to the pure ``decide`` step. ``handler.py`` builds one at cold start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from authorizers.core.clock import Clock, MonotonicClock, SystemClock
+from authorizers.core.config import CoreConfig
+from authorizers.core.decision import Decision
+from authorizers.core.exceptions import AuthenticationError, Reason
+from authorizers.core.observability import logger
+from authorizers.core.request import Request
+from authorizers.jwt_bearer.config import JwtConfig, UnmatchedRoutes
+from authorizers.jwt_bearer.decide import decide
+from authorizers.jwt_bearer.fetch import HttpsJsonFetcher
+from authorizers.jwt_bearer.issuers import IssuerProfile
+from authorizers.jwt_bearer.jwks import JwksCache
+from authorizers.jwt_bearer.keys import KeySet, VerificationKey, parse_jwks
+from authorizers.jwt_bearer.revocation import DynamoDbRevocationList, RevocationList
+from authorizers.jwt_bearer.token import bearer_token
+from authorizers.jwt_bearer.verifier import JwtVerifier
+
+
+class JwtAuthorizer:
+    """Everything one JWT authorizer function needs, built once per cold start."""
+
+    def __init__(
+        self,
+        config: JwtConfig,
+        *,
+        jwks: JwksCache,
+        clock: Clock,
+        revocation: RevocationList | None = None,
+    ) -> None:
+        self.config = config
+        self._jwks = jwks
+        self._revocation = revocation
+        # Issuers configured with a JWKS and no URI verify against those keys only.
+        self._static: dict[str, KeySet] = {}
+        for profile in config.issuers:
+            if profile.preloaded_jwks is None:
+                continue
+            if profile.jwks_uri is None:
+                self._static[profile.issuer] = parse_jwks(profile.preloaded_jwks)
+            else:
+                jwks.preload(profile.jwks_uri, profile.preloaded_jwks)
+        self.verifier = JwtVerifier(
+            config.issuers,
+            key_lookup=self._key,
+            clock=clock,
+            leeway_s=config.leeway_s,
+            max_token_bytes=config.max_token_bytes,
+            principal_claim=config.principal_claim,
+        )
+
+    @property
+    def core(self) -> CoreConfig:
+        return self.config.core
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str], *, in_lambda: bool) -> JwtAuthorizer:
+        config = JwtConfig.from_environ(environ, in_lambda=in_lambda)
+        settings = config.jwks
+        fetcher = HttpsJsonFetcher(
+            connect_timeout_s=min(1.0, settings.timeout_s),
+            total_timeout_s=settings.timeout_s,
+            max_bytes=settings.max_bytes,
+            allow_loopback_http=settings.allow_loopback_http,
+        )
+        cache = JwksCache(
+            fetch=fetcher,
+            clock=MonotonicClock(),
+            max_age_s=settings.max_age_s,
+            cooldown_s=settings.cooldown_s,
+            stale_if_error_s=settings.stale_if_error_s,
+            allow_loopback_http=settings.allow_loopback_http,
+            on_event=_log_jwks_event,
+        )
+        revocation = None
+        if config.revocation_table:
+            revocation = DynamoDbRevocationList(
+                config.revocation_table, cache_ttl_s=config.revocation_cache_s
+            )
+        return cls(config, jwks=cache, clock=SystemClock(), revocation=revocation)
+
+    def _key(self, profile: IssuerProfile, kid: str) -> VerificationKey:
+        static = self._static.get(profile.issuer)
+        if static is not None:
+            key = static.keys.get(kid)
+            if key is None:
+                raise AuthenticationError(Reason.UNKNOWN_KEY)
+            return key
+        uri = self._jwks.resolve(profile.issuer, profile.jwks_uri)
+        return self._jwks.get_key(uri, kid)
+
+    def decide(self, request: Request) -> Decision:
+        token = bearer_token(request.credential(self.config.header))
+        verified = self.verifier.verify(token)
+        if self._revocation is not None:
+            ids = [
+                value
+                for name in ("jti", "origin_jti")
+                if isinstance(value := verified.claims.get(name), str)
+            ]
+            if self._revocation.is_revoked(verified.profile.issuer, ids):
+                raise AuthenticationError(Reason.REVOKED)
+        return decide(
+            verified,
+            request,
+            rules=self.config.rules,
+            unmatched_allowed=self.config.unmatched is UnmatchedRoutes.ALLOW,
+            context_claims=self.config.context_claims,
+        )
+
+
+def _log_jwks_event(name: str, uri: str) -> None:
+    # The URI is configuration (an issuer's JWKS endpoint), safe to log; never a token.
+    logger.info("jwks", extra={"event": name, "jwks_uri": uri})

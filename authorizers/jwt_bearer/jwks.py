@@ -1,0 +1,390 @@
+"""JWKS cache: verification keys per trusted JWKS URI, with a bounded life and bounded fetching.
+
+Security contract (facts/jwt.md section 4 rows 4, 5, 6, 26, 27, 30, 31; section 1.2; PyJWT
+CVE-2026-48524, CVE-2026-102274):
+
+- **Trusted keys only.** A JWKS URI is a string from configuration, or discovered from a
+  configured issuer; never from a token. The cache is keyed on those URIs alone, so it cannot
+  grow with attacker input; more than ``max_uris`` distinct URIs is a configuration error.
+- **The kid is opaque.** It must match :data:`keys.KID_PATTERN` (else
+  ``MALFORMED_CREDENTIALS``, before any lookup or fetch) and is only ever an exact-match
+  dictionary key into an already parsed set: never part of a URL, path, query, or a cache key.
+- **Bounded fetching (row 6).** A kid missing from a fresh set triggers at most one refresh
+  per ``cooldown_s`` per URI; other callers get ``UNKNOWN_KEY`` without a fetch. Refreshes of
+  one URI are single-flight: concurrent callers wait on one per-URI lock and then use its
+  result. After a failed fetch the URI is not retried before ``cooldown_s``.
+- **Bounded life (row 30).** A set older than ``max_age_s`` is refetched and the new set
+  *replaces* the old one, so keys removed upstream stop verifying.
+- **Failures never evict (CVE-2026-48524).** A failed fetch, or a document that is not a
+  usable JWKS, leaves the last good set in place. While refreshes fail, that set is served for
+  up to ``stale_if_error_s`` past ``max_age_s`` (each such serve is counted and reported);
+  beyond that window, or with no set at all, :class:`AuthenticationError` with
+  ``UPSTREAM_UNAVAILABLE`` is raised: a 401, never an Allow.
+- **Bounded content (rows 26, 27).** ``keys.parse_jwks`` keeps at most ``max_keys`` members and
+  skips malformed ones one by one (reported as ``jwks_members_skipped``). A non-empty ``keys``
+  list in which *no* member is usable counts as a failed fetch (a broken publish must not
+  replace working keys); an empty ``keys`` list is accepted as "no keys" (everything revoked).
+
+Times come from the injected ``clock``, which must be monotonic-style
+(:class:`authorizers.core.clock.MonotonicClock` in production, ``ManualClock`` in tests): a wall
+clock stepping back would stretch ages and cool-downs.
+
+Observability: ``on_event(name, uri)`` is called with a name from :class:`JwksEvent` (fixed,
+low cardinality) and the URI (for discovery events: the issuer). Neither carries a kid or key.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+from authorizers.core.clock import Clock
+from authorizers.core.exceptions import AuthenticationError, Reason
+from authorizers.jwt_bearer.fetch import discover_jwks_uri
+from authorizers.jwt_bearer.keys import KID_PATTERN, MAX_KEYS, KeySet, VerificationKey, parse_jwks
+
+__all__ = ["JwksCache", "JwksEvent", "JwksStatus"]
+
+T = TypeVar("T")
+
+
+class JwksEvent(StrEnum):
+    """The names ``on_event`` is called with."""
+
+    REFRESHED = "jwks_refreshed"
+    FETCH_FAILED = "jwks_fetch_failed"
+    STALE_SERVED = "jwks_stale_served"
+    MEMBERS_SKIPPED = "jwks_members_skipped"
+    DISCOVERED = "jwks_discovered"
+    DISCOVERY_FAILED = "jwks_discovery_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class JwksStatus:
+    """What the cache holds for one URI (health checks, tests). No key material."""
+
+    fetched_at: float | None
+    last_attempt: float | None
+    failures: int
+    key_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Stamped(Generic[T]):
+    value: T
+    at: float
+
+
+@dataclass(slots=True)
+class _Slot(Generic[T]):
+    """One cached value (a key set, a discovered URI) and its fetch bookkeeping.
+
+    ``current`` is replaced as a whole (one reference assignment), so the lock-free fast path
+    always sees a value together with its own timestamp.
+    """
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    current: _Stamped[T] | None = None
+    last_attempt: float | None = None
+    failures: int = 0
+
+    def cooled_down(self, now: float, cooldown: float) -> bool:
+        return self.last_attempt is None or now - self.last_attempt >= cooldown
+
+
+class JwksCache:
+    """Verification keys per trusted JWKS URI; see the module docstring for the contract.
+
+    Parameters
+    ----------
+    fetch:
+        ``fetch(url) -> parsed JSON``; raises on failure (``fetch.HttpsJsonFetcher``).
+    clock:
+        Monotonic-style time source for ages and cool-downs.
+    max_age_s:
+        Age after which a set is refetched (and replaced).
+    cooldown_s:
+        Least time between two refreshes of one URI caused by unknown kids, and between a failed
+        fetch and the next attempt.
+    stale_if_error_s:
+        How long past ``max_age_s`` a set may still be served while refreshes fail.
+    max_uris:
+        Most distinct JWKS URIs (and, separately, issuers to discover); more is a
+        configuration error (``ValueError``).
+    max_keys:
+        Most JWKS members parsed per document.
+    allow_loopback_http:
+        Accept an ``http://`` loopback ``jwks_uri`` from discovery (local mode only).
+    on_event:
+        Called as ``on_event(name, uri)`` with a :class:`JwksEvent` name; must not raise.
+    """
+
+    def __init__(
+        self,
+        *,
+        fetch: Callable[[str], object],
+        clock: Clock,
+        max_age_s: float = 3600,
+        cooldown_s: float = 60,
+        stale_if_error_s: float = 1800,
+        max_uris: int = 32,
+        max_keys: int = MAX_KEYS,
+        allow_loopback_http: bool = False,
+        on_event: Callable[[str, str], None] | None = None,
+    ) -> None:
+        if max_age_s <= 0 or cooldown_s < 0 or stale_if_error_s < 0:
+            raise ValueError("max_age_s must be positive; cooldown_s, stale_if_error_s >= 0")
+        if max_uris < 1 or max_keys < 1:
+            raise ValueError("max_uris and max_keys must be at least 1")
+        self._fetch = fetch
+        self._clock = clock
+        self._max_age = max_age_s
+        self._cooldown = cooldown_s
+        self._stale = stale_if_error_s
+        self._max_uris = max_uris
+        self._max_keys = max_keys
+        self._allow_loopback_http = allow_loopback_http
+        self._on_event = on_event
+        self._lock = threading.Lock()  # guards the two registries and the counter
+        self._sets: dict[str, _Slot[KeySet]] = {}
+        self._discovered: dict[str, _Slot[str]] = {}
+        self._stale_serves = 0
+
+    # -- keys ---------------------------------------------------------------------------------
+
+    def preload(self, uri: str, document: object) -> None:
+        """Install a JWKS from configuration as if fetched now: a cold start needs no network.
+
+        No fetch attempt is recorded, so the first unknown kid may refresh at once (a document
+        baked in at deploy time may predate a rotation).
+
+        Raises
+        ------
+        ValueError
+            When ``document`` is not a JWKS, or none of its members is usable, or ``uri`` would
+            exceed ``max_uris``.
+        """
+        keyset = parse_jwks(document, max_keys=self._max_keys)
+        if _unusable(keyset):
+            raise ValueError("the preloaded JWKS has no usable key")
+        slot = self._slot(self._sets, uri)
+        with slot.lock:
+            slot.current = _Stamped(keyset, self._clock.now())
+            slot.failures = 0
+        if keyset.skipped:
+            self._emit(JwksEvent.MEMBERS_SKIPPED, uri)
+
+    def get_key(self, uri: str, kid: str) -> VerificationKey:
+        """The key ``kid`` from the JWKS at the trusted ``uri``.
+
+        Raises
+        ------
+        AuthenticationError
+            ``MALFORMED_CREDENTIALS`` for a kid outside ``KID_PATTERN`` (nothing looked up or
+            fetched); ``UNKNOWN_KEY`` when the (fresh or stale-servable) set lacks the kid;
+            ``UPSTREAM_UNAVAILABLE`` when no servable set exists and the fetch fails or is
+            cooling down.
+        ValueError
+            When ``uri`` would exceed ``max_uris`` (URIs come from configuration only).
+        """
+        # Checked before anything else: an injected kid never reaches a lookup or a fetch.
+        if not isinstance(kid, str) or KID_PATTERN.fullmatch(kid) is None:
+            raise AuthenticationError(Reason.MALFORMED_CREDENTIALS)
+        slot = self._slot(self._sets, uri)
+        # Fast path, no lock: a fresh set that has the kid (the common case on a warm function).
+        current = slot.current
+        if current is not None and self._fresh(current.at, self._clock.now()):
+            key = current.value.keys.get(kid)
+            if key is not None:
+                return key
+        with slot.lock:
+            # Re-read under the lock: a caller we waited for may have refreshed the set.
+            return self._get_key_locked(slot, uri, kid, self._clock.now())
+
+    def _get_key_locked(
+        self, slot: _Slot[KeySet], uri: str, kid: str, now: float
+    ) -> VerificationKey:
+        current = slot.current
+        if current is not None and self._fresh(current.at, now):
+            key = current.value.keys.get(kid)
+            if key is not None:
+                return key
+            # Unknown kid in a fresh set: maybe a rotation, maybe a flood of random kids.
+            # At most one refresh per cooldown decides which (row 6).
+            if not slot.cooled_down(now, self._cooldown):
+                raise AuthenticationError(Reason.UNKNOWN_KEY)
+            refreshed = self._refresh_keys(slot, uri, now)
+            if refreshed is None:
+                raise AuthenticationError(Reason.UPSTREAM_UNAVAILABLE)
+            return _lookup(refreshed, kid)
+        # Expired or never loaded. After a failure, wait out the cooldown before retrying.
+        if slot.failures == 0 or slot.cooled_down(now, self._cooldown):
+            refreshed = self._refresh_keys(slot, uri, now)
+            if refreshed is not None:
+                return _lookup(refreshed, kid)
+        if current is not None and self._stale_servable(current.at, now):
+            key = _lookup(current.value, kid)
+            with self._lock:
+                self._stale_serves += 1
+            self._emit(JwksEvent.STALE_SERVED, uri)
+            return key
+        raise AuthenticationError(Reason.UPSTREAM_UNAVAILABLE)
+
+    def _refresh_keys(self, slot: _Slot[KeySet], uri: str, now: float) -> KeySet | None:
+        skipped = 0
+
+        def load(name: str) -> KeySet:
+            nonlocal skipped
+            keyset = parse_jwks(self._fetch(name), max_keys=self._max_keys)
+            skipped = keyset.skipped
+            if _unusable(keyset):
+                raise ValueError("no usable key in a non-empty JWKS")
+            return keyset
+
+        refreshed = self._refresh(slot, uri, now, load)
+        # Reported outside the fetch's try block: the hook cannot turn a good fetch into a
+        # failed one.
+        if skipped:
+            self._emit(JwksEvent.MEMBERS_SKIPPED, uri)
+        return refreshed
+
+    # -- discovery ----------------------------------------------------------------------------
+
+    def resolve(self, issuer: str, jwks_uri: str | None) -> str:
+        """The JWKS URI for a configured issuer: ``jwks_uri`` when configured, else discovered.
+
+        Discovery (``fetch.discover_jwks_uri``) runs once per ``max_age_s`` per issuer, single
+        flight, with the same cooldown after a failure and the same stale window as key sets.
+
+        Raises
+        ------
+        AuthenticationError
+            ``UPSTREAM_UNAVAILABLE`` when discovery fails and no servable earlier result exists.
+        ValueError
+            When ``issuer`` would exceed ``max_uris`` issuers.
+        """
+        if jwks_uri is not None:
+            return jwks_uri
+        slot = self._slot(self._discovered, issuer)
+        current = slot.current
+        if current is not None and self._fresh(current.at, self._clock.now()):
+            return current.value
+        with slot.lock:
+            now = self._clock.now()
+            current = slot.current
+            if current is not None and self._fresh(current.at, now):
+                return current.value
+            if slot.failures == 0 or slot.cooled_down(now, self._cooldown):
+                found = self._refresh(
+                    slot,
+                    issuer,
+                    now,
+                    self._discover,
+                    ok=JwksEvent.DISCOVERED,
+                    failed=JwksEvent.DISCOVERY_FAILED,
+                )
+                if found is not None:
+                    return found
+            if current is not None and self._stale_servable(current.at, now):
+                return current.value
+            raise AuthenticationError(Reason.UPSTREAM_UNAVAILABLE)
+
+    def _discover(self, issuer: str) -> str:
+        return discover_jwks_uri(self._fetch, issuer, allow_loopback_http=self._allow_loopback_http)
+
+    # -- housekeeping -------------------------------------------------------------------------
+
+    @property
+    def stale_serves(self) -> int:
+        """How many keys were served from a set past its max age (since the last ``clear``)."""
+        return self._stale_serves
+
+    def status(self, uri: str) -> JwksStatus | None:
+        """The bookkeeping for ``uri``, or None when the cache has never seen it."""
+        slot = self._sets.get(uri)
+        if slot is None:
+            return None
+        current = slot.current
+        return JwksStatus(
+            fetched_at=current.at if current is not None else None,
+            last_attempt=slot.last_attempt,
+            failures=slot.failures,
+            key_count=len(current.value.keys) if current is not None else 0,
+        )
+
+    def clear(self) -> None:
+        """Forget every set, discovery result and counter (tests, operator reset)."""
+        with self._lock:
+            self._sets.clear()
+            self._discovered.clear()
+            self._stale_serves = 0
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _slot(self, registry: dict[str, _Slot[T]], name: str) -> _Slot[T]:
+        slot = registry.get(name)
+        if slot is not None:
+            return slot
+        with self._lock:
+            slot = registry.get(name)
+            if slot is None:
+                if not isinstance(name, str) or not name:
+                    raise ValueError("a JWKS URI or issuer is a non-empty string")
+                # Names come from configuration, so this bound is never reached by requests;
+                # if it is, configuration is wrong and failing loudly beats growing.
+                if len(registry) >= self._max_uris:
+                    raise ValueError("more JWKS URIs or issuers than max_uris")
+                slot = registry[name] = _Slot()
+            return slot
+
+    def _refresh(
+        self,
+        slot: _Slot[T],
+        name: str,
+        now: float,
+        load: Callable[[str], T],
+        *,
+        ok: JwksEvent = JwksEvent.REFRESHED,
+        failed: JwksEvent = JwksEvent.FETCH_FAILED,
+    ) -> T | None:
+        """One fetch attempt, called with ``slot.lock`` held. None when it failed.
+
+        On success the new value replaces the old one entirely (keys removed upstream drop
+        out). On failure nothing is evicted: only the attempt and the failure are recorded.
+        """
+        slot.last_attempt = now  # set first: the attempt counts even if it raises
+        try:
+            value = load(name)
+        except Exception:  # any failure (network, JSON, not a JWKS, a fetcher's own bug)
+            slot.failures += 1
+            self._emit(failed, name)
+            return None
+        slot.current = _Stamped(value, now)
+        slot.failures = 0
+        self._emit(ok, name)
+        return value
+
+    def _fresh(self, at: float, now: float) -> bool:
+        return now - at < self._max_age
+
+    def _stale_servable(self, at: float, now: float) -> bool:
+        return now - at < self._max_age + self._stale
+
+    def _emit(self, event: JwksEvent, name: str) -> None:
+        if self._on_event is not None:
+            self._on_event(event.value, name)
+
+
+def _lookup(keyset: KeySet, kid: str) -> VerificationKey:
+    key = keyset.keys.get(kid)
+    if key is None:
+        raise AuthenticationError(Reason.UNKNOWN_KEY)
+    return key
+
+
+def _unusable(keyset: KeySet) -> bool:
+    """Members were present but none survived parsing: a broken document, not a rotation."""
+    return not keyset.keys and keyset.skipped > 0

@@ -1,0 +1,217 @@
+"""The JWT authorizer end to end: event in, response out, through the real handler module.
+
+The handler module builds its authorizer from the environment at import; these tests set the
+environment first and (re)import it, with a JWKS preloaded from configuration so no fetch is
+needed, and check statuses, metrics and that no log line carries the token.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from authorizers.core.exceptions import Unauthorized
+from tests.conftest import load_event
+from tests.jwt_fixtures import AUDIENCE, ISSUER, Keys, default_claims
+
+
+class Ctx:
+    function_name = "gatehouse-jwt"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:gatehouse-jwt"
+    aws_request_id = "req-1"
+
+
+@pytest.fixture
+def handler_for(
+    keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., Callable[[dict[str, Any]], dict[str, Any]]]]:
+    def build(routes: list[dict[str, Any]] | None = None, **extra: str):
+        issuer = {
+            "type": "oidc",
+            "issuer": ISSUER,
+            "audiences": [AUDIENCE],
+            "algorithms": ["RS256", "ES256"],
+            "jwks": keys.jwks(),
+            "groups_claim": "groups",
+        }
+        monkeypatch.setenv("GATEHOUSE_JWT_ISSUERS", json.dumps([issuer]))
+        monkeypatch.setenv("GATEHOUSE_TRACING", "false")
+        if routes is not None:
+            monkeypatch.setenv("GATEHOUSE_JWT_ROUTES", json.dumps(routes))
+        for name, value in extra.items():
+            monkeypatch.setenv(name, value)
+        sys.modules.pop("authorizers.jwt_bearer.handler", None)
+        module = importlib.import_module("authorizers.jwt_bearer.handler")
+        return lambda event: module.lambda_handler(event, Ctx())
+
+    yield build
+    sys.modules.pop("authorizers.jwt_bearer.handler", None)
+
+
+def live_claims(**overrides: Any) -> dict[str, Any]:
+    """Claims valid now: the handler reads the real clock."""
+    now = int(time.time())
+    return default_claims(**{"iat": now - 60, "exp": now + 3600, **overrides})
+
+
+def with_token(name: str, token: str) -> dict[str, Any]:
+    event = load_event(name)
+    if name == "rest_token":
+        event["authorizationToken"] = f"Bearer {token}"
+    elif name == "http_v2":
+        event["headers"]["authorization"] = f"Bearer {token}"
+    else:
+        event["headers"]["Authorization"] = f"Bearer {token}"
+        event["multiValueHeaders"]["Authorization"] = [f"Bearer {token}"]
+    return event
+
+
+KINDS = ["rest_token", "rest_request", "http_v1", "http_v2", "websocket_connect"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_valid_token_is_allowed_for_the_whole_stage(handler_for, make_token, kind, capsys):
+    handler = handler_for()
+    token = make_token(live_claims())
+    response = handler(with_token(kind, token))
+    assert response["principalId"] == "user-1"
+    statement = response["policyDocument"]["Statement"][0]
+    assert statement["Effect"] == "Allow" and statement["Resource"][0].endswith("*")
+    assert response["context"]["scope"] == "orders:read orders:write"
+    out = capsys.readouterr().out
+    for segment in token.split("."):
+        assert segment not in out  # row 34: no token part in any log line
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda t: t[:-4] + ("AAAA" if not t.endswith("AAAA") else "BBBB"),
+        lambda t: "",
+        lambda t: t.split(".")[0] + "..",
+    ],
+    ids=["bad-signature", "empty", "no-signature"],
+)
+def test_bad_or_missing_tokens_are_401(handler_for, make_token, kind, tamper, capsys):
+    handler = handler_for()
+    token = tamper(make_token(live_claims()))
+    with pytest.raises(Unauthorized):
+        handler(with_token(kind, token))
+    out = capsys.readouterr().out
+    assert '"Unauthorized"' in out  # the metric
+    if token:
+        assert token.split(".")[0] not in out or not token.split(".")[0]
+
+
+def test_expired_token_is_401_with_reason(handler_for, make_token, capsys):
+    handler = handler_for()
+    with pytest.raises(Unauthorized):
+        handler(with_token("rest_request", make_token(live_claims(exp=int(time.time()) - 3600))))
+    assert '"Reason":"Expired"' in capsys.readouterr().out.replace(" ", "")
+
+
+def test_route_rules_deny_with_reason_and_allow_other_routes(handler_for, make_token):
+    handler = handler_for(
+        routes=[
+            {"route": "GET /pets/{petId}", "scopes": ["pets:read"]},
+            {"route": "GET /orders", "scopes": ["orders:read"]},
+        ]
+    )
+    response = handler(
+        with_token("rest_request", make_token(live_claims()))
+    )  # GET /pets/42, no pets:read
+    assert response["context"]["reason"] == "InsufficientScope"
+    statements = {s["Effect"]: s["Resource"] for s in response["policyDocument"]["Statement"]}
+    assert statements["Allow"] == [
+        "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/GET/orders"
+    ]
+
+
+def test_configuration_error_denies_everything_and_logs_the_fix(monkeypatch, capsys):
+    monkeypatch.setenv("GATEHOUSE_JWT_ISSUERS", "[]")
+    monkeypatch.setenv("GATEHOUSE_TRACING", "false")
+    sys.modules.pop("authorizers.jwt_bearer.handler", None)
+    module = importlib.import_module("authorizers.jwt_bearer.handler")
+    response = module.lambda_handler(load_event("rest_request"), Ctx())
+    assert response["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+    assert response["context"] == {"reason": "Configuration"}
+    assert "GATEHOUSE_JWT_ISSUERS: must be a non-empty JSON list" in capsys.readouterr().out
+    sys.modules.pop("authorizers.jwt_bearer.handler", None)
+
+
+def test_jwks_unreachable_and_nothing_cached_is_401_never_allow(
+    handler_for, make_token, monkeypatch
+):
+    handler = handler_for()
+    module = sys.modules["authorizers.jwt_bearer.handler"]
+    authorizer = module._COLD_START.get()
+    authorizer._static.clear()
+
+    def down(_profile, _kid):
+        from authorizers.core.exceptions import AuthenticationError, Reason
+
+        raise AuthenticationError(Reason.UPSTREAM_UNAVAILABLE)
+
+    monkeypatch.setattr(authorizer.verifier, "_key_lookup", down)
+    with pytest.raises(Unauthorized):
+        handler(with_token("rest_request", make_token(live_claims())))
+
+
+def test_revoked_token_is_401_and_dynamodb_outage_is_deny(handler_for, make_token, monkeypatch):
+    from authorizers.core.exceptions import Reason, UpstreamError
+
+    handler = handler_for(GATEHOUSE_JWT_REVOCATION_TABLE="revoked")
+    authorizer = sys.modules["authorizers.jwt_bearer.handler"]._COLD_START.get()
+
+    class Denylist:
+        def __init__(self, answer):
+            self.answer = answer
+            self.seen = []
+
+        def is_revoked(self, issuer, ids):
+            self.seen.append((issuer, tuple(ids)))
+            if isinstance(self.answer, Exception):
+                raise self.answer
+            return self.answer
+
+    revoked = Denylist(True)
+    monkeypatch.setattr(authorizer, "_revocation", revoked)
+    with pytest.raises(Unauthorized):
+        handler(with_token("rest_request", make_token(live_claims())))
+    assert revoked.seen == [(ISSUER, ("jti-1",))]  # keyed by (iss, jti), never the token
+    monkeypatch.setattr(
+        authorizer, "_revocation", Denylist(UpstreamError(Reason.UPSTREAM_THROTTLED))
+    )
+    response = handler(with_token("rest_request", make_token(live_claims())))
+    assert response["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+    assert response["context"] == {"reason": "UpstreamThrottled"}
+
+
+def test_revocation_off_never_imports_boto3():
+    code = (
+        "import json, os, sys;"
+        "os.environ['GATEHOUSE_JWT_ISSUERS'] = json.dumps([{'type': 'oidc', "
+        "'issuer': 'https://idp.example.com', 'audiences': ['a'], 'algorithms': ['RS256'], "
+        "'jwks': {'keys': []}}]);"
+        "import authorizers.jwt_bearer.handler as h;"
+        "h._COLD_START.get();"
+        "print('boto3' in sys.modules, 'botocore.session' in sys.modules)"
+    )
+    import subprocess
+
+    out = (
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    assert out == "False False"
