@@ -165,8 +165,19 @@ class FakeContext:
     aws_request_id: str = "req-1"
 
 
+@pytest.fixture
+def debug_logs():
+    from authorizers.core.observability import logger
+
+    level = logger.log_level
+    logger.setLevel("DEBUG")
+    yield
+    logger.setLevel(level)
+
+
 @pytest.mark.parametrize("name", EVENT_NAMES)
-def test_lambda_entry_point_never_logs_a_credential(name, capsys):
+def test_lambda_entry_point_never_logs_a_credential(name, capsys, debug_logs):
+    # At DEBUG, so the allow decision line is written too.
     handler = lambda_handler_for(cold(allow_all))
     handler(load_event(name), FakeContext())
     with pytest.raises(Unauthorized):
@@ -194,3 +205,16 @@ def test_tracing_wraps_the_decision_in_a_subsegment_and_is_built_once():
     response = handler(load_event("http_v2"), FakeContext())
     assert response["principalId"] == "user-1"
     assert observability.tracer() is observability.tracer()
+
+
+def test_allow_decisions_log_at_debug_and_denies_at_info(capsys):
+    handle(load_event("rest_request"), cold(allow_all))
+    assert '"decision"' not in capsys.readouterr().out
+    handle(load_event("rest_request"), cold(AccessDeniedError(Reason.NOT_IN_GROUP)))
+    assert '"decision":"Deny"' in capsys.readouterr().out
+
+
+def test_metrics_can_be_disabled(capsys, monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    handle(load_event("rest_request"), cold(allow_all))
+    assert metrics(capsys.readouterr().out) == []
