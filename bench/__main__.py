@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import core_bench, harness
+from bench import core_bench, harness, jwt_bench
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print only; write no results")
     args = parser.parse_args(argv)
     core_bench.register()
+    jwt_bench.register()
     rows = harness.run(rounds=args.rounds, only=args.only)
     if not rows:
         print("no benchmark matched", file=sys.stderr)

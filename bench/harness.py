@@ -7,7 +7,9 @@ against the group's anchor (``anchor=True``): the library or approach we compare
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import platform
 import statistics
 import sys
@@ -21,9 +23,15 @@ from pathlib import Path
 class Row:
     group: str
     name: str
-    func: Callable[[], object]
+    func: Callable[[], object] | None
     anchor: bool = False
     target_us: float | None = None
+    #: Target: at most this many times the anchor's median.
+    target_ratio: float | None = None
+    #: Target: at least ``factor`` times faster than the row named ``name`` in the group.
+    faster_than: tuple[str, float] | None = None
+    #: For rows measured outside this process (Node, fresh interpreters): rounds -> samples.
+    external: Callable[[int], list[float]] | None = None
     samples_us: list[float] = field(default_factory=list)
 
     @property
@@ -35,15 +43,35 @@ _ROWS: list[Row] = []
 
 
 def bench(
-    group: str, name: str, *, anchor: bool = False, target_us: float | None = None
+    group: str,
+    name: str,
+    *,
+    anchor: bool = False,
+    target_us: float | None = None,
+    target_ratio: float | None = None,
+    faster_than: tuple[str, float] | None = None,
 ) -> Callable[[Callable[[], object]], Callable[[], object]]:
     """Register ``func`` (no arguments, one operation per call) as a row of ``group``."""
 
     def register(func: Callable[[], object]) -> Callable[[], object]:
-        _ROWS.append(Row(group, name, func, anchor, target_us))
+        _ROWS.append(
+            Row(group, name, func, anchor, target_us, target_ratio, faster_than=faster_than)
+        )
         return func
 
     return register
+
+
+def bench_external(
+    group: str,
+    name: str,
+    *,
+    run: Callable[[int], list[float]],
+    anchor: bool = False,
+    target_ratio: float | None = None,
+) -> None:
+    """Register a row measured by ``run(rounds)``, which returns one µs/op sample per round."""
+    _ROWS.append(Row(group, name, None, anchor, target_ratio=target_ratio, external=run))
 
 
 def _calibrate(func: Callable[[], object], budget_s: float) -> int:
@@ -58,10 +86,21 @@ def _calibrate(func: Callable[[], object], budget_s: float) -> int:
 
 
 def run(rounds: int = 7, budget_s: float = 0.05, only: str | None = None) -> list[Row]:
+    """Measure every row (rows print nothing: their stdout, e.g. EMF lines, goes to devnull)."""
+    with Path(os.devnull).open("w") as sink, contextlib.redirect_stdout(sink):
+        return _run(rounds, budget_s, only)
+
+
+def _run(rounds: int, budget_s: float, only: str | None) -> list[Row]:
     rows = [r for r in _ROWS if only is None or only in r.group]
-    loops = {id(r): _calibrate(r.func, budget_s) for r in rows}
+    for row in rows:
+        if row.external is not None:
+            row.samples_us = row.external(rounds)
+    local = [r for r in rows if r.func is not None]
+    loops = {id(r): _calibrate(r.func, budget_s) for r in local if r.func is not None}
     for _ in range(rounds):
-        for row in rows:
+        for row in local:
+            assert row.func is not None
             n = loops[id(row)]
             start = time.perf_counter()
             for _ in range(n):
@@ -84,12 +123,30 @@ def table(rows: list[Row]) -> str:
             ratio = "anchor" if row.anchor else "-"
             if anchor is not None and not row.anchor:
                 ratio = f"{row.median_us / anchor.median_us:.2f}x"
-            target = ""
-            if row.target_us is not None:
-                verdict = "met" if row.median_us <= row.target_us else "MISSED"
-                target = f"≤ {row.target_us:g} µs: {verdict}"
+            target = _targets(row, anchor, members)
             lines.append(f"| {group} | {row.name} | {row.median_us:.2f} | {ratio} | {target} |")
     return "\n".join(lines)
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def _targets(row: Row, anchor: Row | None, members: list[Row]) -> str:
+    notes = []
+    if row.target_us is not None:
+        notes.append(f"≤ {row.target_us:g} µs: {_verdict(row.median_us <= row.target_us)}")
+    if row.target_ratio is not None and anchor is not None:
+        ok = row.median_us <= row.target_ratio * anchor.median_us
+        notes.append(f"≤ {row.target_ratio:g}x anchor: {_verdict(ok)}")
+    if row.faster_than is not None:
+        name, factor = row.faster_than
+        other = next((r for r in members if r.name == name), None)
+        if other is not None:
+            speedup = other.median_us / row.median_us
+            ok = speedup >= factor
+            notes.append(f"{speedup:.2f}x faster than {name} (≥ {factor:g}x): {_verdict(ok)}")
+    return "; ".join(notes)
 
 
 def write(rows: list[Row], text: str, directory: Path) -> Path:

@@ -1,0 +1,188 @@
+"""JWT rows: the same 1,000 RS256 tokens through aws-jwt-verify (the anchor, Node), our
+verifier, our whole handler (event in, policy out), PyJWT ``decode`` with a preloaded key, and
+a bare ``cryptography`` RSA verify (the floor); plus cold imports of the handler vs ``import
+jwt`` in fresh interpreters.
+
+Targets (issue #3, this machine): verify <= 1.2x aws-jwt-verify, handler <= 1.5x, at least
+1.8x faster than PyJWT, cold import <= 1.3x ``import jwt`` with no boto3.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from itertools import cycle
+from pathlib import Path
+from typing import Any
+
+import jwt as pyjwt
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from jwt.algorithms import RSAAlgorithm
+
+from authorizers.core.clock import ManualClock
+from authorizers.core.pipeline import ColdStart, handle
+from authorizers.jwt_bearer.authorizer import JwtAuthorizer
+from authorizers.jwt_bearer.config import JwtConfig
+from bench.harness import bench, bench_external
+
+ROOT = Path(__file__).resolve().parent.parent
+ISSUER = "https://idp.example.com"
+AUDIENCE = "api://orders"
+NOW = 1_750_000_000
+TOKENS = 1000
+
+
+def _material() -> tuple[rsa.RSAPrivateKey, dict[str, Any], list[str]]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = {**json.loads(RSAAlgorithm.to_jwk(key.public_key())), "kid": "k1", "use": "sig"}
+    tokens = [
+        pyjwt.encode(
+            {
+                "iss": ISSUER,
+                "aud": AUDIENCE,
+                "sub": f"user-{i}",
+                "iat": NOW - 60,
+                "exp": NOW + 10 * 365 * 86400,  # valid for the Node anchor's real clock too
+                "jti": f"jti-{i}",
+                "scope": "orders:read orders:write",
+            },
+            key,
+            algorithm="RS256",
+            headers={"kid": "k1"},
+        )
+        for i in range(TOKENS)
+    ]
+    return key, {"keys": [jwk]}, tokens
+
+
+def _event(token: str) -> dict[str, Any]:
+    return {
+        "type": "TOKEN",
+        "authorizationToken": f"Bearer {token}",
+        "methodArn": "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod/GET/orders/7",
+    }
+
+
+def register() -> None:
+    key, jwks, tokens = _material()
+    issuers = [
+        {
+            "type": "oidc",
+            "issuer": ISSUER,
+            "audiences": [AUDIENCE],
+            "algorithms": ["RS256"],
+            "jwks": jwks,
+        }
+    ]
+    environ = {"GATEHOUSE_JWT_ISSUERS": json.dumps(issuers), "GATEHOUSE_TRACING": "false"}
+    config = JwtConfig.from_environ(environ, in_lambda=False)
+    from authorizers.jwt_bearer.jwks import JwksCache
+
+    cache = JwksCache(fetch=lambda _uri: {}, clock=ManualClock())
+    authorizer = JwtAuthorizer(config, jwks=cache, clock=ManualClock(start=NOW))
+    cold = ColdStart("jwt", lambda: authorizer)
+    public = key.public_key()
+    pyjwk = pyjwt.PyJWK(jwks["keys"][0])
+    parts = [t.rsplit(".", 1) for t in tokens]
+    raw = [
+        (signing_input.encode(), pyjwt.utils.base64url_decode(signature))
+        for signing_input, signature in parts
+    ]
+    events = [_event(t) for t in tokens]
+    next_token, next_event, next_raw = (
+        cycle(tokens).__next__,
+        cycle(events).__next__,
+        cycle(raw).__next__,
+    )
+    group = "JWT RS256 verify (1,000 tokens, key cached)"
+
+    bench_external(
+        group, "aws-jwt-verify verifySync (Node)", anchor=True, run=_node_rows(jwks, tokens)
+    )
+
+    pyjwt_row = "PyJWT decode (PyJWK, aud, iss, require exp)"
+
+    @bench(group, "gatehouse JwtVerifier.verify", target_ratio=1.2, faster_than=(pyjwt_row, 1.8))
+    def _ours() -> object:
+        return authorizer.verifier.verify(next_token())
+
+    @bench(group, "gatehouse handler: event -> policy", target_ratio=1.5)
+    def _handler() -> object:
+        return handle(next_event(), cold)
+
+    @bench(group, pyjwt_row)
+    def _pyjwt() -> object:
+        return pyjwt.decode(
+            next_token(),
+            pyjwk,
+            algorithms=["RS256"],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "iss", "aud"]},
+        )
+
+    @bench(group, "cryptography RSA verify only (floor)")
+    def _floor() -> object:
+        message, signature = next_raw()
+        public.verify(signature, message, padding.PKCS1v15(), hashes.SHA256())
+        return None
+
+    imports = "JWT cold import (fresh interpreter)"
+    bench_external(imports, "import jwt", anchor=True, run=_cold_import("import jwt", {}))
+    handler_env = {**environ, "POWERTOOLS_METRICS_DISABLED": "true"}
+    bench_external(
+        imports,
+        "import authorizers.jwt_bearer.handler (+ build)",
+        run=_cold_import(
+            "import sys, authorizers.jwt_bearer.handler;"
+            "assert 'boto3' not in sys.modules, 'boto3 was imported'",
+            handler_env,
+        ),
+        target_ratio=1.3,
+    )
+
+
+def _node_rows(jwks: dict[str, Any], tokens: list[str]) -> Any:
+    def run(rounds: int) -> list[float]:
+        node = shutil.which("node")
+        if node is None or not (ROOT / "node_modules" / "aws-jwt-verify").is_dir():
+            raise RuntimeError("aws-jwt-verify is missing: run `npm ci` (make bench does)")
+        with tempfile.TemporaryDirectory() as scratch:
+            data = Path(scratch) / "tokens.json"
+            data.write_text(
+                json.dumps({"jwks": jwks, "issuer": ISSUER, "audience": AUDIENCE, "tokens": tokens})
+            )
+            out = subprocess.run(
+                [node, str(ROOT / "bench" / "node" / "jwt_verify.mjs"), str(data), str(rounds)],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ROOT,
+                timeout=300,
+            )
+        samples: list[float] = json.loads(out.stdout)
+        return samples
+
+    return run
+
+
+def _cold_import(statement: str, env: dict[str, str]) -> Any:
+    def run(rounds: int) -> list[float]:
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("GATEHOUSE_")}
+        environ.update(env)
+        environ["PYTHONPATH"] = str(ROOT)
+        samples = []
+        for _ in range(max(rounds, 11)):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", statement], check=True, env=environ, cwd=ROOT)
+            samples.append((time.perf_counter() - start) * 1e6)
+        return [statistics.median(samples)] * rounds
+
+    return run
