@@ -17,6 +17,7 @@ from authorizers.core.context import ContextValue
 from authorizers.core.exceptions import Reason
 from authorizers.core.iam_match import INVOKE_ACTION, PolicyOutcome, evaluate_policy
 from authorizers.core.request import EventKind, Request
+from authorizers.core.route_arn import MAX_RESOURCE_CHARS
 from authorizers.core.routes import (
     ANY_METHOD,
     NotCacheSafe,
@@ -86,6 +87,12 @@ class Decision:
         The effect for this request follows from evaluating the resulting policy against the
         request ARN; when it is a Deny, ``denied_reason`` says why. When no cache-safe policy
         exists the policy covers this request only and ``cache_safe`` is False.
+
+        A request to a route the table does not name (and ``others_allowed`` is off) is denied
+        even where an allowed pattern would reach it (``/orders/*`` reaches an unlisted
+        ``/orders/7/refunds``): the policy gets an explicit Deny for this ARN and the decision
+        is not cache-safe. A cached answer replayed for *another* unlisted route cannot be
+        corrected, which is why the table must list every route the authorizer guards.
         """
         allowed = tuple(allowed)
         try:
@@ -96,6 +103,9 @@ class Decision:
         except NotCacheSafe:
             resources = _this_request_only(request, allowed, table, others_allowed=others_allowed)
             cache_safe = False
+        if not others_allowed and not _known_route(request, table):
+            resources = _deny_this_request(request, resources)
+            cache_safe = False
         if not resources.allow:
             resources = PolicyResources(allow=(), deny=(request.arn.all_routes(),))
         outcome = evaluate_policy(render_policy(resources), request.arn.arn)
@@ -105,7 +115,9 @@ class Decision:
             principal_id=principal_id,
             resources=resources,
             context=MappingProxyType(dict(context or {})),
-            usage_identifier_key=usage_identifier_key if allowed_here else None,
+            # Kept on a Deny too: the cached response may be replayed for a route it allows,
+            # where API Gateway needs the key (usage plans).
+            usage_identifier_key=usage_identifier_key,
             reason=None if allowed_here else denied_reason,
             cache_safe=cache_safe,
         )
@@ -143,6 +155,22 @@ def render_policy(resources: PolicyResources) -> dict[str, object]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+def _known_route(request: Request, table: Sequence[RouteTemplate]) -> bool:
+    """Is this request for a route of the table (as the event names it, or by its path)?"""
+    named = set(_routed_templates(request))
+    if named:
+        return bool(named & set(table))
+    method = request.method
+    return method is not None and any(r.matches(method, request.path) for r in table)
+
+
+def _deny_this_request(request: Request, resources: PolicyResources) -> PolicyResources:
+    arn = request.arn.arn
+    if len(arn) > MAX_RESOURCE_CHARS:  # cannot be named in a policy: deny everything instead
+        return PolicyResources(allow=(), deny=(request.arn.all_routes(),))
+    return PolicyResources(allow=resources.allow, deny=(*resources.deny, arn))
+
+
 def _this_request_only(
     request: Request,
     allowed: tuple[RouteTemplate, ...],
@@ -156,6 +184,8 @@ def _this_request_only(
     cannot tell which template applies: with ``others_allowed`` the request is allowed only when
     no table route that is not allowed could match its path; otherwise it is denied.
     """
+    if len(request.arn.arn) > MAX_RESOURCE_CHARS:  # cannot be named in a policy
+        return PolicyResources(allow=())
     routed = set(_routed_templates(request))
     if routed & set(table) & set(allowed):
         return PolicyResources(allow=(request.arn.arn,))

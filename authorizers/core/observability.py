@@ -8,8 +8,9 @@
   rather than through Powertools' ``single_metric``, which builds and validates a metrics
   provider per call: that cost ~40 µs per decision, as much as verifying an RS256 signature
   (``make bench``). ``POWERTOOLS_METRICS_DISABLED=true`` turns them off, as for Powertools.
-- Tracer: created on first use only (constructing it imports aws-xray-sdk and patches botocore,
-  ~300 ms), with response capture off: a response can hold ``usageIdentifierKey``, an API key.
+- Tracer: opt-in (``GATEHOUSE_TRACING``), built once (constructing it imports aws-xray-sdk and
+  botocore, ~250 ms), without auto-patching, and the pipeline never captures responses: a
+  response can hold ``usageIdentifierKey``, an API key.
 """
 
 from __future__ import annotations
@@ -84,5 +85,6 @@ def tracer() -> Tracer:
     if _tracer is None:
         from aws_lambda_powertools import Tracer  # noqa: PLC0415 - ~300 ms; only when tracing
 
-        _tracer = Tracer(service=SERVICE)
+        # No auto-patching: it imports botocore (and the authorizers make few AWS calls).
+        _tracer = Tracer(service=SERVICE, auto_patch=False)
     return _tracer

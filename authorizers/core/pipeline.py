@@ -63,6 +63,8 @@ class ColdStart(Generic[A]):
         self._error: Reason | None = None
         try:
             self._authorizer = build()
+            if self._authorizer.core.tracing:
+                tracer()  # built in the init phase (~300 ms), not on the first request
         except ConfigurationError as error:
             logger.error("configuration error", extra={"authorizer": kind, "error": str(error)})
             self._error = Reason.CONFIGURATION

@@ -26,7 +26,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 from authorizers.core.config import HttpResponseFormat
 from authorizers.core.context import ContextError, validate_context
 from authorizers.core.decision import Decision, Effect, render_policy
-from authorizers.core.iam_match import PolicyOutcome, evaluate_policy
+from authorizers.core.iam_match import PolicyDocumentError, PolicyOutcome, evaluate_policy
 from authorizers.core.request import EventKind, Request
 
 #: Cap on the whole serialized response (API Gateway's documented authorizer result size).
@@ -63,7 +63,10 @@ def render(decision: Decision, request: Request, http_format: HttpResponseFormat
     if not decision.principal_id:
         raise ResponseError("principalId must not be empty")
     policy = render_policy(decision.resources)
-    outcome = evaluate_policy(policy, request.arn.arn)
+    try:
+        outcome = evaluate_policy(policy, request.arn.arn)
+    except PolicyDocumentError as error:  # e.g. a resource over API Gateway's 512 characters
+        raise ResponseError(str(error)) from None
     if (outcome is PolicyOutcome.ALLOW) != (decision.effect is Effect.ALLOW):
         raise ResponseError(f"the policy gives {outcome} for a {decision.effect} decision")
     response: dict[str, Any] = {"principalId": decision.principal_id, "policyDocument": policy}

@@ -183,10 +183,16 @@ def clear() -> None:
 
 
 def _overlaps(method_glob: str, path_glob: str, route: RouteTemplate) -> bool:
-    """Does some concrete request of ``route`` match ``method_glob`` + ``path_glob``?"""
-    if method_glob != "*" and route.method not in (ANY_METHOD, method_glob):
-        return False
-    return _intersects(path_glob, route.tokens(), route.path == "/")
+    """Does some concrete request of ``route`` match the resource ``method_glob + path_glob``?
+
+    Decided on the whole ``METHOD/path`` string, as IAM matches it: a ``*`` method glob also
+    crosses ``/`` (``*/orders/*`` matches ``GET/admin/orders/1``), so method and path cannot
+    be checked apart.
+    """
+    methods = sorted(HTTP_METHODS) if route.method == ANY_METHOD else [route.method]
+    glob = method_glob + path_glob
+    path_tokens = route.tokens()
+    return any(_intersects(glob, (*method, "/", *path_tokens)) for method in methods)
 
 
 @lru_cache(maxsize=1024)
@@ -204,13 +210,9 @@ def _template_regex(template: RouteTemplate) -> re.Pattern[str]:
 _TemplateState = tuple[int, bool]
 
 
-def _intersects(glob: str, tokens: tuple[str | None, ...], root: bool) -> bool:
-    """Product-automaton emptiness check: does some path match both ``glob`` and the template?
-
-    Paths are compared without their leading ``/``.
-    """
-    chars = glob[1:] if glob.startswith("/") else glob
-    template: tuple[str | None, ...] = () if root else tokens
+def _intersects(chars: str, template: tuple[str | None, ...]) -> bool:
+    """Product-automaton emptiness check: does some string match both the glob ``chars`` and
+    the ``template`` tokens?"""
     start = {(i, t) for i in _glob_closure(chars, 0) for t in _template_closure(0, False)}
     seen = set(start)
     frontier = list(start)

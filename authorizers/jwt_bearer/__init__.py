@@ -1,8 +1,9 @@
 """JWT/JWKS authorizer: Amazon Cognito user pools and any OIDC issuer.
 
-Modules: ``token`` (strict parse), ``keys`` (JWK -> typed verification keys), ``claims`` (claim
-rules, pure), ``verifier`` (signature + claims, keys injected), ``jwks`` and ``fetch`` (the IO:
-JWKS cache and HTTPS fetches), ``config`` (settings), ``routes`` (route rules) and ``decide``
-(verified token + request -> Decision, pure), ``revocation`` (optional DynamoDB denylist) and
-``handler`` (the Lambda entry point).
+Pure modules: ``token`` (strict parse, Bearer header), ``keys`` (JWK -> typed verification
+keys), ``issuers`` (trusted issuer profiles), ``claims`` (claim rules), ``verifier`` (signature
++ claims, keys injected), ``routes`` (route rules) and ``decide`` (verified token + request ->
+Decision). IO: ``fetch`` (HTTPS JSON), ``jwks`` (the JWKS cache), ``revocation`` (optional
+DynamoDB denylist). ``config`` reads the settings, ``authorizer`` assembles the parts and
+``handler`` is the Lambda entry point.
 """

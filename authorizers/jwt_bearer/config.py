@@ -14,11 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
-from urllib.parse import urlsplit
 
-from authorizers.core.config import CoreConfig, Settings
+from authorizers.core.config import CoreConfig, HttpResponseFormat, Settings
+from authorizers.core.context import ContextError, validate_context
 from authorizers.core.exceptions import ConfigurationError
 from authorizers.core.routes import RouteTemplate, RouteTemplateError
+from authorizers.jwt_bearer.fetch import FetchError, check_url
 from authorizers.jwt_bearer.issuers import (
     IssuerKind,
     IssuerProfile,
@@ -26,7 +27,7 @@ from authorizers.jwt_bearer.issuers import (
     cognito_issuers,
 )
 from authorizers.jwt_bearer.keys import ASYMMETRIC_ALGORITHMS
-from authorizers.jwt_bearer.routes import Match, RouteRule
+from authorizers.jwt_bearer.routes import Match, RouteRule, context_key
 
 ISSUERS_VAR: Final = "GATEHOUSE_JWT_ISSUERS"
 ROUTES_VAR: Final = "GATEHOUSE_JWT_ROUTES"
@@ -154,6 +155,21 @@ class JwtConfig:
             ),
         )
         settings.finish()
+        if config.rules and core.http_response_format is HttpResponseFormat.SIMPLE:
+            raise ConfigurationError(
+                ROUTES_VAR,
+                "route rules need IAM responses: a simple response ({isAuthorized}) is cached "
+                "for every route; set GATEHOUSE_HTTP_RESPONSE_FORMAT=iam",
+            )
+        for name in config.context_claims:
+            try:
+                validate_context({context_key(name): ""})
+            except ContextError:
+                raise ConfigurationError(
+                    "GATEHOUSE_JWT_CONTEXT_CLAIMS",
+                    f"claim {name!r} cannot be a context key (letters, digits, '_', ':' or '-'; "
+                    "not 'claims' or 'principalId')",
+                ) from None
         return config
 
 
@@ -193,15 +209,15 @@ def _str_list(
 
 
 def _https_url(var: str, where: str, value: object, key: str, *, loopback_http: bool) -> str:
+    """The fetcher's own URL rule (``fetch.check_url``), checked at cold start."""
     if not isinstance(value, str):
         raise _fail(var, where, f"{key!r} must be a URL string")
-    parts = urlsplit(value)
-    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    if parts.scheme == "https" and parts.hostname:
-        return value.rstrip("/") if key == "issuer" else value
-    if parts.scheme == "http" and loopback and loopback_http:
-        return value
-    raise _fail(var, where, f"{key!r} must be an https:// URL")
+    try:
+        check_url(value, allow_loopback_http=loopback_http)
+    except FetchError:
+        raise _fail(var, where, f"{key!r} must be an https:// URL") from None
+    # Exactly as configured: issuers compare byte for byte, and some (Auth0) end in "/".
+    return value
 
 
 def parse_issuers(text: str, *, allow_loopback_http: bool) -> tuple[IssuerProfile, ...]:

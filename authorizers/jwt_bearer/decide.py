@@ -22,7 +22,7 @@ from authorizers.core.decision import Decision
 from authorizers.core.exceptions import AccessDeniedError, Reason
 from authorizers.core.request import Request
 from authorizers.jwt_bearer.claims import VerifiedToken
-from authorizers.jwt_bearer.routes import RouteRule
+from authorizers.jwt_bearer.routes import RouteRule, context_key
 
 
 def decide(
@@ -72,7 +72,7 @@ def build_context(token: VerifiedToken, names: Sequence[str]) -> dict[str, Conte
     context: dict[str, ContextValue] = {}
     claims: Mapping[str, Any] = token.claims
     for name in names:
-        key = name.replace(":", "_").replace("-", "_")
+        key = context_key(name)
         if name == "scope":
             if token.scopes:
                 context[key] = " ".join(sorted(token.scopes))

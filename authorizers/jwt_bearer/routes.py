@@ -39,3 +39,8 @@ class RouteRule:
         if not _satisfied(self.groups, groups, self.groups_match):
             return Reason.NOT_IN_GROUP
         return None
+
+
+def context_key(claim: str) -> str:
+    """The context key a claim is returned under: ``cognito:groups`` -> ``cognito_groups``."""
+    return claim.replace(":", "_").replace("-", "_")

@@ -36,7 +36,9 @@ def test_route_not_allowed_gives_deny_with_the_reason_and_keeps_other_routes_all
     assert decision.effect is Effect.DENY
     assert decision.reason is Reason.INSUFFICIENT_SCOPE
     assert decision.resources.allow == (request.arn.resource("GET", "/stores"),)
-    assert decision.usage_identifier_key is None  # never hand out a usage key on a deny
+    # Kept on a deny: the cached response is replayed for GET /stores, which API Gateway then
+    # meters against the caller's usage plan.
+    assert decision.usage_identifier_key == "k" * 40
 
 
 def test_nothing_allowed_is_a_deny_all():
@@ -92,3 +94,44 @@ def test_fallback_without_a_known_route_denies():
         request, "u", allowed=[table[0], table[2]], table=table, denied_reason=Reason.UNKNOWN_ROUTE
     )
     assert decision.effect is Effect.DENY and decision.reason is Reason.UNKNOWN_ROUTE
+
+
+def test_unlisted_route_reached_by_an_allowed_pattern_is_denied_here():
+    # Found in review: with only "GET /orders/{id}" listed, the pattern GET/orders/* reaches the
+    # unlisted GET /orders/1/refunds. The request is denied explicitly (not cache-safe).
+    table = templates("GET /orders/{id}")
+    for resource in ("/orders/{id}/refunds", None):
+        event = load_event("rest_request")
+        event["methodArn"] = event["methodArn"].replace("/GET/pets/42", "/GET/orders/1/refunds")
+        event["resource"] = resource
+        request = normalize(event)
+        decision = Decision.for_routes(
+            request, "u", allowed=table, table=table, denied_reason=Reason.UNKNOWN_ROUTE
+        )
+        assert decision.effect is Effect.DENY and decision.reason is Reason.UNKNOWN_ROUTE
+        assert request.arn.arn in decision.resources.deny
+        assert not decision.cache_safe
+
+
+def test_token_events_find_their_route_by_path():
+    event = load_event("rest_token")  # GET /pets/42, no resource in a TOKEN event
+    request = normalize(event)
+    table = templates("GET /pets/{petId}")
+    decision = Decision.for_routes(
+        request, "u", allowed=table, table=table, denied_reason=Reason.UNKNOWN_ROUTE
+    )
+    assert decision.effect is Effect.ALLOW and decision.cache_safe
+
+
+def test_request_arn_too_long_for_a_policy_is_denied_without_naming_it():
+    event = load_event("rest_request")
+    long_path = "/orders/" + "x" * 600
+    event["methodArn"] = event["methodArn"].replace("/GET/pets/42", "/GET" + long_path)
+    event["resource"] = "/orders/{id}/unlisted"
+    request = normalize(event)
+    table = templates("GET /orders/{id}")
+    decision = Decision.for_routes(
+        request, "u", allowed=table, table=table, denied_reason=Reason.UNKNOWN_ROUTE
+    )
+    assert decision.effect is Effect.DENY
+    assert decision.resources.deny == (request.arn.all_routes(),)

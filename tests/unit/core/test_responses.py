@@ -130,3 +130,15 @@ def test_response_size_is_capped():
     with pytest.raises(ResponseError):
         render(Decision.allow_all(request, "u", context=context), request, IAM)
     assert MAX_RESPONSE_BYTES == 8192
+
+
+def test_a_policy_api_gateway_would_reject_is_a_response_error():
+    request = normalize(load_event("rest_request"))
+    too_long = Decision(
+        effect=Effect.DENY,
+        principal_id="u",
+        resources=PolicyResources(allow=(), deny=(request.arn.stage_prefix + "/" + "x" * 600,)),
+        reason=Reason.POLICY_DENY,
+    )
+    with pytest.raises(ResponseError):
+        render(too_long, request, IAM)

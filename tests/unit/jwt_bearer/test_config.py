@@ -40,7 +40,7 @@ def test_cognito_and_oidc_issuers_with_defaults():
     assert cognito.issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123"
     assert cognito.jwks_uri == cognito.issuer + "/.well-known/jwks.json"
     assert cognito.token_use is TokenUse.ACCESS and cognito.groups_claim == "cognito:groups"
-    assert oidc.issuer == "https://login.example.com"  # trailing slash normalized
+    assert oidc.issuer == "https://login.example.com/"  # exactly as configured (Auth0 style)
     assert oidc.jwks_uri is None  # discovered
     assert oidc.typ == {"at+jwt"}
     assert oidc.groups_claim == "groups"
@@ -114,6 +114,15 @@ def test_issuer_errors_say_what_to_fix(issuer, fragment):
         ({"GATEHOUSE_JWT_LEEWAY_SECONDS": "3600"}, "GATEHOUSE_JWT_LEEWAY_SECONDS"),
         ({"GATEHOUSE_JWT_ISSUER": "x"}, "GATEHOUSE_JWT_ISSUER"),
         ({"GATEHOUSE_JWT_ALLOW_LOOPBACK_HTTP": "true"}, "GATEHOUSE_JWT_ALLOW_LOOPBACK_HTTP"),
+        ({"GATEHOUSE_JWT_CONTEXT_CLAIMS": "sub,email.verified"}, "GATEHOUSE_JWT_CONTEXT_CLAIMS"),
+        ({"GATEHOUSE_JWT_CONTEXT_CLAIMS": "claims"}, "GATEHOUSE_JWT_CONTEXT_CLAIMS"),
+        (
+            {
+                "GATEHOUSE_JWT_ROUTES": '[{"route": "GET /a", "scopes": ["x"]}]',
+                "GATEHOUSE_HTTP_RESPONSE_FORMAT": "simple",
+            },
+            "GATEHOUSE_JWT_ROUTES",
+        ),
     ],
     ids=[
         "missing",
@@ -126,6 +135,9 @@ def test_issuer_errors_say_what_to_fix(issuer, fragment):
         "leeway-too-big",
         "unknown-setting",
         "loopback-in-lambda",
+        "context-key-with-dot",
+        "reserved-context-key",
+        "rules-with-simple-responses",
     ],
 )
 def test_setting_errors_name_the_variable(variables, setting):
