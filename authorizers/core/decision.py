@@ -48,6 +48,14 @@ class Decision:
     reason: Reason | None = None
     #: False when the policy is scoped to this request only (see ``routes.NotCacheSafe``).
     cache_safe: bool = True
+    #: Set by the class methods, which build the policy so that it gives ``effect`` for the
+    #: request; the renderer re-evaluates only decisions built any other way. Not an init
+    #: field, so ``dataclasses.replace`` (which may change the effect) always clears it.
+    consistent: bool = field(default=False, init=False, repr=False, compare=False)
+
+    def _checked(self) -> Decision:
+        object.__setattr__(self, "consistent", True)
+        return self
 
     @classmethod
     def allow_all(
@@ -66,7 +74,7 @@ class Decision:
             resources=all_routes(request.arn),
             context=MappingProxyType(dict(context or {})),
             usage_identifier_key=usage_identifier_key,
-        )
+        )._checked()
 
     @classmethod
     def for_routes(
@@ -120,7 +128,7 @@ class Decision:
             usage_identifier_key=usage_identifier_key,
             reason=None if allowed_here else denied_reason,
             cache_safe=cache_safe,
-        )
+        )._checked()
 
     @classmethod
     def deny(
@@ -138,7 +146,7 @@ class Decision:
             resources=PolicyResources(allow=(), deny=(request.arn.all_routes(),)),
             context=MappingProxyType(dict(context or {})),
             reason=reason,
-        )
+        )._checked()
 
 
 def render_policy(resources: PolicyResources) -> dict[str, object]:

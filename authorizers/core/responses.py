@@ -28,6 +28,7 @@ from authorizers.core.context import ContextError, validate_context
 from authorizers.core.decision import Decision, Effect, render_policy
 from authorizers.core.iam_match import PolicyDocumentError, PolicyOutcome, evaluate_policy
 from authorizers.core.request import EventKind, Request
+from authorizers.core.route_arn import MAX_RESOURCE_CHARS
 
 #: Cap on the whole serialized response (API Gateway's documented authorizer result size).
 MAX_RESPONSE_BYTES: Final = 8192
@@ -43,7 +44,9 @@ def render(decision: Decision, request: Request, http_format: HttpResponseFormat
 
     Checks before anything leaves: the context is flat and small, the policy actually gives
     ``decision.effect`` for this request (an Allow that the policy would deny, or the reverse,
-    is a bug and must not ship), and the response fits the size cap.
+    is a bug and must not ship; the ``Decision`` class methods guarantee it by construction,
+    so only decisions built otherwise are re-evaluated), every resource fits API Gateway's
+    limit, and the response fits the size cap.
 
     Raises
     ------
@@ -63,12 +66,17 @@ def render(decision: Decision, request: Request, http_format: HttpResponseFormat
     if not decision.principal_id:
         raise ResponseError("principalId must not be empty")
     policy = render_policy(decision.resources)
-    try:
-        outcome = evaluate_policy(policy, request.arn.arn)
-    except PolicyDocumentError as error:  # e.g. a resource over API Gateway's 512 characters
-        raise ResponseError(str(error)) from None
-    if (outcome is PolicyOutcome.ALLOW) != (decision.effect is Effect.ALLOW):
-        raise ResponseError(f"the policy gives {outcome} for a {decision.effect} decision")
+    if not decision.consistent:
+        try:
+            outcome = evaluate_policy(policy, request.arn.arn)
+        except PolicyDocumentError as error:  # e.g. a resource over API Gateway's 512 characters
+            raise ResponseError(str(error)) from None
+        if (outcome is PolicyOutcome.ALLOW) != (decision.effect is Effect.ALLOW):
+            raise ResponseError(f"the policy gives {outcome} for a {decision.effect} decision")
+    elif any(
+        len(r) > MAX_RESOURCE_CHARS for r in decision.resources.allow + decision.resources.deny
+    ):
+        raise ResponseError(f"a resource is longer than {MAX_RESOURCE_CHARS} characters")
     response: dict[str, Any] = {"principalId": decision.principal_id, "policyDocument": policy}
     if context:
         response["context"] = context
