@@ -207,9 +207,8 @@ class HttpsJsonFetcher:
         self._total_timeout = total_timeout_s
         self._max_bytes = max_bytes
         self._allow_loopback_http = allow_loopback_http
-        if ssl_context is None:
-            ssl_context = ssl.create_default_context()
-            ssl_context.minimum_version = ssl.TLSVersion.TLSv1_2
+        # Built on the first https fetch, not here: loading the CA bundle costs ~20 ms of cold
+        # start, and an authorizer with a preloaded JWKS may never fetch at all.
         self._ssl_context = ssl_context
 
     def __call__(self, url: str) -> object:
@@ -258,6 +257,10 @@ class HttpsJsonFetcher:
             # The handshake as a whole is bounded by the socket timeout (CPython's _ssl
             # computes one deadline for do_handshake), so the remaining time is enough.
             sock.settimeout(deadline.remaining())
+            if self._ssl_context is None:
+                context = ssl.create_default_context()
+                context.minimum_version = ssl.TLSVersion.TLSv1_2
+                self._ssl_context = context
             return self._ssl_context.wrap_socket(sock, server_hostname=host)
         except BaseException:
             sock.close()
