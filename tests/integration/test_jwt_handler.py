@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import importlib
 import json
+import string
 import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from authorizers.core.exceptions import Unauthorized
 from tests.conftest import load_event
@@ -215,3 +218,38 @@ def test_revocation_off_never_imports_boto3():
         .splitlines()[-1]
     )
     assert out == "False False"
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    kind=st.sampled_from(KINDS),
+    header=st.one_of(
+        st.text(max_size=200),
+        st.builds(lambda t: f"Bearer {t}", st.text(alphabet=string.printable, max_size=300)),
+        st.builds(
+            lambda a, b, c: f"Bearer {a}.{b}.{c}",
+            *[st.text(alphabet=string.ascii_letters + string.digits + "-_=", max_size=80)] * 3,
+        ),
+    ),
+)
+def test_fuzzed_authorization_headers_give_401_or_a_deny_never_anything_else(
+    handler_for, kind, header
+):
+    # Any header value: the handler raises exactly Unauthorized or answers with a policy;
+    # nothing random is ever allowed.
+    handler = handler_for()
+    event = with_token(kind, "x")
+    if kind == "rest_token":
+        event["authorizationToken"] = header
+    elif kind == "http_v2":
+        event["headers"]["authorization"] = header
+    else:
+        event["headers"]["Authorization"] = header
+        event["multiValueHeaders"]["Authorization"] = [header]
+    try:
+        response = handler(event)
+    except Unauthorized:
+        return
+    assert all(s["Effect"] == "Deny" for s in response["policyDocument"]["Statement"])
