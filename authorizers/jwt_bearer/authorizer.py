@@ -119,4 +119,4 @@ class JwtAuthorizer:
 
 def _log_jwks_event(name: str, uri: str) -> None:
     # The URI is configuration (an issuer's JWKS endpoint), safe to log; never a token.
-    logger.info("jwks", extra={"event": name, "jwks_uri": uri})
+    logger.info("jwks", extra={"jwks_event": name, "jwks_uri": uri})
