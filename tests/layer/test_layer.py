@@ -108,6 +108,61 @@ def _elf_machine(path: Path) -> int:
     return int.from_bytes(header[18:20], "little")
 
 
+# The smallest valid configuration of each authorizer, so that importing its handler builds
+# the authorizer from the layer alone (a configuration error would hide a missing module).
+# Each handler is imported in its own interpreter: every authorizer refuses the others'
+# GATEHOUSE_* settings as unknown.
+MINIMAL_CONFIG: dict[str, dict[str, str]] = {
+    "jwt_bearer": {
+        "GATEHOUSE_JWT_ISSUERS": json.dumps(
+            [
+                {
+                    "type": "oidc",
+                    "issuer": "https://idp.example.com",
+                    "audiences": ["api://layer-test"],
+                    "algorithms": ["RS256"],
+                    "jwks": {"keys": []},
+                }
+            ]
+        )
+    },
+    "api_key": {"GATEHOUSE_APIKEY_TABLE": "layer-test-keys"},
+}
+
+
+def _import_report(layer: Path, modules: list[str], settings: dict[str, str]) -> dict[str, Any]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key != "PYTHONPATH" and not key.startswith("GATEHOUSE_")
+    }
+    env.update(settings)
+    result = subprocess.run(
+        [*PYTHON, "-c", IMPORT_SCRIPT, str(layer), json.dumps(modules)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"configuration error"' not in result.stdout, result.stdout
+    # Handlers may log at cold start; the report is the script's last line.
+    lines = result.stdout.strip().splitlines()
+    report: dict[str, Any] = json.loads(lines[-1]) if lines else {}
+    assert report, f"no report from the import script: {result.stderr}"
+    return report
+
+
+def _assert_clean(report: dict[str, Any]) -> None:
+    assert report["errors"] == {}, f"imports failed from the layer alone: {report['errors']}"
+    assert report["found"] == {"boto3": None, "botocore": None}, (
+        f"boto3/botocore must not be in the layer (Lambda provides them): {report['found']}"
+    )
+    assert report["loaded"] == []
+    assert report["outside"] == [], f"modules loaded from outside the layer: {report['outside']}"
+
+
 @pytest.mark.layer
 def test_layer_imports_in_a_clean_interpreter_without_boto3() -> None:
     """Protects against a layer that only works because the dev venv fills the gaps.
@@ -117,47 +172,20 @@ def test_layer_imports_in_a_clean_interpreter_without_boto3() -> None:
     authorizers.core importing boto3 at import time (+200 ms cold start) all fail here.
     """
     host_layer = _layer("host")
+    core = _import_report(host_layer, list(REQUIRED_IMPORTS), {})
+    _assert_clean(core)
+    assert core["boto3_after_core"] == [], "importing authorizers.core loaded boto3"
     handlers = sorted(
         ".".join(path.relative_to(host_layer).with_suffix("").parts)
         for path in host_layer.glob("authorizers/*/handler.py")
     )
-    modules = [*REQUIRED_IMPORTS, *handlers]
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    # A minimal valid configuration, so the JWT handler's cold start builds its authorizer
-    # (verifier, JWKS cache, fetcher) from the layer alone rather than logging a config error.
-    env["GATEHOUSE_JWT_ISSUERS"] = json.dumps(
-        [
-            {
-                "type": "oidc",
-                "issuer": "https://idp.example.com",
-                "audiences": ["api://layer-test"],
-                "algorithms": ["RS256"],
-                "jwks": {"keys": []},
-            }
-        ]
-    )
-    env["GATEHOUSE_TRACING"] = "false"
-    result = subprocess.run(
-        [*PYTHON, "-c", IMPORT_SCRIPT, str(host_layer), json.dumps(modules)],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    # Handlers may log at cold start; the report is the script's last line.
-    lines = result.stdout.strip().splitlines()
-    report = json.loads(lines[-1]) if lines else {}
-    assert '"configuration error"' not in result.stdout, result.stdout
-    assert report, f"no report from the import script: {result.stderr}"
-    assert report["errors"] == {}, f"imports failed from the layer alone: {report['errors']}"
-    assert report["found"] == {"boto3": None, "botocore": None}, (
-        f"boto3/botocore must not be in the layer (Lambda provides them): {report['found']}"
-    )
-    assert report["loaded"] == []
-    assert report["boto3_after_core"] == [], "importing authorizers.core loaded boto3"
-    assert report["outside"] == [], f"modules loaded from outside the layer: {report['outside']}"
+    assert "authorizers.jwt_bearer.handler" in handlers
+    for handler in handlers:
+        kind = handler.split(".")[1]
+        assert kind in MINIMAL_CONFIG, (
+            f"add a minimal configuration for {kind} to MINIMAL_CONFIG in this test"
+        )
+        _assert_clean(_import_report(host_layer, [handler], MINIMAL_CONFIG[kind]))
 
 
 @pytest.mark.layer
