@@ -127,7 +127,38 @@ MINIMAL_CONFIG: dict[str, dict[str, str]] = {
         )
     },
     "api_key": {"GATEHOUSE_APIKEY_TABLE": "layer-test-keys"},
+    "mtls": {
+        "GATEHOUSE_MTLS_TRUST_ANCHORS": "",  # filled in by _ca_pem(): a CA made for this test
+        "GATEHOUSE_MTLS_RULES": '[{"subject_cn": "{cn}", "principal": "{cn}"}]',
+        "GATEHOUSE_MTLS_REVOCATION": "off",
+    },
 }
+
+
+def _ca_pem() -> str:
+    """A throwaway self-signed CA certificate (the mTLS authorizer needs a trust anchor)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Gatehouse layer test CA")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
 def _import_report(layer: Path, modules: list[str], settings: dict[str, str]) -> dict[str, Any]:
@@ -185,7 +216,10 @@ def test_layer_imports_in_a_clean_interpreter_without_boto3() -> None:
         assert kind in MINIMAL_CONFIG, (
             f"add a minimal configuration for {kind} to MINIMAL_CONFIG in this test"
         )
-        _assert_clean(_import_report(host_layer, [handler], MINIMAL_CONFIG[kind]))
+        settings = dict(MINIMAL_CONFIG[kind])
+        if "GATEHOUSE_MTLS_TRUST_ANCHORS" in settings:
+            settings["GATEHOUSE_MTLS_TRUST_ANCHORS"] = _ca_pem()
+        _assert_clean(_import_report(host_layer, [handler], settings))
 
 
 @pytest.mark.layer

@@ -1,0 +1,106 @@
+"""The mTLS authorizer, assembled: configuration -> trust anchors, rules, CRL store, cache.
+
+``MtlsAuthorizer.decide(request)`` takes the client certificate API Gateway forwarded, parses
+and inspects it (``certificate``), maps it to an identity (``rules``), checks revocation
+(``crl_store``) and hands the result to the pure ``decide`` step.
+
+Result cache: inspection and mapping (signature verification is most of the cost) are cached
+by the certificate's SHA-256 fingerprint for ``cache_s`` seconds, bounded in size. Failures are
+not cached. The validity window and revocation are checked on *every* request, hit or miss,
+so a cached certificate stops working the moment it expires or a fresher CRL revokes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cryptography.hazmat.primitives import hashes
+
+from authorizers.core.cache import BoundedTTLCache
+from authorizers.core.clock import Clock, MonotonicClock, SystemClock
+from authorizers.core.config import CoreConfig
+from authorizers.core.decision import Decision
+from authorizers.core.exceptions import AuthenticationError, InvalidRequestError, Reason
+from authorizers.core.observability import logger
+from authorizers.core.request import Request
+from authorizers.mtls.certificate import CertificateFacts, check_validity, inspect, parse_pem
+from authorizers.mtls.config import MtlsConfig, Revocation
+from authorizers.mtls.crl_store import CrlStore, S3Fetcher
+from authorizers.mtls.decide import decide
+from authorizers.mtls.rules import Identity, map_identity
+
+
+class MtlsAuthorizer:
+    """Everything one mTLS authorizer function needs, built once per cold start."""
+
+    def __init__(
+        self,
+        config: MtlsConfig,
+        *,
+        clock: Clock,
+        crl_store: CrlStore | None,
+        cache_clock: Clock | None = None,
+    ) -> None:
+        if config.revocation is Revocation.CRL and crl_store is None:
+            raise ValueError("revocation is on: a CRL store is required")
+        self.config = config
+        self._clock = clock
+        self._crls = crl_store if config.revocation is Revocation.CRL else None
+        self._cache: BoundedTTLCache[str, tuple[CertificateFacts, Identity]] = BoundedTTLCache(
+            maxsize=config.cache_size, ttl_seconds=config.cache_s, clock=cache_clock
+        )
+
+    @property
+    def core(self) -> CoreConfig:
+        return self.config.core
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> MtlsAuthorizer:
+        config = MtlsConfig.from_environ(environ)
+        store = None
+        if config.revocation is Revocation.CRL:
+            store = CrlStore(
+                config.crl.sources,
+                config.anchors,
+                fetch=S3Fetcher(max_bytes=config.crl.max_bytes),
+                clock=MonotonicClock(),
+                wall_clock=SystemClock(),
+                refresh_s=config.crl.refresh_s,
+                retry_s=config.crl.retry_s,
+                stale_grace_s=config.crl.stale_grace_s,
+                on_event=_log_crl_event,
+            )
+        return cls(config, clock=SystemClock(), crl_store=store)
+
+    def decide(self, request: Request) -> Decision:
+        client_cert = request.client_cert
+        if client_cert is None:
+            # No certificate: a request on the default execute-api endpoint, which bypasses
+            # the custom domain's mTLS. Refused.
+            raise InvalidRequestError(Reason.MISSING_CREDENTIALS)
+        certificate = parse_pem(client_cert.pem)
+        fingerprint = certificate.fingerprint(hashes.SHA256()).hex()
+        now = self._clock.now()
+        cached = self._cache.get(fingerprint)
+        if cached is None:
+            facts = inspect(certificate, self.config.anchors, self.config.policy, now)
+            identity = map_identity(facts, self.config.rules)
+            self._cache.put(fingerprint, (facts, identity))
+        else:
+            facts, identity = cached
+            check_validity(facts.not_before, facts.not_after, now, self.config.policy.leeway_s)
+        if self._crls is not None:
+            crl = self._crls.revocation_list(facts.issuer_key_id)
+            if crl.is_revoked(facts.serial):
+                raise AuthenticationError(Reason.REVOKED)
+        return decide(facts, identity, request)
+
+    def clear(self) -> None:
+        self._cache.clear()
+        if self._crls is not None:
+            self._crls.clear()
+
+
+def _log_crl_event(name: str, key_id: str) -> None:
+    # The key id names a configured CA: safe to log. Never a certificate or CRL body.
+    logger.info("crl", extra={"crl_event": name, "ca_key_id": key_id})

@@ -1,0 +1,229 @@
+"""Certificate inspection: every check, named after the attack or mistake it stops."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from authorizers.core.exceptions import AuthenticationError, InvalidRequestError, Reason
+from authorizers.mtls.certificate import (
+    MAX_PEM_CHARS,
+    CertificatePolicy,
+    TrustAnchor,
+    inspect,
+    key_id_of,
+    load_trust_anchors,
+    parse_pem,
+)
+from tests.unit.mtls.pki import (
+    DAY,
+    NOW,
+    SPIFFE,
+    fingerprint,
+    issue,
+    make_ca,
+    name,
+    pem,
+    pki,
+    sha1_signed,
+)
+
+POLICY = CertificatePolicy()
+
+
+@pytest.fixture(scope="module")
+def anchors() -> tuple[TrustAnchor, ...]:
+    return load_trust_anchors(pki().bundle)
+
+
+def untrusted(certificate, anchors, policy=POLICY, now=NOW) -> Reason:
+    with pytest.raises(AuthenticationError) as caught:
+        inspect(parse_pem(pem(certificate)), anchors, policy, now)
+    return caught.value.reason
+
+
+def test_valid_client_certificate_yields_its_facts(anchors):
+    # GIVEN a leaf of the trusted CA WHEN inspected THEN the facts describe it
+    leaf = pki().leaf()
+    facts = inspect(parse_pem(pem(leaf)), anchors, POLICY, NOW)
+    assert facts.fingerprint == fingerprint(leaf)
+    assert facts.serial == 0x1001 and facts.serial_hex == "1001"
+    assert facts.issuer_key_id == pki().ca.key_id
+    assert facts.subject_cn == "device-1"
+    assert facts.uris == (SPIFFE,)
+    assert facts.dns_names == ("d-1.devices.example.com",)
+    assert facts.emails == ()
+
+
+def test_certificate_of_the_second_anchor_is_matched_to_that_anchor(anchors):
+    leaf = issue(pki().other_ca, pki().leaf_key)
+    assert inspect(parse_pem(pem(leaf)), anchors, POLICY, NOW).issuer_key_id == (
+        pki().other_ca.key_id
+    )
+
+
+def test_expired_certificate_is_refused(anchors):
+    leaf = pki().leaf(not_before=NOW - 10 * DAY, not_after=NOW - DAY)
+    assert untrusted(leaf, anchors) is Reason.EXPIRED
+
+
+def test_not_yet_valid_certificate_is_refused(anchors):
+    leaf = pki().leaf(not_before=NOW + DAY, not_after=NOW + 10 * DAY)
+    assert untrusted(leaf, anchors) is Reason.NOT_YET_VALID
+
+
+def test_clock_skew_within_the_leeway_is_tolerated(anchors):
+    leaf = pki().leaf(not_before=NOW + 30, not_after=NOW + DAY)
+    assert inspect(parse_pem(pem(leaf)), anchors, POLICY, NOW).serial == 0x1001
+    expired = pki().leaf(not_before=NOW - DAY, not_after=NOW - 30)
+    assert inspect(parse_pem(pem(expired)), anchors, POLICY, NOW).serial == 0x1001
+    assert untrusted(expired, anchors, CertificatePolicy(leeway_s=0)) is Reason.EXPIRED
+
+
+def test_forged_issuer_name_signed_by_another_key_is_refused(anchors):
+    # GIVEN a CA with exactly the trusted CA's name but its own key (issuer DN text matches)
+    leaf = issue(pki().rogue_ca, pki().leaf_key)
+    assert leaf.issuer == pki().ca.certificate.subject
+    # THEN the signature check against the trusted key fails
+    assert untrusted(leaf, anchors) is Reason.UNTRUSTED_CERTIFICATE
+
+
+def test_certificate_naming_a_trusted_issuer_but_signed_by_an_untrusted_ca_is_refused(anchors):
+    leaf = issue(pki().rogue_ca, pki().leaf_key, issuer_name=name("Other CA"))
+    assert untrusted(leaf, anchors) is Reason.UNTRUSTED_CERTIFICATE
+
+
+def test_leaf_of_an_intermediate_not_in_the_bundle_is_refused(anchors):
+    leaf = issue(pki().intermediate, pki().leaf_key)
+    assert untrusted(leaf, anchors) is Reason.UNTRUSTED_CERTIFICATE
+
+
+def test_intermediate_ca_certificate_presented_as_client_is_refused(anchors):
+    # Issued by a trusted CA, correctly signed, but a CA certificate: not a client credential.
+    assert untrusted(pki().intermediate.certificate, anchors) is Reason.UNTRUSTED_CERTIFICATE
+
+
+def test_server_only_certificate_is_not_a_client_credential(anchors):
+    leaf = pki().leaf(eku=[ExtendedKeyUsageOID.SERVER_AUTH])
+    assert untrusted(leaf, anchors) is Reason.UNTRUSTED_CERTIFICATE
+
+
+def test_certificate_without_eku_is_refused_unless_configured(anchors):
+    leaf = pki().leaf(eku=None)
+    assert untrusted(leaf, anchors) is Reason.UNTRUSTED_CERTIFICATE
+    relaxed = CertificatePolicy(require_client_auth_eku=False)
+    assert inspect(parse_pem(pem(leaf)), anchors, relaxed, NOW).serial == 0x1001
+
+
+def test_key_usage_without_digital_signature_is_refused(anchors):
+    leaf = pki().leaf(digital_signature=False)
+    assert untrusted(leaf, anchors) is Reason.UNTRUSTED_CERTIFICATE
+
+
+def test_rsa_1024_key_is_refused(anchors):
+    leaf = issue(pki().ca, pki().weak_rsa_key)
+    assert untrusted(leaf, anchors) is Reason.UNTRUSTED_CERTIFICATE
+
+
+def test_rsa_2048_key_is_accepted_and_the_minimum_can_be_raised(anchors):
+    leaf = issue(pki().ca, pki().rsa_key)
+    assert inspect(parse_pem(pem(leaf)), anchors, POLICY, NOW).serial == 0x1001
+    strict = CertificatePolicy(min_rsa_bits=3072)
+    assert untrusted(leaf, anchors, strict) is Reason.UNTRUSTED_CERTIFICATE
+
+
+def test_weak_curve_is_refused(anchors):
+    leaf = issue(pki().ca, pki().k1_key)
+    assert untrusted(leaf, anchors) is Reason.UNTRUSTED_CERTIFICATE
+
+
+def test_p384_key_is_accepted(anchors):
+    leaf = issue(pki().ca, ec.generate_private_key(ec.SECP384R1()))
+    assert inspect(parse_pem(pem(leaf)), anchors, POLICY, NOW).serial == 0x1001
+
+
+def test_sha1_signature_is_refused(anchors):
+    leaf = sha1_signed(pki().ca, pki().leaf_key)
+    assert leaf.signature_hash_algorithm is not None
+    assert leaf.signature_hash_algorithm.name == "sha1"
+    assert untrusted(leaf, anchors) is Reason.UNTRUSTED_CERTIFICATE
+
+
+def test_sha224_signature_is_refused(anchors):
+    leaf = pki().leaf(algorithm=hashes.SHA224())
+    assert untrusted(leaf, anchors) is Reason.UNTRUSTED_CERTIFICATE
+
+
+def test_sha384_signature_is_accepted(anchors):
+    leaf = pki().leaf(algorithm=hashes.SHA384())
+    assert inspect(parse_pem(pem(leaf)), anchors, POLICY, NOW).serial == 0x1001
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "not a certificate",
+        "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n",
+        "-----BEGIN CERTIFICATE-----\n\u00e9\u00e9\n-----END CERTIFICATE-----\n",
+        "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n",
+    ],
+    ids=["empty", "text", "garbage-base64", "non-ascii", "private-key"],
+)
+def test_garbage_pem_is_malformed(text):
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_pem(text)
+    assert caught.value.reason is Reason.MALFORMED_CREDENTIALS
+    assert str(caught.value) == "MalformedCredentials"
+
+
+def test_one_megabyte_pem_is_refused_before_parsing():
+    huge = pem(pki().leaf()) + "A" * 1_048_576
+    with pytest.raises(InvalidRequestError, match="MalformedCredentials"):
+        parse_pem(huge)
+
+
+def test_pem_at_the_size_cap_boundary():
+    text = pem(pki().leaf())
+    assert len(text) < MAX_PEM_CHARS
+    with pytest.raises(InvalidRequestError):
+        parse_pem(text + " " * (MAX_PEM_CHARS - len(text) + 1))
+
+
+def test_smuggled_second_certificate_is_refused():
+    # Which of two certificates would the next component read? We refuse to guess.
+    with pytest.raises(InvalidRequestError):
+        parse_pem(pem(pki().leaf()) + pki().ca.pem)
+
+
+def test_errors_carry_no_part_of_the_pem(anchors):
+    leaf = pki().leaf(eku=[ExtendedKeyUsageOID.SERVER_AUTH])
+    body = pem(leaf).splitlines()[1]
+    with pytest.raises(AuthenticationError) as caught:
+        inspect(parse_pem(pem(leaf)), anchors, POLICY, NOW)
+    assert body not in repr(caught.value) and str(caught.value) == "UntrustedCertificate"
+
+
+def test_trust_bundle_must_hold_only_cas():
+    with pytest.raises(ValueError, match="not a CA"):
+        load_trust_anchors(pki().ca.pem + pem(pki().leaf()))
+
+
+def test_trust_bundle_refuses_duplicates_and_garbage():
+    with pytest.raises(ValueError, match="twice"):
+        load_trust_anchors(pki().ca.pem + pki().ca.pem)
+    with pytest.raises(ValueError, match="PEM bundle"):
+        load_trust_anchors("garbage")
+
+
+def test_key_id_is_computed_when_the_ca_has_no_ski():
+    # A CA certificate without SubjectKeyIdentifier still gets the RFC 5280 key id.
+    from cryptography import x509
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    authority = make_ca(name("No SKI CA"), key)
+    assert key_id_of(authority.certificate) == (
+        x509.SubjectKeyIdentifier.from_public_key(key.public_key()).key_identifier.hex()
+    )
