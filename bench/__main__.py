@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import core_bench, harness, jwt_bench
+from bench import core_bench, harness, jwt_bench, mtls_bench
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     core_bench.register()
     jwt_bench.register()
+    mtls_bench.register()
     rows = harness.run(rounds=args.rounds, only=args.only)
     if not rows:
         print("no benchmark matched", file=sys.stderr)

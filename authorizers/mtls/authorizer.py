@@ -23,7 +23,13 @@ from authorizers.core.decision import Decision
 from authorizers.core.exceptions import AuthenticationError, InvalidRequestError, Reason
 from authorizers.core.observability import logger
 from authorizers.core.request import Request
-from authorizers.mtls.certificate import CertificateFacts, check_validity, inspect, parse_pem
+from authorizers.mtls.certificate import (
+    CertificateFacts,
+    check_validity,
+    inspect,
+    parse_pem,
+    pem_fingerprint,
+)
 from authorizers.mtls.config import MtlsConfig, Revocation
 from authorizers.mtls.crl_store import CrlStore, S3Fetcher
 from authorizers.mtls.decide import decide
@@ -78,11 +84,14 @@ class MtlsAuthorizer:
             # No certificate: a request on the default execute-api endpoint, which bypasses
             # the custom domain's mTLS. Refused.
             raise InvalidRequestError(Reason.MISSING_CREDENTIALS)
-        certificate = parse_pem(client_cert.pem)
-        fingerprint = certificate.fingerprint(hashes.SHA256()).hex()
+        # The cache key comes straight from the PEM's DER (no parse): a repeat of a certificate
+        # inspected before costs a base64 decode and a hash, not an X.509 parse.
+        fingerprint = pem_fingerprint(client_cert.pem)
         now = self._clock.now()
-        cached = self._cache.get(fingerprint)
+        cached = self._cache.get(fingerprint) if fingerprint is not None else None
         if cached is None:
+            certificate = parse_pem(client_cert.pem)
+            fingerprint = certificate.fingerprint(hashes.SHA256()).hex()
             facts = inspect(certificate, self.config.anchors, self.config.policy, now)
             identity = map_identity(facts, self.config.rules)
             self._cache.put(fingerprint, (facts, identity))

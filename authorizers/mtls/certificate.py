@@ -27,6 +27,7 @@ the caller learns no more than that. No exception carries any part of the PEM.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import re
 from collections.abc import Sequence
@@ -103,6 +104,35 @@ def parse_pem(pem: str) -> x509.Certificate:
         return x509.load_pem_x509_certificate(pem.encode("ascii"))
     except (ValueError, UnicodeEncodeError, UnsupportedAlgorithm):
         raise InvalidRequestError(Reason.MALFORMED_CREDENTIALS) from None
+
+
+_PEM_HEADER: Final = "-----BEGIN CERTIFICATE-----"
+_PEM_FOOTER: Final = "-----END CERTIFICATE-----"
+
+
+def pem_fingerprint(pem: str) -> str | None:
+    """SHA-256 of the DER inside a single-block PEM, without parsing the certificate.
+
+    The result cache is keyed by this; a hit is only possible for DER bytes that were fully
+    inspected before (the fingerprint is of the exact bytes), so skipping the parse on a hit
+    is safe. Anything unusual (other blocks, headers, bad base64) returns None and takes the
+    full path, which decides whether it is acceptable.
+    """
+    if len(pem) > MAX_PEM_CHARS:
+        return None
+    text = pem.strip()
+    if (
+        not text.startswith(_PEM_HEADER)
+        or not text.endswith(_PEM_FOOTER)
+        or text.count("-----") != 4  # exactly one BEGIN and one END line
+    ):
+        return None
+    body = text[len(_PEM_HEADER) : -len(_PEM_FOOTER)].replace("\r", "").replace("\n", "")
+    try:
+        der = binascii.a2b_base64(body, strict_mode=True)
+    except binascii.Error:
+        return None
+    return hashlib.sha256(der).hexdigest()
 
 
 def key_id_of(certificate: x509.Certificate) -> str:

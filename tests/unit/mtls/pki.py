@@ -113,7 +113,7 @@ def issue(
     serial: int = 0x1001,
     not_before: float = NOW - DAY,
     not_after: float = NOW + 30 * DAY,
-    algorithm: hashes.HashAlgorithm | None = None,
+    algorithm: hashes.SHA224 | hashes.SHA256 | hashes.SHA384 | hashes.SHA512 | None = None,
     digital_signature: bool = True,
     issuer_name: x509.Name | None = None,
 ) -> x509.Certificate:

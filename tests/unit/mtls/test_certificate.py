@@ -16,6 +16,7 @@ from authorizers.mtls.certificate import (
     key_id_of,
     load_trust_anchors,
     parse_pem,
+    pem_fingerprint,
 )
 from tests.unit.mtls.pki import (
     DAY,
@@ -227,3 +228,16 @@ def test_key_id_is_computed_when_the_ca_has_no_ski():
     assert key_id_of(authority.certificate) == (
         x509.SubjectKeyIdentifier.from_public_key(key.public_key()).key_identifier.hex()
     )
+
+
+def test_pem_fingerprint_is_the_certificate_fingerprint_without_parsing():
+    # The result cache is keyed by it: it must equal the fingerprint of the very DER inspected.
+    leaf = pki().leaf()
+    text = pem(leaf)
+    assert pem_fingerprint(text) == leaf.fingerprint(hashes.SHA256()).hex()
+    assert pem_fingerprint(text.replace("\n", "\r\n")) == leaf.fingerprint(hashes.SHA256()).hex()
+    # Anything unusual takes the full (parsing) path instead.
+    assert pem_fingerprint("junk" + text) is None
+    assert pem_fingerprint(text + text) is None
+    assert pem_fingerprint(text.replace("CERTIFICATE", "PRIVATE KEY")) is None
+    assert pem_fingerprint(text[:-40] + "!!!!" + text[-36:]) is None
