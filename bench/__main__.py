@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import core_bench, harness, jwt_bench, mtls_bench
+from bench import api_key_bench, core_bench, harness, jwt_bench, mtls_bench
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     core_bench.register()
     jwt_bench.register()
     mtls_bench.register()
+    api_key_bench.register()
     rows = harness.run(rounds=args.rounds, only=args.only)
     if not rows:
         print("no benchmark matched", file=sys.stderr)
