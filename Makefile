@@ -30,11 +30,12 @@ help: ## list the targets
 $(STAMPS):
 	@mkdir -p $@
 
-$(STAMPS)/venv: requirements.txt requirements-dev.txt constraints.txt | $(STAMPS)
+$(STAMPS)/venv: requirements.txt requirements-dev.txt constraints.txt pyproject.toml | $(STAMPS)
 	@$(PYTHON_BOOT) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; found " + sys.version.split()[0])'
 	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	@echo "==> installing pinned Python packages into $(VENV)"
 	@$(PY) -m pip install --quiet --no-input -r requirements-dev.txt -c constraints.txt
+	@$(PY) -m pip install --quiet --no-input --no-deps --no-build-isolation -e .
 	@touch $@
 
 $(STAMPS)/node: package.json package-lock.json | $(STAMPS)

@@ -1,0 +1,79 @@
+"""boto3 clients for the commands, and AWS failures turned into one-line errors.
+
+boto3 is imported inside :func:`client` only, so ``gatehouse --help`` stays fast and the
+package imports without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from gatehouse.errors import CliError, ExitCode
+
+_NOT_FOUND = frozenset({"ResourceNotFoundException", "NotFoundException"})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The global options: where AWS is, and what time it is (``--now`` is for tests)."""
+
+    region: str | None
+    endpoint_url: str | None
+    now: float
+
+    def client(self, service: str) -> Any:
+        import boto3  # noqa: PLC0415 - only when a command talks to AWS
+
+        return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url)
+
+
+@contextmanager
+def aws_errors(what: str) -> Iterator[None]:
+    """Translate botocore failures while doing ``what`` into a :class:`CliError`."""
+    from botocore.exceptions import (  # noqa: PLC0415 - lazy, as boto3
+        BotoCoreError,
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+    )
+
+    try:
+        yield
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", "") or code
+        if code in _NOT_FOUND:
+            raise CliError(
+                f"{what}: {message}",
+                hint="check the name or id, and --region / --endpoint-url",
+                code=ExitCode.NOT_FOUND,
+            ) from None
+        raise CliError(
+            f"{what}: {code}: {message}",
+            hint="check the credentials' permissions and retry; see docs/cli.md",
+            code=ExitCode.AWS,
+        ) from None
+    except NoRegionError:
+        raise CliError(
+            f"{what}: no AWS region configured",
+            hint="pass --region or set AWS_REGION",
+            code=ExitCode.AWS,
+        ) from None
+    except NoCredentialsError:
+        raise CliError(
+            f"{what}: no AWS credentials found",
+            hint="set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
+            code=ExitCode.AWS,
+        ) from None
+    except EndpointConnectionError as error:
+        raise CliError(
+            f"{what}: cannot reach {error.kwargs.get('endpoint_url', 'the endpoint')}",
+            hint="check --endpoint-url / AWS_ENDPOINT_URL and the network",
+            code=ExitCode.AWS,
+        ) from None
+    except BotoCoreError as error:
+        raise CliError(f"{what}: {error}", hint="see docs/cli.md", code=ExitCode.AWS) from None

@@ -1,0 +1,38 @@
+"""The ``gatehouse`` command: global options, then one group per area (``keys`` today)."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from gatehouse.aws import Settings
+from gatehouse.keys import keys
+
+
+@click.group(name="gatehouse", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--region", envvar="AWS_REGION", help="AWS region (default: AWS_REGION or profile).")
+@click.option(
+    "--endpoint-url",
+    envvar="AWS_ENDPOINT_URL",
+    help="Send every AWS call here, e.g. moto / local mode (default: AWS_ENDPOINT_URL).",
+)
+@click.option("--now", type=float, hidden=True, help="Epoch seconds to use as now (tests).")
+@click.version_option("0.1.0", prog_name="gatehouse")
+@click.pass_context
+def main(
+    ctx: click.Context, region: str | None, endpoint_url: str | None, now: float | None
+) -> None:
+    """Gatehouse operator toolkit.
+
+    Writes what the authorizers read. Exit codes: 0 ok, 2 usage error, 3 not found,
+    4 AWS failure, 5 conflict (docs/cli.md).
+    """
+    ctx.obj = Settings(
+        region=region or None,
+        endpoint_url=endpoint_url or None,
+        now=time.time() if now is None else now,
+    )
+
+
+main.add_command(keys)
