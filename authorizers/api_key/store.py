@@ -23,17 +23,14 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
 from authorizers.api_key.record import PARTITION_KEY, KeyRecord, MalformedRecord
 from authorizers.core.cache import BoundedTTLCache
 from authorizers.core.clock import Clock
 from authorizers.core.exceptions import Reason, UpstreamError
 from authorizers.core.observability import logger
-
-_THROTTLING: Final = frozenset(
-    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
-)
+from authorizers.core.upstream import aws_upstream_error
 
 
 class KeyStore(Protocol):
@@ -106,14 +103,8 @@ class DynamoDbKeyStore:
                 Key={PARTITION_KEY: {"S": key_hash}},
                 ConsistentRead=self._consistent_read,
             )
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            reason = (
-                Reason.UPSTREAM_THROTTLED if code in _THROTTLING else Reason.UPSTREAM_UNAVAILABLE
-            )
-            raise UpstreamError(reason) from None
-        except BotoCoreError:
-            raise UpstreamError(Reason.UPSTREAM_UNAVAILABLE) from None
+        except (ClientError, BotoCoreError) as error:
+            raise aws_upstream_error(error) from None
         item = response.get("Item")
         if item is None:
             return None

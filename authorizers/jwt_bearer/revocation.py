@@ -19,11 +19,7 @@ from typing import Any, Protocol
 
 from authorizers.core.cache import BoundedTTLCache
 from authorizers.core.clock import Clock
-from authorizers.core.exceptions import Reason, UpstreamError
-
-_THROTTLING = frozenset(
-    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
-)
+from authorizers.core.upstream import aws_upstream_error
 
 
 class RevocationList(Protocol):
@@ -72,14 +68,8 @@ class DynamoDbRevocationList:
                 Key={"pk": {"S": pk}},
                 ProjectionExpression="pk",
             )
-        except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "")
-            reason = (
-                Reason.UPSTREAM_THROTTLED if code in _THROTTLING else Reason.UPSTREAM_UNAVAILABLE
-            )
-            raise UpstreamError(reason) from None
-        except BotoCoreError:
-            raise UpstreamError(Reason.UPSTREAM_UNAVAILABLE) from None
+        except (ClientError, BotoCoreError) as error:
+            raise aws_upstream_error(error) from None
         return "Item" in item
 
     def clear(self) -> None:

@@ -30,11 +30,11 @@ from urllib.parse import urlsplit
 
 from authorizers.core.clock import Clock
 from authorizers.core.exceptions import Reason, UpstreamError
+from authorizers.core.upstream import aws_upstream_error, error_code
 from authorizers.mtls.certificate import TrustAnchor
 from authorizers.mtls.crl import InvalidCrl, RevocationList, parse_crl
 
 _NOT_MODIFIED: Final = frozenset({"304", "NotModified"})
-_THROTTLING: Final = frozenset({"SlowDown", "ThrottlingException", "RequestLimitExceeded"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,15 +188,11 @@ class S3Fetcher:
                 raise UpstreamError(Reason.UPSTREAM_UNAVAILABLE)
             body = response["Body"].read(self._max_bytes + 1)
         except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
-            if code in _NOT_MODIFIED:
+            if error_code(error) in _NOT_MODIFIED:
                 return Fetched(body=None, etag=etag)
-            reason = (
-                Reason.UPSTREAM_THROTTLED if code in _THROTTLING else Reason.UPSTREAM_UNAVAILABLE
-            )
-            raise UpstreamError(reason) from None
-        except BotoCoreError:
-            raise UpstreamError(Reason.UPSTREAM_UNAVAILABLE) from None
+            raise aws_upstream_error(error) from None
+        except BotoCoreError as error:
+            raise aws_upstream_error(error) from None
         if len(body) > self._max_bytes:
             raise UpstreamError(Reason.UPSTREAM_UNAVAILABLE)
         new_etag = response.get("ETag")
