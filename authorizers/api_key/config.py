@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
-from authorizers.api_key.decide import Match, ScopeRule
+from authorizers.api_key.decide import ScopeRule
 from authorizers.api_key.keys import Environment
 from authorizers.core.config import CoreConfig, HttpResponseFormat, Settings
 from authorizers.core.exceptions import ConfigurationError
-from authorizers.core.routes import RouteTemplate, RouteTemplateError
+from authorizers.core.routes import Match, RouteTemplate, RouteTemplateError
 
 TABLE_VAR: Final = "GATEHOUSE_APIKEY_TABLE"
 HEADER_VAR: Final = "GATEHOUSE_APIKEY_HEADER"

@@ -15,19 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 from authorizers.api_key.record import KeyRecord
 from authorizers.core.context import ContextValue
 from authorizers.core.decision import Decision
 from authorizers.core.exceptions import AuthenticationError, Reason
 from authorizers.core.request import Request
-from authorizers.core.routes import RouteTemplate
-
-
-class Match(StrEnum):
-    ALL = "all"
-    ANY = "any"
+from authorizers.core.routes import Match, RouteTemplate, satisfied
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,11 +33,7 @@ class ScopeRule:
     match: Match = Match.ALL
 
     def permits(self, held: frozenset[str]) -> bool:
-        if not self.scopes:
-            return True
-        if self.match is Match.ALL:
-            return self.scopes <= held
-        return not self.scopes.isdisjoint(held)
+        return satisfied(self.scopes, held, self.match)
 
 
 def decide(

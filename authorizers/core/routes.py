@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 from typing import Final
 
@@ -99,6 +100,22 @@ class RouteTemplate:
         if self.method not in (ANY_METHOD, method):
             return False
         return _template_regex(self).fullmatch(path) is not None
+
+
+class Match(StrEnum):
+    """How a route rule's required set is matched against what a caller holds."""
+
+    ALL = "all"
+    ANY = "any"
+
+
+def satisfied(required: frozenset[str], held: frozenset[str], match: Match) -> bool:
+    """Does ``held`` meet ``required`` (exact, case-sensitive)? An empty requirement always does."""
+    if not required:
+        return True
+    if match is Match.ALL:
+        return required <= held
+    return not required.isdisjoint(held)
 
 
 @dataclass(frozen=True, slots=True)

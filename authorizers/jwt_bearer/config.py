@@ -18,7 +18,7 @@ from typing import Any, Final
 from authorizers.core.config import CoreConfig, HttpResponseFormat, Settings
 from authorizers.core.context import ContextError, validate_context
 from authorizers.core.exceptions import ConfigurationError
-from authorizers.core.routes import RouteTemplate, RouteTemplateError
+from authorizers.core.routes import Match, RouteTemplate, RouteTemplateError
 from authorizers.jwt_bearer.fetch import FetchError, check_url
 from authorizers.jwt_bearer.issuers import (
     IssuerKind,
@@ -27,7 +27,7 @@ from authorizers.jwt_bearer.issuers import (
     cognito_issuers,
 )
 from authorizers.jwt_bearer.keys import ASYMMETRIC_ALGORITHMS
-from authorizers.jwt_bearer.routes import Match, RouteRule, context_key
+from authorizers.jwt_bearer.routes import RouteRule, context_key
 
 ISSUERS_VAR: Final = "GATEHOUSE_JWT_ISSUERS"
 ROUTES_VAR: Final = "GATEHOUSE_JWT_ROUTES"

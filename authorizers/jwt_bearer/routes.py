@@ -3,23 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from authorizers.core.exceptions import Reason
-from authorizers.core.routes import RouteTemplate
-
-
-class Match(StrEnum):
-    ALL = "all"
-    ANY = "any"
-
-
-def _satisfied(required: frozenset[str], held: frozenset[str], match: Match) -> bool:
-    if not required:
-        return True
-    if match is Match.ALL:
-        return required <= held
-    return not required.isdisjoint(held)
+from authorizers.core.routes import Match, RouteTemplate, satisfied
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +20,9 @@ class RouteRule:
 
     def failure(self, scopes: frozenset[str], groups: frozenset[str]) -> Reason | None:
         """Why a principal with ``scopes`` and ``groups`` may not call the route, or None."""
-        if not _satisfied(self.scopes, scopes, self.scopes_match):
+        if not satisfied(self.scopes, scopes, self.scopes_match):
             return Reason.INSUFFICIENT_SCOPE
-        if not _satisfied(self.groups, groups, self.groups_match):
+        if not satisfied(self.groups, groups, self.groups_match):
             return Reason.NOT_IN_GROUP
         return None
 

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from authorizers.api_key.config import ApiKeyConfig, UnmatchedRoutes, parse_rules
-from authorizers.api_key.decide import Match
 from authorizers.api_key.keys import Environment
 from authorizers.core.exceptions import ConfigurationError
+from authorizers.core.routes import Match
 
 BASE = {"GATEHOUSE_APIKEY_TABLE": "gatehouse-api-keys"}
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from authorizers.api_key.decide import Match, ScopeRule, build_context, decide
+from authorizers.api_key.decide import ScopeRule, build_context, decide
 from authorizers.api_key.keys import Environment, generate
 from authorizers.core.decision import Effect, render_policy
 from authorizers.core.exceptions import AuthenticationError, Reason
 from authorizers.core.iam_match import PolicyOutcome, evaluate_policy
 from authorizers.core.request import normalize
-from authorizers.core.routes import RouteTemplate
+from authorizers.core.routes import Match, RouteTemplate
 from tests.conftest import load_event
 from tests.unit.api_key.fixtures import USAGE_KEY, record_for
 

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from authorizers.core.exceptions import ConfigurationError
+from authorizers.core.routes import Match
 from authorizers.jwt_bearer.config import JwtConfig, UnmatchedRoutes
 from authorizers.jwt_bearer.issuers import IssuerKind, TokenUse
-from authorizers.jwt_bearer.routes import Match
 
 COGNITO = {
     "type": "cognito",

@@ -8,10 +8,10 @@ from authorizers.core.decision import Effect, render_policy
 from authorizers.core.exceptions import AccessDeniedError, Reason
 from authorizers.core.iam_match import PolicyOutcome, evaluate_policy
 from authorizers.core.request import normalize
-from authorizers.core.routes import RouteTemplate
+from authorizers.core.routes import Match, RouteTemplate
 from authorizers.jwt_bearer.claims import VerifiedToken
 from authorizers.jwt_bearer.decide import build_context, decide
-from authorizers.jwt_bearer.routes import Match, RouteRule
+from authorizers.jwt_bearer.routes import RouteRule
 from tests.conftest import load_event
 from tests.unit.jwt_bearer.conftest import oidc_profile
 
