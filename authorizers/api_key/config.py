@@ -7,17 +7,21 @@ suggests the closest known one. docs/api-keys.md documents every setting.
 
 from __future__ import annotations
 
-import difflib
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from authorizers.api_key.decide import ScopeRule
 from authorizers.api_key.keys import Environment
-from authorizers.core.config import CoreConfig, HttpResponseFormat, Settings
+from authorizers.core.config import (
+    CoreConfig,
+    HttpResponseFormat,
+    Settings,
+    check_keys,
+    json_list,
+)
 from authorizers.core.exceptions import ConfigurationError
 from authorizers.core.routes import Match, RouteTemplate, RouteTemplateError
 
@@ -117,22 +121,13 @@ def _fail(where: str, problem: str) -> ConfigurationError:
 def parse_rules(text: str) -> tuple[ScopeRule, ...]:
     """``GATEHOUSE_APIKEY_ROUTES`` -> scope rules, e.g.
     ``[{"route": "GET /orders/{id}", "scopes": ["orders:read"]}]``."""
-    try:
-        items: Any = json.loads(text)
-    except ValueError:
-        raise ConfigurationError(ROUTES_VAR, "is not valid JSON; expected a JSON list") from None
-    if not isinstance(items, list) or not items:
-        raise ConfigurationError(ROUTES_VAR, "must be a non-empty JSON list")
+    items = json_list(ROUTES_VAR, text)
     rules: list[ScopeRule] = []
     for index, item in enumerate(items, start=1):
         where = f"rule {index}"
         if not isinstance(item, dict):
             raise _fail(where, "must be a JSON object")
-        for key in item:
-            if key not in _RULE_KEYS:
-                close = difflib.get_close_matches(key, sorted(_RULE_KEYS), n=1, cutoff=0.6)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise _fail(where, f"unknown key {key!r}{hint}")
+        check_keys(ROUTES_VAR, where, item, _RULE_KEYS)
         try:
             route = RouteTemplate.parse(str(item.get("route", "")))
         except RouteTemplateError:

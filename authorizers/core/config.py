@@ -9,11 +9,12 @@ the variable and say what to put there; they never echo the value (it may be a s
 from __future__ import annotations
 
 import difflib
+import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from authorizers.core.exceptions import ConfigurationError
 
@@ -207,6 +208,27 @@ class CoreConfig:
             http_response_format=HttpResponseFormat(fmt),
             tracing=settings.boolean("GATEHOUSE_TRACING", default=False),
         )
+
+
+def json_list(setting: str, text: str) -> list[Any]:
+    """A setting holding a non-empty JSON list (issuers, rules...)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise ConfigurationError(setting, "is not valid JSON; expected a JSON list") from None
+    if not isinstance(value, list) or not value:
+        raise ConfigurationError(setting, "must be a non-empty JSON list")
+    return value
+
+
+def check_keys(setting: str, where: str, item: Mapping[str, Any], known: Iterable[str]) -> None:
+    """Refuse a key of a JSON object setting that is not in ``known``, suggesting the closest."""
+    names = sorted(known)
+    for key in item:
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigurationError(setting, f"{where}: unknown key {key!r}{hint}")
 
 
 def _range(minimum: float, maximum: float) -> str:

@@ -8,14 +8,18 @@ client ids) and algorithms have no defaults. docs/configuration.md documents eve
 
 from __future__ import annotations
 
-import difflib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
-from authorizers.core.config import CoreConfig, HttpResponseFormat, Settings
+from authorizers.core.config import (
+    CoreConfig,
+    HttpResponseFormat,
+    Settings,
+    check_keys,
+    json_list,
+)
 from authorizers.core.context import ContextError, validate_context
 from authorizers.core.exceptions import ConfigurationError
 from authorizers.core.routes import Match, RouteTemplate, RouteTemplateError
@@ -177,24 +181,6 @@ def _fail(var: str, where: str, problem: str) -> ConfigurationError:
     return ConfigurationError(var, f"{where}: {problem}")
 
 
-def _load_json_list(var: str, text: str) -> list[Any]:
-    try:
-        value = json.loads(text)
-    except ValueError:
-        raise ConfigurationError(var, "is not valid JSON; expected a JSON list") from None
-    if not isinstance(value, list) or not value:
-        raise ConfigurationError(var, "must be a non-empty JSON list")
-    return value
-
-
-def _check_keys(var: str, where: str, item: Mapping[str, Any], known: frozenset[str]) -> None:
-    for key in item:
-        if key not in known:
-            close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise _fail(var, where, f"unknown key {key!r}{hint}")
-
-
 def _str_list(
     var: str, where: str, item: Mapping[str, Any], key: str, *, required: bool
 ) -> frozenset[str]:
@@ -223,7 +209,7 @@ def _https_url(var: str, where: str, value: object, key: str, *, loopback_http: 
 def parse_issuers(text: str, *, allow_loopback_http: bool) -> tuple[IssuerProfile, ...]:
     """``GATEHOUSE_JWT_ISSUERS`` -> issuer profiles (a Cognito pool may yield two)."""
     profiles: list[IssuerProfile] = []
-    for index, item in enumerate(_load_json_list(ISSUERS_VAR, text), start=1):
+    for index, item in enumerate(json_list(ISSUERS_VAR, text), start=1):
         where = f"issuer {index}"
         if not isinstance(item, dict):
             raise _fail(ISSUERS_VAR, where, "must be a JSON object")
@@ -232,7 +218,7 @@ def parse_issuers(text: str, *, allow_loopback_http: bool) -> tuple[IssuerProfil
             raise _fail(ISSUERS_VAR, where, "'type' must be 'cognito' or 'oidc'")
         kind = IssuerKind(kind_text)
         where = f"issuer {index} ({kind.value})"
-        _check_keys(
+        check_keys(
             ISSUERS_VAR, where, item, _COGNITO_KEYS if kind is IssuerKind.COGNITO else _OIDC_KEYS
         )
         common = _common(item, where, allow_loopback_http=allow_loopback_http)
@@ -333,11 +319,11 @@ def _cognito(
 def parse_rules(text: str) -> tuple[RouteRule, ...]:
     """``GATEHOUSE_JWT_ROUTES`` -> route rules."""
     rules: list[RouteRule] = []
-    for index, item in enumerate(_load_json_list(ROUTES_VAR, text), start=1):
+    for index, item in enumerate(json_list(ROUTES_VAR, text), start=1):
         where = f"rule {index}"
         if not isinstance(item, dict):
             raise _fail(ROUTES_VAR, where, "must be a JSON object")
-        _check_keys(ROUTES_VAR, where, item, _RULE_KEYS)
+        check_keys(ROUTES_VAR, where, item, _RULE_KEYS)
         try:
             route = RouteTemplate.parse(str(item.get("route", "")))
         except RouteTemplateError:

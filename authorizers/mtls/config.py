@@ -15,7 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Final
 
-from authorizers.core.config import CoreConfig, Settings
+from authorizers.core.config import CoreConfig, Settings, json_list
 from authorizers.core.exceptions import ConfigurationError
 from authorizers.mtls.certificate import CertificatePolicy, TrustAnchor, load_trust_anchors
 from authorizers.mtls.crl_store import S3Location
@@ -154,12 +154,7 @@ def _anchors(value: str) -> tuple[TrustAnchor, ...]:
 
 def parse_rules(text: str) -> tuple[Rule, ...]:
     """``GATEHOUSE_MTLS_RULES`` -> rules, in order."""
-    try:
-        items = json.loads(text)
-    except ValueError:
-        raise ConfigurationError(RULES_VAR, "is not valid JSON; expected a JSON list") from None
-    if not isinstance(items, list) or not items:
-        raise ConfigurationError(RULES_VAR, "must be a non-empty JSON list")
+    items = json_list(RULES_VAR, text)
     if len(items) > MAX_RULES:
         raise ConfigurationError(RULES_VAR, f"has more than {MAX_RULES} rules")
     rules: list[Rule] = []
