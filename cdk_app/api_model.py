@@ -142,16 +142,17 @@ class ApiModel:
 # The routes each authorizer guards, with what they need. The JSON route-rule tables given to
 # the authorizers are generated from these lists, so an authorizer always knows every route it
 # guards (see docs/configuration.md, "List every route the authorizer guards").
-_JWT_ROUTES: Final = (
+_RouteNeeds = tuple[tuple[str, str, dict[str, list[str]]], ...]
+_JWT_ROUTES: Final[_RouteNeeds] = (
     ("GET", "/profile", {}),
     ("GET", "/admin/reports", {"groups": ["admins"]}),
 )
-_APIKEY_ROUTES: Final = (
+_APIKEY_ROUTES: Final[_RouteNeeds] = (
     ("GET", "/reports", {"scopes": ["reports:read"]}),
     ("POST", "/reports", {"scopes": ["reports:write"]}),
 )
-_MTLS_ROUTES: Final = (("GET", "/devices/{device}/telemetry"),)
-_POLICY_ROUTES: Final = (
+_MTLS_ROUTES: Final[tuple[tuple[str, str], ...]] = (("GET", "/devices/{device}/telemetry"),)
+_POLICY_ROUTES: Final[tuple[tuple[str, str], ...]] = (
     ("GET", "/tenants/{tenant}/orders"),
     ("POST", "/tenants/{tenant}/orders"),
     ("GET", "/tenants/{tenant}/orders/{id}"),
@@ -174,7 +175,7 @@ def _jwt_environment(resources: Resources) -> dict[str, str]:
         "token_use": "access",
         "algorithms": ["RS256"],
     }
-    environment = {}
+    environment: dict[str, str] = {}
     if resources.cognito_jwks_uri is not None:
         issuer["jwks_uri"] = resources.cognito_jwks_uri
         environment["GATEHOUSE_JWT_ALLOW_LOOPBACK_HTTP"] = "true"
