@@ -1,4 +1,4 @@
-"""The ``gatehouse`` command: global options, then one group per area (``keys`` today)."""
+"""The ``gatehouse`` command: global options, then one command or group per area."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import time
 
 import click
 
+from gatehouse.attach import attach
 from gatehouse.aws import Settings
 from gatehouse.keys import keys
+from gatehouse.local import local
+from gatehouse.policy import policy
 
 
 @click.group(name="gatehouse", context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,4 +38,5 @@ def main(
     )
 
 
-main.add_command(keys)
+for command in (local, keys, policy, attach):
+    main.add_command(command)
