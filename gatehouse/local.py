@@ -1,11 +1,201 @@
-"""``gatehouse local``: the whole gateway on this machine (docs/local.md)."""
+"""``gatehouse local``: the whole gateway on this machine (docs/local.md).
+
+moto plays AWS, a local API Gateway serves the demo API of a ``cdk.json`` stage with each
+authorizer in its own worker process, and a walkthrough shows what to try. ``--smoke`` runs the
+walkthrough itself and exits 1 on any surprise.
+
+Exit codes: 0 stopped cleanly (Ctrl-C) or smoke passed; 1 smoke found a surprise; 2 usage
+error; 4 local mode could not start (cdk.json, moto, seeding); 5 a port is already in use.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+
 import click
+
+from gatehouse.errors import CliError, ExitCode
+
+SMOKE_FAILED = 1
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
 
 
 @click.command()
-def local() -> None:
-    """Run the demo gateway locally (not built yet)."""
-    raise click.ClickException("local mode is not built yet")
+@click.option(
+    "--port",
+    "http_port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="HTTP port of the gateway on 127.0.0.1 (0: any free).",
+)
+@click.option(
+    "--tls-port",
+    "https_port",
+    type=click.IntRange(0, 65535),
+    default=8443,
+    show_default=True,
+    help="HTTPS port (client certificates optional; 0: any free).",
+)
+@click.option(
+    "--moto-port",
+    type=click.IntRange(0, 65535),
+    default=5055,
+    show_default=True,
+    help="Port of the moto server that plays AWS (0: any free).",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".local"),
+    show_default=True,
+    help="Where certificates, keys, logs and the walkthrough are written.",
+)
+@click.option(
+    "--stage",
+    default="dev",
+    show_default=True,
+    help="The cdk.json stage whose API settings to use.",
+)
+@click.option("--smoke", is_flag=True, help="Run the walkthrough, report, and exit.")
+@click.option(
+    "--info-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    hidden=True,
+    help="Write URLs, tokens, keys and certificate paths here as JSON once ready.",
+)
+def local(
+    *,
+    http_port: int,
+    https_port: int,
+    moto_port: int,
+    state_dir: Path,
+    stage: str,
+    smoke: bool,
+    info_file: Path | None,
+) -> None:
+    """Run the demo gateway locally: moto as AWS, a local API Gateway, the four authorizers.
+
+    Prints a walkthrough of curl commands (with real tokens, API keys and client
+    certificates) and what each returns. Ctrl-C stops everything.
+
+    Exit codes: 0 ok, 1 smoke surprise, 2 usage, 4 could not start, 5 port in use.
+    """
+    from gatehouse.emulator.server import PortInUse  # noqa: PLC0415 - keeps --help fast
+    from gatehouse.localmode.stack import Options, StackError, start  # noqa: PLC0415
+    from gatehouse.localmode.walkthrough import walkthrough  # noqa: PLC0415
+
+    options = Options(
+        http_port=http_port,
+        https_port=https_port,
+        moto_port=moto_port,
+        state_dir=state_dir,
+        stage=stage,
+    )
+    started = time.monotonic()
+    stop = threading.Event()
+    _on_signals(stop)
+    try:
+        stack = start(options, _say)
+    except PortInUse as error:
+        raise CliError(
+            f"port {error.port} on {error.host} is already in use",
+            hint="stop the program using it, or pick other ports: --port, --tls-port, "
+            "--moto-port (0 picks a free one)",
+            code=ExitCode.CONFLICT,
+        ) from None
+    except StackError as error:
+        raise CliError(str(error), hint=error.hint, code=ExitCode.AWS) from None
+    try:
+        guide = walkthrough(stack)
+        script = state_dir / "walkthrough.sh"
+        script.write_text("#!/usr/bin/env bash\n" + guide.render(), encoding="utf-8")
+        script.chmod(0o700)
+        _say(
+            f"==> ready in {time.monotonic() - started:.1f} s: {stack.http.url} and "
+            f"{stack.https.url} (moto: {stack.moto_url}); logs in {state_dir}/logs"
+        )
+        if info_file is not None:
+            _write_info(info_file, stack, guide.variables)
+        if smoke:
+            _smoke(guide)
+            return
+        click.echo(guide.render())
+        _say(f"(also in {script}) Ctrl-C stops everything.")
+        stop.wait()
+        _say("==> stopping")
+    finally:
+        stack.stop()
+
+
+def _on_signals(stop: threading.Event) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)
+
+
+def _smoke(guide: object) -> None:
+    from gatehouse.localmode.walkthrough import Walkthrough  # noqa: PLC0415
+
+    assert isinstance(guide, Walkthrough)  # noqa: S101
+    started = time.monotonic()
+    results = guide.run()
+    surprises = 0
+    for result in results:
+        step = result.step
+        mark = "ok  " if result.ok else "FAIL"
+        got = result.error or str(result.status)
+        if result.status == step.expect and not result.header_ok:
+            got += f" (missing {step.expect_header[0] if step.expect_header else ''})"
+        click.echo(
+            f"{mark} {step.method:6} {step.path:30} expect {step.expect} got {got}  {step.title}"
+        )
+        surprises += not result.ok
+    elapsed = time.monotonic() - started
+    if surprises:
+        _say(f"==> smoke: {surprises} of {len(results)} steps surprised ({elapsed:.1f} s)")
+        raise SystemExit(SMOKE_FAILED)
+    _say(f"==> smoke: all {len(results)} steps as expected ({elapsed:.1f} s)")
+
+
+def _write_info(path: Path, stack: object, variables: object) -> None:
+    from gatehouse.localmode.stack import Stack  # noqa: PLC0415
+
+    assert isinstance(stack, Stack)  # noqa: S101
+    pki = stack.pki
+    info = {
+        "http": stack.http.url,
+        "https": stack.https.url,
+        "moto": stack.moto_url,
+        "region": stack.region,
+        "stage": stack.stage,
+        "api_id": stack.seeded.api_id,
+        "user_pool_id": stack.seeded.user_pool_id,
+        "client_id": stack.seeded.client_id,
+        "table": stack.seeded.table,
+        "tokens": dict(stack.seeded.tokens),
+        "keys": {t: k.secret for t, k in stack.seeded.keys.items()},
+        "pki": {
+            "ca": str(pki.ca),
+            "device": [str(pki.device.cert), str(pki.device.key)],
+            "revoked": [str(pki.revoked.cert), str(pki.revoked.key)],
+        },
+        "init_failures": stack.init_failures,
+        "pid": os.getpid(),
+    }
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps(info), encoding="utf-8")
+    partial.chmod(0o600)
+    partial.replace(path)

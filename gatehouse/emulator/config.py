@@ -1,0 +1,192 @@
+"""What the emulator needs to know about one REST API stage: routes, authorizers, responses.
+
+Built from :class:`cdk_app.api_model.ApiModel` (:meth:`GatewayConfig.from_model`), the same
+model the CDK stack renders, so local mode guards every route exactly as a deployed stage does.
+Only what API Gateway itself does lives here; each authorizer's *function* settings (its
+environment) stay in the model and go to the worker that runs it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final, Literal
+
+if TYPE_CHECKING:
+    from cdk_app.api_model import ApiModel
+
+#: REST API result cache bounds (API Gateway refuses a TTL above an hour).
+MAX_TTL_SECONDS: Final = 3600
+#: How long an authorizer may run before API Gateway gives up (500); not documented for REST.
+DEFAULT_TIMEOUT_SECONDS: Final = 10.0
+
+_SOURCE = re.compile(
+    r"(?P<kind>method\.request\.header|method\.request\.querystring|stageVariables|context)"
+    r"\.(?P<name>[A-Za-z0-9._$-]+)"
+)
+_TEMPLATE_PART = re.compile(r"\{(?P<name>[A-Za-z0-9_]+)(?P<greedy>\+)?\}")
+
+
+@dataclass(frozen=True, slots=True)
+class IdentitySource:
+    """One ``identitySource`` entry, e.g. ``method.request.header.Authorization``."""
+
+    kind: Literal["header", "querystring", "stage", "context"]
+    name: str
+
+    @classmethod
+    def parse(cls, text: str) -> IdentitySource:
+        match = _SOURCE.fullmatch(text)
+        if match is None:
+            raise ValueError(f"not an identity source API Gateway knows: {text!r}")
+        kinds: Mapping[str, Literal["header", "querystring", "stage", "context"]] = {
+            "method.request.header": "header",
+            "method.request.querystring": "querystring",
+            "stageVariables": "stage",
+            "context": "context",
+        }
+        return cls(kind=kinds[match["kind"]], name=match["name"])
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizerSpec:
+    """A Lambda authorizer as API Gateway is configured with it (not its function settings)."""
+
+    name: str
+    type: Literal["TOKEN", "REQUEST"]
+    identity_sources: tuple[IdentitySource, ...]
+    cache_ttl_seconds: int = 300
+    validation_regex: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.cache_ttl_seconds <= MAX_TTL_SECONDS:
+            raise ValueError(f"{self.name}: cache TTL must be 0..{MAX_TTL_SECONDS} seconds")
+        if self.type == "TOKEN":
+            if len(self.identity_sources) != 1 or self.identity_sources[0].kind != "header":
+                raise ValueError(f"{self.name}: a TOKEN authorizer needs exactly one header")
+        elif self.validation_regex is not None:
+            raise ValueError(f"{self.name}: a validation regex applies to TOKEN authorizers only")
+        if self.validation_regex is not None:
+            re.compile(self.validation_regex)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One method of the API. ``path`` is the resource template (``/pets/{id}``)."""
+
+    method: str
+    path: str
+    authorizer: str | None
+    api_key_required: bool = False
+    browser: bool = False
+    pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pattern", _compile(self.path))
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        """Path parameters when ``method path`` is this route, else ``None``."""
+        if self.method not in ("ANY", method):
+            return None
+        found = self.pattern.fullmatch(path)
+        return None if found is None else dict(found.groupdict())
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    parts: list[str] = []
+    position = 0
+    for part in _TEMPLATE_PART.finditer(template):
+        parts.append(re.escape(template[position : part.start()]))
+        parts.append(f"(?P<{part['name']}>{'.+' if part['greedy'] else '[^/]+'})")
+        position = part.end()
+    parts.append(re.escape(template[position:]))
+    return re.compile("".join(parts))
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    """One REST API stage as the emulator serves it.
+
+    ``regex_fullmatch``: API Gateway's TOKEN validation regex is applied with ``re.search``
+    (our patterns are anchored ``^...$``, so both agree); ``True`` uses ``re.fullmatch``.
+    ``access_denied_template``: an ACCESS_DENIED gateway response body in which
+    ``$context.authorizer.<key>`` is replaced from the Deny's context; ``None`` keeps AWS's.
+    ``login_url``: where an UNAUTHORIZED answer on a browser route redirects (302); ``None``
+    answers 401 as usual.
+    """
+
+    api_id: str
+    stage: str
+    region: str
+    account: str
+    routes: tuple[Route, ...]
+    authorizers: Mapping[str, AuthorizerSpec]
+    partition: str = "aws"
+    stage_variables: Mapping[str, str] = field(default_factory=dict)
+    cors_allow_origins: tuple[str, ...] = ()
+    login_url: str | None = None
+    access_denied_template: str | None = None
+    resource_policy: Mapping[str, object] | None = None
+    regex_fullmatch: bool = False
+    authorizer_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+
+    def __post_init__(self) -> None:
+        for route in self.routes:
+            if route.authorizer is not None and route.authorizer not in self.authorizers:
+                raise ValueError(f"{route.method} {route.path}: no authorizer {route.authorizer}")
+
+    @property
+    def arn_prefix(self) -> str:
+        return (
+            f"arn:{self.partition}:execute-api:{self.region}:{self.account}:"
+            f"{self.api_id}/{self.stage}"
+        )
+
+    def method_arn(self, method: str, path: str) -> str:
+        """The concrete request path, without its leading ``/`` (root: ``.../GET/``)."""
+        return f"{self.arn_prefix}/{method}/{path.removeprefix('/')}"
+
+    @classmethod
+    def from_model(
+        cls,
+        model: ApiModel,
+        *,
+        api_id: str,
+        stage: str,
+        region: str,
+        account: str,
+        login_url: str | None = None,
+    ) -> GatewayConfig:
+        """The API Gateway side of ``model`` (routes, authorizers, gateway responses)."""
+        authorizers: dict[str, AuthorizerSpec] = {
+            name: AuthorizerSpec(
+                name=name,
+                type=spec.type,
+                identity_sources=tuple(IdentitySource.parse(s) for s in spec.identity_sources),
+                cache_ttl_seconds=spec.cache_ttl_seconds,
+                validation_regex=spec.validation_regex,
+            )
+            for name, spec in model.authorizers.items()
+        }
+        routes = tuple(
+            Route(
+                method=r.method,
+                path=r.path,
+                authorizer=r.authorizer,
+                api_key_required=r.api_key_required,
+                browser=r.browser,
+            )
+            for r in model.routes
+        )
+        settings = model.settings
+        return cls(
+            api_id=api_id,
+            stage=stage,
+            region=region,
+            account=account,
+            routes=routes,
+            authorizers=authorizers,
+            cors_allow_origins=tuple(settings.cors_allow_origins),
+            login_url=login_url if settings.login_redirect else None,
+        )

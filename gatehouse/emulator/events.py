@@ -1,0 +1,168 @@
+"""Authorizer and integration events, shaped like API Gateway's (REST API).
+
+facts/apigw-contract.md §4.2: ``methodArn`` carries the *concrete* path; REQUEST events carry
+the resource template, path parameters, single- and multi-value headers and query strings,
+stage variables and a ``requestContext`` whose ``identity.clientCert`` is present only when the
+caller presented a client certificate over TLS (an mTLS custom domain).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+_OPENSSL_TIME = "%b %e %H:%M:%S %Y GMT"  # "Aug  5 09:36:04 2031 GMT": day padded with a space
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingRequest:
+    """One HTTP request as the gateway received it (names keep the client's spelling)."""
+
+    method: str
+    path: str
+    headers: Sequence[tuple[str, str]] = field(repr=False)
+    query: Sequence[tuple[str, str]] = field(repr=False)
+    source_ip: str
+    host: str
+    client_cert_pem: str | None = field(default=None, repr=False)
+    body: bytes = field(default=b"", repr=False)
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    time_epoch: float = field(default_factory=time.time)
+
+    def header(self, name: str) -> str | None:
+        """The last value of header ``name`` (case-insensitive), as API Gateway's ``headers``."""
+        found = [v for k, v in self.headers if k.lower() == name.lower()]
+        return found[-1] if found else None
+
+    def query_value(self, name: str) -> str | None:
+        found = [v for k, v in self.query if k == name]
+        return found[-1] if found else None
+
+
+def _single(pairs: Sequence[tuple[str, str]]) -> dict[str, str] | None:
+    return dict(pairs) or None
+
+
+def _multi(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]] | None:
+    multi: dict[str, list[str]] = {}
+    for name, value in pairs:
+        multi.setdefault(name, []).append(value)
+    return multi or None
+
+
+def client_cert(pem: str) -> dict[str, Any]:
+    """``requestContext.identity.clientCert`` for a PEM: facts API Gateway reads from it."""
+    certificate = x509.load_pem_x509_certificate(pem.encode("ascii"))
+    serial = f"{certificate.serial_number:x}"
+    serial = serial if len(serial) % 2 == 0 else "0" + serial
+    return {
+        "clientCertPem": certificate.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+        "subjectDN": certificate.subject.rfc4514_string(),
+        "issuerDN": certificate.issuer.rfc4514_string(),
+        "serialNumber": ":".join(serial[i : i + 2] for i in range(0, len(serial), 2)),
+        "validity": {
+            "notBefore": certificate.not_valid_before_utc.strftime(_OPENSSL_TIME),
+            "notAfter": certificate.not_valid_after_utc.strftime(_OPENSSL_TIME),
+        },
+    }
+
+
+def request_context(
+    request: IncomingRequest,
+    *,
+    resource: str,
+    stage: str,
+    account: str,
+    api_id: str,
+    api_key: str | None = None,
+    api_key_id: str | None = None,
+) -> dict[str, Any]:
+    identity: dict[str, Any] = {
+        "apiKey": api_key,
+        "apiKeyId": api_key_id,
+        "sourceIp": request.source_ip,
+        "userAgent": request.header("User-Agent"),
+    }
+    if request.client_cert_pem is not None:
+        identity["clientCert"] = client_cert(request.client_cert_pem)
+    return {
+        "accountId": account,
+        "apiId": api_id,
+        "domainName": request.host,
+        "domainPrefix": request.host.split(".", 1)[0].split(":", 1)[0],
+        "extendedRequestId": request.request_id,
+        "httpMethod": request.method,
+        "identity": identity,
+        "path": f"/{stage}{request.path}",
+        "protocol": "HTTP/1.1",
+        "requestId": request.request_id,
+        "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(request.time_epoch)),
+        "requestTimeEpoch": int(request.time_epoch * 1000),
+        "resourceId": f"{zlib.crc32(resource.encode()):08x}"[:6],
+        "resourcePath": resource,
+        "stage": stage,
+    }
+
+
+def token_event(token: str, method_arn: str) -> dict[str, Any]:
+    """A REST TOKEN authorizer event: the raw header value, ``Bearer`` prefix included."""
+    return {"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn}
+
+
+def request_event(
+    request: IncomingRequest,
+    *,
+    method_arn: str,
+    resource: str,
+    path_parameters: Mapping[str, str],
+    stage_variables: Mapping[str, str],
+    context: dict[str, Any],
+) -> dict[str, Any]:
+    """A REST REQUEST authorizer event."""
+    return {
+        "type": "REQUEST",
+        "methodArn": method_arn,
+        "resource": resource,
+        "path": request.path,
+        "httpMethod": request.method,
+        "headers": _single(request.headers),
+        "multiValueHeaders": _multi(request.headers),
+        "queryStringParameters": _single(request.query),
+        "multiValueQueryStringParameters": _multi(request.query),
+        "pathParameters": dict(path_parameters) or None,
+        "stageVariables": dict(stage_variables) or None,
+        "requestContext": context,
+    }
+
+
+def proxy_event(
+    request: IncomingRequest,
+    *,
+    resource: str,
+    path_parameters: Mapping[str, str],
+    stage_variables: Mapping[str, str],
+    context: dict[str, Any],
+) -> dict[str, Any]:
+    """The Lambda-proxy integration event the backend receives (``requestContext.authorizer``
+    is already in ``context``)."""
+    return {
+        "resource": resource,
+        "path": request.path,
+        "httpMethod": request.method,
+        "headers": _single(request.headers),
+        "multiValueHeaders": _multi(request.headers),
+        "queryStringParameters": _single(request.query),
+        "multiValueQueryStringParameters": _multi(request.query),
+        "pathParameters": dict(path_parameters) or None,
+        "stageVariables": dict(stage_variables) or None,
+        "requestContext": context,
+        "body": request.body.decode("utf-8", "replace") or None,
+        "isBase64Encoded": False,
+    }

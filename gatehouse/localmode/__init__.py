@@ -1,0 +1,1 @@
+"""Local mode: moto seeding, the local PKI, the stack and its walkthrough (docs/local.md)."""

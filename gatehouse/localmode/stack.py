@@ -1,0 +1,260 @@
+"""Start and stop everything ``gatehouse local`` runs: moto, the seeded state, one worker per
+authorizer, the gateway on HTTP and HTTPS.
+
+The demo API comes from :func:`cdk_app.api_model.demo_api`, built with local
+:class:`~cdk_app.api_model.Resources` and the chosen stage's settings from ``cdk.json``: the
+same routes, authorizer types, identity sources, validation regex, cache TTLs and function
+environments as the deployed stage. Nothing about the authorizers is written here twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from cdk_app.api_model import ApiModel, ApiSettings, Resources, demo_api
+from gatehouse.emulator.backend import demo_backend
+from gatehouse.emulator.config import GatewayConfig
+from gatehouse.emulator.functions import WorkerFunction, start_all, worker_environment
+from gatehouse.emulator.gateway import Gateway
+from gatehouse.emulator.server import Listener, check_port_free, server_tls_context
+from gatehouse.emulator.usage import ApiGatewayPlans
+from gatehouse.localmode.pki import LocalPki, make_pki
+from gatehouse.localmode.seed import Seeded, seed_all
+
+REPO_ROOT: Final = Path(__file__).resolve().parents[2]
+DEFAULT_ACCOUNT: Final = "123456789012"
+HOST: Final = "127.0.0.1"
+
+Progress = Callable[[str], None]
+
+
+class StackError(Exception):
+    """Local mode could not start; the message says what and the hint what to do."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    http_port: int = 8080
+    https_port: int = 8443
+    moto_port: int = 5055
+    state_dir: Path = Path(".local")
+    stage: str = "dev"
+    repo_root: Path = REPO_ROOT
+
+    @property
+    def policy_bundle(self) -> Path:
+        return self.repo_root / "policies" / "demo.yaml"
+
+
+@dataclass
+class Stack:
+    """Everything that runs; :meth:`stop` ends it all (idempotent)."""
+
+    options: Options
+    region: str
+    stage: str
+    moto_url: str
+    http: Listener
+    https: Listener
+    pki: LocalPki
+    seeded: Seeded
+    model: ApiModel
+    gateway: Gateway
+    functions: list[WorkerFunction]
+    init_failures: dict[str, str]
+    _stoppers: list[Callable[[], None]] = field(default_factory=list, repr=False)
+
+    def stop(self) -> None:
+        while self._stoppers:
+            with contextlib.suppress(Exception):
+                self._stoppers.pop()()
+
+
+def _stage_settings(repo_root: Path, stage: str) -> tuple[str, str, ApiSettings, Any]:
+    """Region, account, API settings and the stage config of ``stage`` in ``cdk.json``."""
+    from cdk_app.config import StageConfigError, load_stage_configs  # noqa: PLC0415
+
+    try:
+        context = json.loads((repo_root / "cdk.json").read_text(encoding="utf-8"))["context"]
+        configs = load_stage_configs({**context, "stage": stage})
+    except (OSError, ValueError, KeyError) as error:
+        raise StackError(
+            f"cannot read the stage settings from cdk.json: {str(error).splitlines()[0]}",
+            "run from the repository root (or fix cdk.json)",
+        ) from None
+    except StageConfigError as error:
+        raise StackError(
+            f"cdk.json: {error.problems[0]}", "fix cdk.json; `make synth` reports the same"
+        ) from None
+    config = configs[0]
+    settings = getattr(config, "api", None) or ApiSettings()
+    return config.region, config.account or DEFAULT_ACCOUNT, settings, config
+
+
+def _login_url(config: Any, region: str, client_id: str) -> str | None:
+    identity = getattr(config, "identity", None)
+    prefix = getattr(identity, "domain_prefix", None)
+    if not prefix:
+        return None
+    url = (
+        f"https://{prefix}.auth.{region}.amazoncognito.com/login"
+        f"?response_type=code&client_id={client_id}"
+    )
+    callbacks = getattr(identity, "callback_urls", ())
+    return f"{url}&redirect_uri={callbacks[0]}" if callbacks else url
+
+
+def _timed(progress: Progress, what: str) -> contextlib.AbstractContextManager[None]:
+    @contextlib.contextmanager
+    def step() -> Iterator[None]:
+        progress(f"==> {what} ...")
+        started = time.monotonic()
+        yield
+        progress(f"    done in {time.monotonic() - started:.1f} s")
+
+    return step()
+
+
+def start(options: Options, progress: Progress) -> Stack:
+    """Start everything; on any failure, stop what was started and raise :class:`StackError`."""
+    for port in (options.moto_port, options.http_port, options.https_port):
+        check_port_free(HOST, port)  # PortInUse -> the CLI's clear message
+    region, account, settings, stage_config = _stage_settings(options.repo_root, options.stage)
+    stoppers: list[Callable[[], None]] = []
+    try:
+        return _start(options, progress, region, account, settings, stage_config, stoppers)
+    except BaseException:
+        while stoppers:
+            with contextlib.suppress(Exception):
+                stoppers.pop()()
+        raise
+
+
+def _start(  # noqa: PLR0917 - one private call site
+    options: Options,
+    progress: Progress,
+    region: str,
+    account: str,
+    settings: ApiSettings,
+    stage_config: Any,
+    stoppers: list[Callable[[], None]],
+) -> Stack:
+    import boto3  # noqa: PLC0415 - slow import, only when starting
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request logs (credentials)
+    state = options.state_dir.resolve()
+    (state / "logs").mkdir(parents=True, exist_ok=True)
+
+    with _timed(progress, "starting moto (local AWS)"):
+        moto = ThreadedMotoServer(ip_address=HOST, port=options.moto_port, verbose=False)
+        moto.start()
+        stoppers.append(moto.stop)
+        moto_url = f"http://{HOST}:{moto.get_host_and_port()[1]}"
+
+    def client(service: str) -> Any:
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=moto_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto's fake credentials
+        )
+
+    with _timed(progress, "seeding Cognito users, API keys, the CA and CRL, the policy bundle"):
+        pki = make_pki(state / "pki")
+        seeded = seed_all(
+            client,
+            region=region,
+            stage=options.stage,
+            plans=settings.usage_plans,
+            pki=pki,
+            policy_bundle=options.policy_bundle,
+            now=int(time.time()),
+        )
+    if not seeded.policy_seeded:
+        progress(
+            f"    note: {options.policy_bundle} does not exist yet: the policy routes fail closed"
+        )
+    resources = Resources(
+        region=region,
+        user_pool_id=seeded.user_pool_id,
+        client_ids=(seeded.client_id,),
+        api_keys_table=seeded.table,
+        trust_anchors=str(pki.ca),
+        crls={pki.ca_key_id: seeded.crl_uri},
+        policy_source=seeded.policy_uri,
+        cognito_jwks_uri=f"{moto_url}/{seeded.user_pool_id}/.well-known/jwks.json",
+    )
+    model = demo_api(resources, settings)
+
+    with _timed(progress, f"starting {len(model.authorizers)} authorizer functions"):
+        functions = [
+            WorkerFunction(
+                name,
+                spec.handler,
+                worker_environment(
+                    spec.environment,
+                    name=name,
+                    region=region,
+                    endpoint_url=moto_url,
+                    pythonpath=os.pathsep.join(
+                        p for p in (str(options.repo_root), os.environ.get("PYTHONPATH")) if p
+                    ),
+                ),
+                log_path=state / "logs" / f"{name}.log",
+            )
+            for name, spec in model.authorizers.items()
+        ]
+        for function in functions:
+            stoppers.append(function.stop)
+        failures = start_all(functions)
+    for name, error in failures.items():
+        progress(f"    note: the {name} authorizer did not start ({error}): its routes answer 500")
+
+    config = GatewayConfig.from_model(
+        model,
+        api_id=seeded.api_id,
+        stage=options.stage,
+        region=region,
+        account=account,
+        login_url=_login_url(stage_config, region, seeded.client_id),
+    )
+    gateway = Gateway(
+        config,
+        {f.name: f for f in functions},
+        demo_backend,
+        plans=ApiGatewayPlans(client("apigateway"), api_id=seeded.api_id, stage=options.stage),
+    )
+    tls = server_tls_context(pki.server.cert, pki.server.key, pki.ca)
+    http = Listener(gateway, host=HOST, port=options.http_port).start()
+    stoppers.append(http.stop)
+    https = Listener(gateway, host=HOST, port=options.https_port, tls=tls).start()
+    stoppers.append(https.stop)
+    return Stack(
+        options=options,
+        region=region,
+        stage=options.stage,
+        moto_url=moto_url,
+        http=http,
+        https=https,
+        pki=pki,
+        seeded=seeded,
+        model=model,
+        gateway=gateway,
+        functions=functions,
+        init_failures=failures,
+        _stoppers=stoppers,
+    )
