@@ -19,7 +19,7 @@ Pure Python: no ``aws_cdk`` import, so the CLI can load it without loading CDK.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -33,6 +33,7 @@ __all__ = [
     "Resources",
     "RouteModel",
     "UsagePlanModel",
+    "attached_api",
     "demo_api",
 ]
 
@@ -78,6 +79,9 @@ class ApiSettings:
     login_redirect: bool = False  # UNAUTHORIZED on browser routes -> 302 to the Cognito login
     policy_mode: Literal["enforce", "shadow"] = "enforce"
     policy_refresh_seconds: int = 60
+    throttling_rate_limit: float = 100  # stage default, requests per second
+    throttling_burst_limit: int = 200
+    private_vpc_endpoint_ids: tuple[str, ...] = ()  # non-empty: a PRIVATE endpoint for these
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,9 +187,15 @@ def _jwt_environment(resources: Resources) -> dict[str, str]:
     return environment
 
 
-def demo_api(resources: Resources, settings: ApiSettings | None = None) -> ApiModel:
-    """The demo API of one stage (or of local mode), wired to ``resources``."""
-    settings = settings or ApiSettings()
+def _authorizers(
+    resources: Resources,
+    settings: ApiSettings,
+    *,
+    jwt_rules: list[dict[str, object]],
+    apikey_rules: list[dict[str, object]],
+    policy_routes: list[str],
+) -> dict[AuthorizerName, AuthorizerModel]:
+    """The four authorizers, each told the route rules of the routes it guards."""
     ttl = settings.authorizer_cache_seconds
     jwt_env = _jwt_environment(resources)
 
@@ -195,12 +205,7 @@ def demo_api(resources: Resources, settings: ApiSettings | None = None) -> ApiMo
         identity_sources=(AUTHORIZATION_HEADER,),
         validation_regex=TOKEN_VALIDATION_REGEX,
         cache_ttl_seconds=ttl,
-        environment={
-            **jwt_env,
-            "GATEHOUSE_JWT_ROUTES": _json(
-                [{"route": f"{m} {p}", **needs} for m, p, needs in _JWT_ROUTES]
-            ),
-        },
+        environment={**jwt_env, "GATEHOUSE_JWT_ROUTES": _json(jwt_rules)},
     )
     apikey = AuthorizerModel(
         name="apikey",
@@ -209,9 +214,7 @@ def demo_api(resources: Resources, settings: ApiSettings | None = None) -> ApiMo
         cache_ttl_seconds=ttl,
         environment={
             "GATEHOUSE_APIKEY_TABLE": resources.api_keys_table,
-            "GATEHOUSE_APIKEY_ROUTES": _json(
-                [{"route": f"{m} {p}", **needs} for m, p, needs in _APIKEY_ROUTES]
-            ),
+            "GATEHOUSE_APIKEY_ROUTES": _json(apikey_rules),
         },
     )
     # The client certificate is not an identity source API Gateway can key a cache on, so
@@ -238,10 +241,23 @@ def demo_api(resources: Resources, settings: ApiSettings | None = None) -> ApiMo
             **jwt_env,
             "GATEHOUSE_POLICY_AUTHENTICATOR": "jwt_bearer",
             "GATEHOUSE_POLICY_SOURCE": resources.policy_source,
-            "GATEHOUSE_POLICY_ROUTES": _json([f"{m} {p}" for m, p in _POLICY_ROUTES]),
+            "GATEHOUSE_POLICY_ROUTES": _json(policy_routes),
             "GATEHOUSE_POLICY_MODE": settings.policy_mode,
             "GATEHOUSE_POLICY_REFRESH_SECONDS": str(settings.policy_refresh_seconds),
         },
+    )
+    return {a.name: a for a in (jwt, apikey, mtls, policy)}
+
+
+def demo_api(resources: Resources, settings: ApiSettings | None = None) -> ApiModel:
+    """The demo API of one stage (or of local mode), wired to ``resources``."""
+    settings = settings or ApiSettings()
+    authorizers = _authorizers(
+        resources,
+        settings,
+        jwt_rules=[{"route": f"{m} {p}", **needs} for m, p, needs in _JWT_ROUTES],
+        apikey_rules=[{"route": f"{m} {p}", **needs} for m, p, needs in _APIKEY_ROUTES],
+        policy_routes=[f"{m} {p}" for m, p in _POLICY_ROUTES],
     )
     routes = (
         RouteModel("GET", "/health", None),
@@ -252,7 +268,38 @@ def demo_api(resources: Resources, settings: ApiSettings | None = None) -> ApiMo
     )
     return ApiModel(
         name="gatehouse-demo",
-        authorizers={a.name: a for a in (jwt, apikey, mtls, policy)},
+        authorizers=authorizers,
         routes=routes,
+        settings=settings,
+    )
+
+
+def attached_api(
+    resources: Resources,
+    settings: ApiSettings,
+    routes: Sequence[tuple[str, str, AuthorizerName]],
+) -> ApiModel:
+    """The authorizers and routes added to an existing API (``gatehouse.stages.X.attach``).
+
+    Each route is ``(method, path, authorizer)``. An authorizer's rules list exactly its
+    attached routes (a valid credential is enough; no scopes or groups), and only the
+    authorizers some route uses are included (API Gateway refuses an unattached authorizer).
+    """
+    used = {authorizer for _, _, authorizer in routes}
+
+    def rules(name: AuthorizerName) -> list[dict[str, object]]:
+        return [{"route": f"{m} {p}"} for m, p, a in routes if a == name]
+
+    authorizers = _authorizers(
+        resources,
+        settings,
+        jwt_rules=rules("jwt"),
+        apikey_rules=rules("apikey"),
+        policy_routes=[f"{m} {p}" for m, p, a in routes if a == "policy"],
+    )
+    return ApiModel(
+        name="gatehouse-attached",
+        authorizers={n: a for n, a in authorizers.items() if n in used},
+        routes=tuple(RouteModel(m, p, a, api_key_required=a == "apikey") for m, p, a in routes),
         settings=settings,
     )

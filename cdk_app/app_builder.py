@@ -15,7 +15,12 @@ from cdk_app.nag import apply_nag
 from cdk_app.stage import GatehouseStage
 
 
-def build_app(context: Mapping[str, object] | None = None, *, outdir: str | None = None) -> cdk.App:
+def build_app(
+    context: Mapping[str, object] | None = None,
+    *,
+    outdir: str | None = None,
+    builtin_validation: bool = True,
+) -> cdk.App:
     """Create the app and its stages; the caller synthesizes it.
 
     Parameters
@@ -25,6 +30,9 @@ def build_app(context: Mapping[str, object] | None = None, *, outdir: str | None
         itself, so ``app.py`` passes nothing; tests pass ``cdk.json``'s ``context`` block.
     outdir:
         Cloud assembly directory; by default the CLI's (``cdk.out``) or a temporary one.
+    builtin_validation:
+        aws-cdk-lib's own CloudFormation validation (3-5 s per synthesis); the unit tests turn
+        it off (cdk-nag still runs), one test and ``cdk synth`` keep it on.
 
     Raises
     ------
@@ -32,8 +40,14 @@ def build_app(context: Mapping[str, object] | None = None, *, outdir: str | None
         If the ``gatehouse`` context (or ``-c stage=NAME``) is invalid.
     cdk_app.components.authorizers_layer.LayerNotBuiltError
         If a stage's layer has not been built (``make layer ARCH=<arch>``).
+    cdk_app.components.authorizer_functions.BundleMissingError
+        If a file the stage bundles (trust anchors, policy bundle) does not exist.
     """
-    app = cdk.App(context=dict(context) if context is not None else None, outdir=outdir)
+    app = cdk.App(
+        context=dict(context) if context is not None else None,
+        outdir=outdir,
+        builtin_cloud_formation_validation=builtin_validation,
+    )
     view = {
         key: value
         for key in (CONTEXT_KEY, STAGE_SELECTOR_KEY)

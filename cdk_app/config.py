@@ -28,11 +28,31 @@ This module is pure Python (no ``aws_cdk`` import), so it is cheap to test and t
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal, TypeVar
+
+from cdk_app.api_model import ApiSettings
+from cdk_app.settings import (
+    AttachSettings,
+    FunctionSettings,
+    IdentitySettings,
+    MonitoringSettings,
+    MtlsSettings,
+    PolicySettings,
+    Reader,
+    WafSettings,
+    parse_api,
+    parse_attach,
+    parse_functions,
+    parse_identity,
+    parse_monitoring,
+    parse_mtls,
+    parse_policy,
+    parse_waf,
+    unknown_key_message,
+)
 
 __all__ = [
     "ARCHITECTURES",
@@ -122,6 +142,13 @@ class StageConfig:
         ``destroy`` deletes them.
     termination_protection:
         CloudFormation termination protection on every stack of the stage.
+    api:
+        The demo API's settings (``api`` block), shared with local mode.
+    identity, functions, mtls, policy, waf, monitoring:
+        The other blocks (:mod:`cdk_app.settings`); ``identity.domain_prefix`` and
+        ``mtls.trust_anchors_file`` are required.
+    attach:
+        An existing REST API to attach authorizers to (``attach`` block), or ``None``.
     """
 
     name: str
@@ -131,6 +158,14 @@ class StageConfig:
     log_retention_days: int = _DEFAULT_LOG_RETENTION_DAYS
     removal_policy: RemovalPolicyName = _DEFAULT_REMOVAL_POLICY
     termination_protection: bool = _DEFAULT_TERMINATION_PROTECTION
+    api: ApiSettings = field(default_factory=ApiSettings)
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
+    functions: FunctionSettings = field(default_factory=FunctionSettings)
+    mtls: MtlsSettings = field(default_factory=MtlsSettings)
+    policy: PolicySettings = field(default_factory=PolicySettings)
+    waf: WafSettings = field(default_factory=WafSettings)
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
+    attach: AttachSettings | None = None
 
     @property
     def is_protected(self) -> bool:
@@ -198,7 +233,8 @@ _HINTS: Final[Mapping[str, str]] = {
     ),
     "termination_protection": "put true or false (a JSON boolean, not a string)",
 }
-_KNOWN_KEYS: Final = tuple(_HINTS)
+_BLOCKS: Final = ("api", "identity", "functions", "mtls", "policy", "waf", "monitoring", "attach")
+_KNOWN_KEYS: Final = (*_HINTS, *_BLOCKS)
 
 
 def _setting(
@@ -218,10 +254,7 @@ def _setting(
     return parsed
 
 
-def _unknown_key_message(key: str, known: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(key, known, n=1)
-    hint = f'did you mean "{close[0]}"? ' if close else ""
-    return f"unknown setting; {hint}known settings: {', '.join(known)}"
+_unknown_key_message = unknown_key_message
 
 
 def _load_stage(name: str, raw: object, problems: list[str]) -> StageConfig | None:
@@ -244,6 +277,10 @@ def _load_stage(name: str, raw: object, problems: list[str]) -> StageConfig | No
             stage.add(str(key), _unknown_key_message(str(key), _KNOWN_KEYS))
     if "region" not in raw:
         stage.add("region", f"required and missing; {_REGION_HINT}")
+
+    def block(key: str) -> Reader:
+        return Reader(raw.get(key), f"{where}.{key}", stage.items)
+
     config = StageConfig(
         name=name,
         region=_setting(raw, "region", _region, "", stage),
@@ -262,7 +299,20 @@ def _load_stage(name: str, raw: object, problems: list[str]) -> StageConfig | No
             _DEFAULT_TERMINATION_PROTECTION,
             stage,
         ),
+        api=parse_api(block("api")),
+        identity=parse_identity(block("identity")),
+        functions=parse_functions(block("functions")),
+        mtls=parse_mtls(block("mtls")),
+        policy=parse_policy(block("policy")),
+        waf=parse_waf(block("waf")),
+        monitoring=parse_monitoring(block("monitoring")),
+        attach=parse_attach(block("attach")),
     )
+    if config.api.login_redirect and not config.identity.callback_urls:
+        stage.add(
+            "api.login_redirect",
+            "the 302 to the login page needs identity.callback_urls (where Cognito returns)",
+        )
     if not stage.items and config.is_protected and config.account is None:
         stage.add(
             "account",

@@ -7,10 +7,16 @@ from constructs import Construct
 
 from cdk_app.config import StageConfig
 from cdk_app.stacks.api_stack import ApiStack
+from cdk_app.stacks.attach_stack import AttachStack
+from cdk_app.stacks.identity_stack import IdentityStack
 
 
 class GatehouseStage(cdk.Stage):
     """The stacks of one environment; its construct id is the stage name (``cdk deploy "dev/*"``).
+
+    ``<stage>/Identity`` (stateful: Cognito, API-key table, PKI bucket), ``<stage>/Api`` (the
+    layer, authorizers, API, WAF, monitoring) and, when the stage has an ``attach`` block,
+    ``<stage>/Attach`` (authorizers on an existing API).
 
     Parameters
     ----------
@@ -28,10 +34,34 @@ class GatehouseStage(cdk.Stage):
             env=cdk.Environment(account=config.account, region=config.region),
         )
         self.config = config
+        self.identity = IdentityStack(
+            self,
+            "Identity",
+            config=config,
+            description=f"Gatehouse identity, API keys and PKI bucket ({config.name})",
+            termination_protection=config.termination_protection,
+        )
         self.api = ApiStack(
             self,
             "Api",
             config=config,
+            state=self.identity,
             description=f"Gatehouse API and Lambda authorizers ({config.name})",
             termination_protection=config.termination_protection,
         )
+        self.attach: AttachStack | None = None
+        if config.attach is not None:
+            self.attach = AttachStack(
+                self,
+                "Attach",
+                config=config,
+                attach=config.attach,
+                state=self.identity,
+                description=f"Gatehouse authorizers on an existing API ({config.name})",
+                termination_protection=config.termination_protection,
+            )
+
+    @property
+    def stacks(self) -> list[cdk.Stack]:
+        """Every stack of the stage."""
+        return [s for s in (self.identity, self.api, self.attach) if s is not None]

@@ -1,46 +1,186 @@
-"""The API stack: everything stateless that serves requests.
+"""The API stack: everything stateless that serves requests, rendered from the API model.
 
-For now it composes only the authorizers layer. The authorizer functions, the RestApi with its
-Lambda authorizers and usage plans, and the WAF web ACL arrive with the CDK issue; stateful
-resources (Cognito) will live in their own stack.
+Composition only: the authorizers layer; :func:`cdk_app.api_model.demo_api`, wired to the
+stateful resources of the identity stack; one function per authorizer; the demo backend; the
+REST API; the optional mTLS domain; the WAF web ACL; monitoring; optional AWS Config rules.
+The authorizers and the API live in one stack (an authorizer function in another stack makes
+a reference cycle through the invoke permission).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from cdk_app.api_model import ApiModel, AuthorizerName, Resources, demo_api
+from cdk_app.components.authorizer_functions import (
+    TASK_ROOT,
+    AuthorizerFunctions,
+    DataAccess,
+    single_file_code,
+)
 from cdk_app.components.authorizers_layer import AuthorizersLayer
+from cdk_app.components.backends import DemoBackend
+from cdk_app.components.config_rules import ApiConfigRules
+from cdk_app.components.monitoring import Monitoring
+from cdk_app.components.mtls_domain import MtlsDomain
+from cdk_app.components.rest_api import GatehouseRestApi
+from cdk_app.components.waf import WebAcl
 from cdk_app.config import StageConfig
 from cdk_app.constants import ARCHITECTURES
+from cdk_app.stacks.common import log_retention, removal_policy, repo_path
+from cdk_app.stacks.identity_stack import IdentityStack
+
+
+def stage_resources(stack: cdk.Stack, config: StageConfig, state: IdentityStack) -> Resources:
+    """Where the authorizers' state lives in a deployed stage (CDK tokens)."""
+    anchors = Path(config.mtls.trust_anchors_file).name
+    return Resources(
+        region=stack.region,
+        user_pool_id=state.identity.user_pool.user_pool_id,
+        client_ids=state.identity.client_ids,
+        api_keys_table=state.api_keys.table.table_name,
+        trust_anchors=str(TASK_ROOT / anchors),
+        crls={key_id: state.pki.uri(key) for key_id, key in config.mtls.crls.items()},
+        policy_source=config.policy.source or str(TASK_ROOT / Path(config.policy.bundle).name),
+    )
+
+
+def function_code(config: StageConfig) -> dict[AuthorizerName, lambda_.Code]:
+    """The data files each authorizer function carries (see authorizer_functions)."""
+    code: dict[AuthorizerName, lambda_.Code] = {
+        "mtls": single_file_code(repo_path(config.mtls.trust_anchors_file), "trust anchors"),
+    }
+    if config.policy.source is None:
+        code["policy"] = single_file_code(repo_path(config.policy.bundle), "policy bundle")
+    return code
+
+
+def data_access(stack: cdk.Stack, config: StageConfig, state: IdentityStack) -> DataAccess:
+    source = config.policy.source
+    arns: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+    if source is not None and source.startswith("s3://"):
+        arns = (f"arn:{stack.partition}:s3:::{source.removeprefix('s3://')}",)
+        actions = ("s3:GetObject",)
+    elif source is not None:
+        arns = (
+            stack.format_arn(
+                service="ssm",
+                resource="parameter",
+                resource_name=source.removeprefix("ssm:/").lstrip("/"),
+            ),
+        )
+        actions = ("ssm:GetParameter",)
+    return DataAccess(
+        api_keys_table_arn=state.api_keys.table.table_arn,
+        crl_object_arns=tuple(
+            state.pki.bucket.arn_for_objects(k) for k in config.mtls.crls.values()
+        ),
+        policy_source_arns=arns,
+        policy_source_actions=actions,
+    )
 
 
 class ApiStack(cdk.Stack):
-    """Layer (and, later, authorizer functions, API and WAF) of one stage.
+    """The serving side of one stage.
 
-    Parameters
+    Attributes
     ----------
-    scope, id:
-        Construct scope (a :class:`cdk_app.stage.GatehouseStage`) and id.
-    config:
-        The stage's settings.
-    **kwargs:
-        Passed to ``cdk.Stack`` (``env``, ``termination_protection``, ...).
+    model:
+        The :class:`ApiModel` this stack was rendered from.
+    authorizers_layer, authorizer_functions, backend, rest_api, mtls_domain, waf, monitoring,
+    config_rules:
+        The components (``mtls_domain`` and ``config_rules`` may be ``None``).
     """
 
-    def __init__(self, scope: Construct, id: str, *, config: StageConfig, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: StageConfig,
+        state: IdentityStack,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(scope, id, **kwargs)
+        architecture = ARCHITECTURES[config.architecture]
+        retention = log_retention(config)
+        policy = removal_policy(config)
         self.authorizers_layer = AuthorizersLayer(
-            self,
-            "AuthorizersLayer",
-            architecture=ARCHITECTURES[config.architecture],
-            removal_policy=_removal_policy(config),
+            self, "AuthorizersLayer", architecture=architecture, removal_policy=policy
         )
-
-
-def _removal_policy(config: StageConfig) -> cdk.RemovalPolicy:
-    return (
-        cdk.RemovalPolicy.RETAIN if config.removal_policy == "retain" else cdk.RemovalPolicy.DESTROY
-    )
+        self.model: ApiModel = demo_api(stage_resources(self, config, state), config.api)
+        self.authorizer_functions = AuthorizerFunctions(
+            self,
+            "Authorizers",
+            model=self.model,
+            code=function_code(config),
+            layer=self.authorizers_layer.layer,
+            architecture=architecture,
+            settings=config.functions,
+            access=data_access(self, config, state),
+            log_retention=retention,
+            removal_policy=policy,
+            stage_name=config.name,
+        )
+        self.backend = DemoBackend(
+            self,
+            "Backend",
+            architecture=architecture,
+            settings=config.functions,
+            log_retention=retention,
+            removal_policy=policy,
+            stage_name=config.name,
+        )
+        domain = config.mtls.domain_name
+        callback = config.identity.callback_urls[0] if config.identity.callback_urls else None
+        self.rest_api = GatehouseRestApi(
+            self,
+            "RestApi",
+            model=self.model,
+            authorizer_functions={
+                n: f.function for n, f in self.authorizer_functions.functions.items()
+            },
+            backend=self.backend.function.function,
+            stage_name=config.name,
+            disable_execute_api_endpoint=domain is not None,
+            login_url=state.identity.login_url(callback) if callback else None,
+            log_retention=retention,
+            removal_policy=policy,
+        )
+        self.mtls_domain: MtlsDomain | None = None
+        if domain is not None and config.mtls.certificate_arn is not None:
+            self.mtls_domain = MtlsDomain(
+                self,
+                "MtlsDomain",
+                domain_name=domain,
+                certificate_arn=config.mtls.certificate_arn,
+                truststore_file=repo_path(config.mtls.trust_anchors_file),
+                api=self.rest_api.api,
+            )
+        self.waf = WebAcl(
+            self,
+            "Waf",
+            settings=config.waf,
+            stage=self.rest_api.api.deployment_stage,
+            name=f"gatehouse-{config.name}",
+            log_retention=retention,
+            removal_policy=policy,
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            settings=config.monitoring,
+            functions={n: f.function for n, f in self.authorizer_functions.functions.items()},
+            api=self.rest_api.api,
+            web_acl_name=self.waf.metric_name,
+            dashboard_name=f"gatehouse-{config.name}",
+        )
+        self.config_rules = (
+            ApiConfigRules(self, "ConfigRules") if config.monitoring.config_rules else None
+        )

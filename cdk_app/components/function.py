@@ -1,0 +1,111 @@
+"""One Lambda function the way every Gatehouse function is built.
+
+Python (:data:`cdk_app.constants.RUNTIME`) on the stage's architecture, the authorizers layer,
+X-Ray active tracing, JSON logs into its own log group (explicit retention), an inline role
+that may write only to that log group (no ``AWSLambdaBasicExecutionRole``, which allows every
+log group of the account), explicit memory and a small timeout, and optional reserved
+concurrency. Callers add exactly the permissions the function needs with :meth:`allow`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from cdk_app.constants import RUNTIME
+
+
+class GatehouseFunction(Construct):
+    """A ``lambda.Function`` with Gatehouse's defaults.
+
+    Parameters
+    ----------
+    scope, id:
+        Construct scope and id.
+    handler:
+        Dotted handler name (from the layer, or from ``code``).
+    code:
+        The function's own code: for authorizers only data files (the handler is in the layer).
+    layers:
+        Layers, usually the authorizers layer.
+    architecture, memory_mb, timeout_seconds, reserved_concurrency:
+        Sizing, from the stage's ``functions`` settings.
+    environment:
+        Environment variables, exactly (nothing is added).
+    log_retention, removal_policy:
+        Retention and removal policy of the function's log group.
+    description:
+        Shown in the Lambda console.
+
+    Attributes
+    ----------
+    function, role, log_group:
+        The resources.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        handler: str,
+        code: lambda_.Code,
+        layers: Sequence[lambda_.ILayerVersion],
+        architecture: lambda_.Architecture,
+        memory_mb: int,
+        timeout_seconds: int,
+        reserved_concurrency: int | None,
+        environment: Mapping[str, str],
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+        description: str,
+    ) -> None:
+        super().__init__(scope, id)
+        self.log_group = logs.LogGroup(
+            self, "Logs", retention=log_retention, removal_policy=removal_policy
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{description}: writes its own logs only",
+            inline_policies={
+                "Logs": iam.PolicyDocument(
+                    statements=[
+                        iam.PolicyStatement(
+                            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                            resources=[self.log_group.log_group_arn],
+                        )
+                    ]
+                )
+            },
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=RUNTIME,
+            architecture=architecture,
+            handler=handler,
+            code=code,
+            layers=list(layers),
+            role=self.role,
+            memory_size=memory_mb,
+            timeout=cdk.Duration.seconds(timeout_seconds),
+            reserved_concurrent_executions=reserved_concurrency,
+            tracing=lambda_.Tracing.ACTIVE,
+            logging_format=lambda_.LoggingFormat.JSON,
+            log_group=self.log_group,
+            environment=dict(environment),
+            description=description,
+        )
+
+    def allow(self, actions: Sequence[str], resources: Sequence[str]) -> None:
+        """Let the function call ``actions`` on exactly ``resources``."""
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=list(actions), resources=list(resources))
+        )

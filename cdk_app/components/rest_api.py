@@ -1,0 +1,276 @@
+"""The regional REST API, rendered from :class:`cdk_app.api_model.ApiModel`.
+
+Everything route- and authorizer-shaped comes from the model: one TOKEN or REQUEST authorizer
+per model authorizer (identity sources, validation regex, cache TTL), one method per route
+(authorizer, ``apiKeyRequired``), one usage plan per tier. What this construct adds is the
+gateway around it:
+
+- ``apiKeySource: AUTHORIZER`` (the API-key authorizer returns the tenant's usage-plan key);
+- a request validator (parameters and body) on every method, path parameters required;
+- stage: JSON access logs (with the authorizer's status, latency and error), INFO execution
+  logs without data trace, metrics, X-Ray, default throttling, an API Gateway client
+  certificate for HTTP backends that want to verify the caller;
+- CORS: an unauthenticated ``OPTIONS`` preflight on every resource (browsers send it without
+  credentials) and CORS headers on the gateway's own 4XX/5XX responses, so a browser sees
+  401/403 instead of a CORS error;
+- optionally, UNAUTHORIZED becomes a 302 to the Cognito hosted login (API-wide: gateway
+  responses cannot be set per route);
+- optionally, a PRIVATE endpoint whose resource policy admits only the given VPC endpoints;
+- ``disableExecuteApiEndpoint`` when the mTLS custom domain is the only way in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from cdk_app.api_model import ApiModel, AuthorizerName
+from cdk_app.components.lambda_authorizer import lambda_authorizer
+
+_PERIOD = {"DAY": apigw.Period.DAY, "WEEK": apigw.Period.WEEK, "MONTH": apigw.Period.MONTH}
+_PATH_PARAM = re.compile(r"\{([A-Za-z0-9_]+)\+?\}")
+_CORS_RESPONSES = (
+    apigw.ResponseType.UNAUTHORIZED,
+    apigw.ResponseType.ACCESS_DENIED,
+    apigw.ResponseType.DEFAULT_4_XX,
+    apigw.ResponseType.DEFAULT_5_XX,
+)
+
+
+def access_log_format() -> apigw.AccessLogFormat:
+    """JSON access log line: the standard fields plus the authorizer's outcome."""
+    f = apigw.AccessLogField
+    return apigw.AccessLogFormat.custom(
+        json.dumps(
+            {
+                "requestId": f.context_request_id(),
+                "extendedRequestId": f.context_extended_request_id(),
+                "ip": f.context_identity_source_ip(),
+                "caller": f.context_identity_caller(),
+                "user": f.context_identity_user(),
+                "requestTime": f.context_request_time(),
+                "httpMethod": f.context_http_method(),
+                "resourcePath": f.context_resource_path(),
+                "status": f.context_status(),
+                "protocol": f.context_protocol(),
+                "responseLength": f.context_response_length(),
+                "responseLatency": f.context_response_latency(),
+                "principalId": f.context_authorizer_principal_id(),
+                "authorizerStatus": f.context_authorizer_status(),
+                "authorizerLatency": f.context_authorizer_latency(),
+                "authorizerError": f.context_authorizer_error(),
+                "apiKeyId": f.context_identity_api_key_id(),
+                "wafResponseCode": f.context_waf_response_code(),
+                "errorMessage": f.context_error_message(),
+                "xrayTraceId": f.context_xray_trace_id(),
+            }
+        )
+    )
+
+
+class GatehouseRestApi(Construct):
+    """The REST API of one stage.
+
+    Parameters
+    ----------
+    model:
+        What to build (routes, authorizers, settings).
+    authorizer_functions:
+        The Lambda function of each model authorizer.
+    backend:
+        The integration of every route (the demo backend).
+    stage_name:
+        The API stage name.
+    disable_execute_api_endpoint:
+        True when a custom (mTLS) domain is the only way in.
+    login_url:
+        Target of the 302 when ``model.settings.login_redirect`` is on.
+
+    Attributes
+    ----------
+    api, authorizers, usage_plans, access_logs, client_certificate:
+        The resources.
+    methods:
+        Route key (``GET /profile``) -> its method.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        model: ApiModel,
+        authorizer_functions: Mapping[AuthorizerName, lambda_.IFunction],
+        backend: lambda_.IFunction,
+        stage_name: str,
+        disable_execute_api_endpoint: bool,
+        login_url: str | None,
+        log_retention: logs.RetentionDays,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, id)
+        settings = model.settings
+        self.access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=log_retention, removal_policy=removal_policy
+        )
+        self.client_certificate = apigw.CfnClientCertificate(
+            self, "BackendCertificate", description=f"{model.name} -> HTTP backends"
+        )
+        private = bool(settings.private_vpc_endpoint_ids)
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            rest_api_name=f"{model.name}-{stage_name}",
+            description=f"Gatehouse demo API ({stage_name})",
+            endpoint_types=[apigw.EndpointType.PRIVATE if private else apigw.EndpointType.REGIONAL],
+            policy=_private_policy(settings.private_vpc_endpoint_ids) if private else None,
+            cloud_watch_role=False,
+            api_key_source_type=apigw.ApiKeySourceType.AUTHORIZER,
+            disable_execute_api_endpoint=disable_execute_api_endpoint,
+            deploy_options=apigw.StageOptions(
+                stage_name=stage_name,
+                tracing_enabled=True,
+                metrics_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.INFO,
+                data_trace_enabled=False,
+                throttling_rate_limit=settings.throttling_rate_limit,
+                throttling_burst_limit=settings.throttling_burst_limit,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=access_log_format(),
+                client_certificate_id=self.client_certificate.attr_client_certificate_id,
+            ),
+        )
+        self.validator = self.api.add_request_validator(
+            "Validator",
+            request_validator_name="parameters-and-body",
+            validate_request_body=True,
+            validate_request_parameters=True,
+        )
+        self.authorizers: dict[AuthorizerName, apigw.IAuthorizer] = {
+            name: lambda_authorizer(
+                self,
+                f"Authorizer-{name}",
+                model=a,
+                handler=authorizer_functions[name],
+                name=name,
+            )
+            for name, a in model.authorizers.items()
+        }
+        integration = apigw.LambdaIntegration(backend, allow_test_invoke=False)
+        cors = (
+            apigw.CorsOptions(
+                allow_origins=list(settings.cors_allow_origins),
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type", "x-api-key"],
+                max_age=cdk.Duration.minutes(10),
+            )
+            if settings.cors_allow_origins
+            else None
+        )
+        self.methods: dict[str, apigw.Method] = {}
+        for route in model.routes:
+            resource = self._resource(route.path, cors)
+            params = {f"method.request.path.{p}": True for p in _PATH_PARAM.findall(route.path)}
+            self.methods[route.route_key] = resource.add_method(
+                route.method,
+                integration,
+                authorizer=self.authorizers[route.authorizer] if route.authorizer else None,
+                authorization_type=apigw.AuthorizationType.CUSTOM
+                if route.authorizer
+                else apigw.AuthorizationType.NONE,
+                api_key_required=route.api_key_required,
+                request_validator=self.validator,
+                request_parameters=params or None,
+            )
+        self.usage_plans = {
+            plan.name: self.api.add_usage_plan(
+                f"UsagePlan-{plan.name}",
+                name=plan.name,
+                description=f"Gatehouse tier {plan.name}",
+                throttle=apigw.ThrottleSettings(
+                    rate_limit=plan.rate_limit, burst_limit=plan.burst_limit
+                ),
+                quota=apigw.QuotaSettings(
+                    limit=plan.quota_limit, period=_PERIOD[plan.quota_period]
+                ),
+                api_stages=[
+                    apigw.UsagePlanPerApiStage(api=self.api, stage=self.api.deployment_stage)
+                ],
+            )
+            for plan in settings.usage_plans
+        }
+        self._gateway_responses(
+            settings.cors_allow_origins, login_url if settings.login_redirect else None
+        )
+
+    def _resource(self, path: str, cors: apigw.CorsOptions | None) -> apigw.IResource:
+        resource: apigw.IResource = self.api.root
+        for part in path.strip("/").split("/"):
+            child = resource.get_resource(part)
+            if child is None:
+                child = resource.add_resource(part)
+                if cors is not None:
+                    child.add_cors_preflight(
+                        allow_origins=cors.allow_origins,
+                        allow_methods=cors.allow_methods,
+                        allow_headers=cors.allow_headers,
+                        max_age=cors.max_age,
+                    )
+            resource = child
+        return resource
+
+    def _gateway_responses(self, origins: tuple[str, ...], login_url: str | None) -> None:
+        headers: dict[str, str] = {}
+        if origins:
+            # One allowed origin: say it. Several: echo the request's Origin (the gateway's
+            # own error bodies carry no data, and no credentials are allowed).
+            headers = {
+                "Access-Control-Allow-Origin": f"'{origins[0]}'"
+                if len(origins) == 1
+                else "method.request.header.Origin",
+                "Access-Control-Allow-Headers": "'Authorization,Content-Type,x-api-key'",
+                "Vary": "'Origin'",
+            }
+        for response_type in _CORS_RESPONSES:
+            extra: dict[str, str] = {}
+            status: str | None = None
+            if login_url is not None and response_type.response_type == "UNAUTHORIZED":
+                status = "302"
+                extra = {"Location": login_url}
+            if not headers and not extra:
+                continue
+            self.api.add_gateway_response(
+                f"Response-{response_type.response_type}",
+                type=response_type,
+                status_code=status,
+                response_headers={**headers, **{k: f"'{v}'" for k, v in extra.items()}},
+            )
+
+
+def _private_policy(vpc_endpoint_ids: tuple[str, ...]) -> iam.PolicyDocument:
+    """Invoke only through the given VPC endpoints (explicit deny for everything else)."""
+    return iam.PolicyDocument(
+        statements=[
+            iam.PolicyStatement(
+                effect=iam.Effect.ALLOW,
+                principals=[iam.AnyPrincipal()],
+                actions=["execute-api:Invoke"],
+                resources=["execute-api:/*"],
+            ),
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["execute-api:Invoke"],
+                resources=["execute-api:/*"],
+                conditions={"StringNotEquals": {"aws:SourceVpce": list(vpc_endpoint_ids)}},
+            ),
+        ]
+    )
