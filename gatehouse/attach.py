@@ -1,11 +1,464 @@
-"""``gatehouse attach``: put a Gatehouse authorizer in front of routes of an existing API."""
+"""``gatehouse attach``: put a Gatehouse authorizer in front of routes of an existing REST API.
+
+For APIs CDK does not own: CloudFormation cannot change methods created outside its stack
+(docs/attach.md). The command reads the API, prints a plan (one line per thing to create,
+change, keep or skip; :mod:`gatehouse.attach_plan`), and applies it in this order:
+
+1. the authorizer (created, or reused when one of the same name has the same settings);
+2. the Lambda permission for API Gateway, SourceArn scoped to this API's authorizers
+   (reused when a statement already covers it);
+3. the matched methods: ``authorizationType=CUSTOM`` + ``authorizerId`` (and ``apiKeyRequired``
+   for the apikey kind); OPTIONS methods are never touched;
+4. a deployment of the stage, only when a method changed.
+
+The plan goes to stdout; progress, warnings and the summary to stderr. A second run finds
+everything in place and says ``nothing to do``.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from collections.abc import Sequence
+from typing import Any, Final
+
 import click
+
+from cdk_app.api_model import AuthorizerName
+from gatehouse.attach_plan import (
+    KINDS,
+    MAX_TTL,
+    PRINCIPAL,
+    ApiMethod,
+    AuthorizerSpec,
+    FunctionArn,
+    MethodSwitch,
+    Plan,
+    RoutePattern,
+    Step,
+    authorizers_arn,
+    describe_owner,
+    kind_defaults,
+    match_methods,
+    parse_identity_source,
+    statement_covers,
+    statement_id,
+)
+from gatehouse.aws import Settings, aws_errors
+from gatehouse.errors import CliError, ExitCode
+
+_SHOWN_ROUTES: Final = 12
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings = ctx.find_object(Settings)
+    assert settings is not None  # noqa: S101 - set by the root group
+    return settings
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _routes(
+    _ctx: click.Context, _param: click.Parameter, values: Sequence[str]
+) -> list[RoutePattern]:
+    try:
+        return [RoutePattern.parse(value) for value in values]
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def _function(_ctx: click.Context, _param: click.Parameter, value: str) -> FunctionArn:
+    try:
+        return FunctionArn.parse(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+def _pages(call: Any, **request: Any) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    while True:
+        page = call(**request)
+        items.extend(page.get("items", []))
+        position = page.get("position")
+        if not position or position == request.get("position"):
+            return items
+        request["position"] = position
+
+
+def _spec(
+    *,
+    kind: AuthorizerName,
+    function: FunctionArn,
+    name: str | None,
+    ttl: int | None,
+    identity_source: str | None,
+) -> AuthorizerSpec:
+    model = kind_defaults(kind)
+    sources = model.identity_sources
+    if identity_source is not None:
+        try:
+            sources = parse_identity_source(identity_source, token=model.type == "TOKEN")
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="'--identity-source'") from None
+    ttl = model.cache_ttl_seconds if ttl is None else ttl
+    if ttl > 0 and not sources:
+        raise click.BadParameter(
+            f"a {kind} authorizer has no identity source by default, and API Gateway caches "
+            "only on identity sources: pass --identity-source too, or keep --ttl 0",
+            param_hint="'--ttl'",
+        )
+    return AuthorizerSpec(
+        name=name or f"gatehouse-{kind}",
+        kind=kind,
+        type=model.type,
+        function=function,
+        identity_sources=sources,
+        validation_regex=model.validation_regex,
+        ttl=ttl,
+    )
+
+
+class _Api:
+    """What attach reads from AWS, and the writes it makes."""
+
+    def __init__(self, settings: Settings, api_id: str, function: FunctionArn) -> None:
+        self.api_id = api_id
+        self.apigateway = settings.client("apigateway")
+        # The function may live in another region than the API; ask Lambda where it is.
+        self.lambda_ = dataclasses.replace(settings, region=function.region).client("lambda")
+        self.sts = settings.client("sts")
+
+    def rest_api(self) -> dict[str, Any]:
+        with aws_errors(f"reading REST API {self.api_id!r}"):
+            return dict(self.apigateway.get_rest_api(restApiId=self.api_id))
+
+    def require_stage(self, stage: str) -> None:
+        with aws_errors(f"reading the stages of API {self.api_id}"):
+            stages = [
+                s["stageName"]
+                for s in self.apigateway.get_stages(restApiId=self.api_id).get("item", [])
+            ]
+        if stage not in stages:
+            raise CliError(
+                f"API {self.api_id} has no stage {stage!r}",
+                hint=f"its stages: {', '.join(sorted(stages)) or 'none (deploy it once first)'}",
+                code=ExitCode.NOT_FOUND,
+            )
+
+    def methods(self) -> list[ApiMethod]:
+        with aws_errors(f"reading the resources of API {self.api_id}"):
+            resources = _pages(
+                self.apigateway.get_resources, restApiId=self.api_id, embed=["methods"], limit=500
+            )
+        return ApiMethod.from_resources(resources)
+
+    def authorizers(self) -> list[dict[str, Any]]:
+        with aws_errors(f"reading the authorizers of API {self.api_id}"):
+            return _pages(self.apigateway.get_authorizers, restApiId=self.api_id, limit=500)
+
+    def require_function(self, function: FunctionArn) -> None:
+        with aws_errors(f"looking up function {function.arn}"):
+            self.lambda_.get_function_configuration(FunctionName=function.arn)
+
+    def account(self) -> str:
+        with aws_errors("asking STS for the account of the API"):
+            return str(self.sts.get_caller_identity()["Account"])
+
+    def policy_statements(self, function: FunctionArn) -> list[dict[str, Any]]:
+        from botocore.exceptions import ClientError  # noqa: PLC0415 - lazy, as boto3
+
+        with aws_errors(f"reading the resource policy of {function.arn}"):
+            try:
+                policy = self.lambda_.get_policy(FunctionName=function.arn)["Policy"]
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                    return []  # the function exists (checked before): it has no policy yet
+                raise
+        statements = json.loads(policy).get("Statement", [])
+        return [s for s in statements if isinstance(s, dict)]
+
+
+def _authorizer_step(
+    spec: AuthorizerSpec, authorizers: list[dict[str, Any]]
+) -> tuple[str | None, Step]:
+    same = [a for a in authorizers if a.get("name") == spec.name]
+    if len(same) > 1:
+        raise CliError(
+            f"API has {len(same)} authorizers named {spec.name!r}",
+            hint="delete the extras, or pass another --name",
+            code=ExitCode.CONFLICT,
+        )
+    if same:
+        differences = spec.differences(same[0])
+        if differences:
+            raise CliError(
+                f"authorizer {spec.name!r} ({same[0]['id']}) exists with other settings: "
+                + "; ".join(differences),
+                hint="pass another --name to create a new one, or options that match it "
+                "(--function-arn, --ttl, --identity-source)",
+                code=ExitCode.CONFLICT,
+            )
+        return str(same[0]["id"]), Step("keep", f"reuse authorizer {spec.name} ({same[0]['id']})")
+    details = [spec.type, f"identity {spec.identity_source or 'none'}", f"ttl {spec.ttl}s"]
+    if spec.validation_regex:
+        details.insert(2, f"regex {spec.validation_regex}")
+    return None, Step(
+        "create",
+        f"create authorizer {spec.name}: {', '.join(details)}, function {spec.function.arn}",
+    )
+
+
+def _method_steps(
+    spec: AuthorizerSpec,
+    authorizer_id: str | None,
+    guarded: list[ApiMethod],
+    preflight: list[ApiMethod],
+    names: dict[str, str],
+    *,
+    replace: bool,
+) -> tuple[list[MethodSwitch], list[Step]]:
+    def ours(method: ApiMethod) -> bool:
+        return (
+            method.authorization_type == "CUSTOM"
+            and authorizer_id is not None
+            and method.authorizer_id == authorizer_id
+        )
+
+    taken = [m for m in guarded if m.authorization_type != "NONE" and not ours(m)]
+    if taken and not replace:
+        listed = ", ".join(f"{m.route} ({describe_owner(m, names)})" for m in taken)
+        raise CliError(
+            f"{len(taken)} matched method(s) use another authorizer: {listed}",
+            hint="pass --replace to switch them to this authorizer, or narrow --route",
+            code=ExitCode.CONFLICT,
+        )
+    wants_key = spec.kind == "apikey"
+    switches: list[MethodSwitch] = []
+    steps: list[Step] = []
+    for method in guarded:
+        switch = MethodSwitch(
+            method=method,
+            set_authorizer=not ours(method),
+            require_api_key=wants_key and not method.api_key_required,
+        )
+        if switch.set_authorizer:
+            was = describe_owner(method, names)
+            text = f"switch {method.route}: {was} -> CUSTOM {spec.name}"
+            if switch.require_api_key:
+                text += ", apiKeyRequired"
+            steps.append(Step("change", text))
+        elif switch.require_api_key:
+            steps.append(Step("change", f"require an API key on {method.route}"))
+        else:
+            steps.append(Step("keep", f"keep {method.route} (already CUSTOM {spec.name})"))
+            continue
+        switches.append(switch)
+    steps += [
+        Step("skip", f"skip {m.route}: OPTIONS is never switched (CORS preflight stays open)")
+        for m in preflight
+    ]
+    return switches, steps
+
+
+def _build_plan(
+    api: _Api,
+    *,
+    spec: AuthorizerSpec,
+    stage: str,
+    patterns: list[RoutePattern],
+    replace: bool,
+) -> Plan:
+    rest_api = api.rest_api()
+    api.require_stage(stage)
+    api.require_function(spec.function)
+    methods = api.methods()
+    guarded, preflight, unmatched = match_methods(methods, patterns)
+    if unmatched or not guarded:
+        shown = ", ".join(m.route for m in methods[:_SHOWN_ROUTES]) or "none"
+        if len(methods) > _SHOWN_ROUTES:
+            shown += f", ... ({len(methods)} in all)"
+        what = (
+            f"--route {unmatched[0].text!r} matched no method of API {api.api_id}"
+            if unmatched
+            else "only OPTIONS methods matched, and they are never switched"
+        )
+        hint = f"methods of the API: {shown}"
+        if unmatched and unmatched[0].method == "ANY":
+            hint = "ANY matches only API Gateway's ANY method; '*' matches every method. " + hint
+        raise CliError(what, hint=hint, code=ExitCode.USAGE)
+
+    authorizers = api.authorizers()
+    names = {str(a["id"]): str(a.get("name")) for a in authorizers}
+    authorizer_id, authorizer_step = _authorizer_step(spec, authorizers)
+
+    source_arn = authorizers_arn(
+        partition=spec.function.partition,
+        region=api.apigateway.meta.region_name,
+        account=api.account(),
+        api_id=api.api_id,
+    )
+    statements = api.policy_statements(spec.function)
+    covering = [s for s in statements if statement_covers(s, source_arn)]
+    sid = statement_id(api.api_id)
+    if covering:
+        permission = Step("keep", f"reuse permission statement {covering[0].get('Sid', '?')}")
+    elif any(s.get("Sid") == sid for s in statements):
+        raise CliError(
+            f"{spec.function.arn} has a statement {sid!r} that does not grant "
+            f"{PRINCIPAL} invoke from {source_arn}",
+            hint=f"remove it: aws lambda remove-permission --function-name {spec.function.arn} "
+            f"--statement-id {sid}",
+            code=ExitCode.CONFLICT,
+        )
+    else:
+        permission = Step(
+            "create",
+            f"allow {PRINCIPAL} to invoke the function from {source_arn} (statement {sid})",
+        )
+
+    switches, method_steps = _method_steps(
+        spec, authorizer_id, guarded, preflight, names, replace=replace
+    )
+    steps = [authorizer_step, permission, *method_steps]
+    if switches:
+        steps.append(Step("create", f"deploy stage {stage} of API {api.api_id}"))
+    warnings: list[str] = []
+    source = rest_api.get("apiKeySource", "HEADER")
+    if spec.kind == "apikey" and source != "AUTHORIZER":
+        warnings.append(
+            f"API {api.api_id} has apiKeySource {source}: API Gateway takes the usage-plan key "
+            "from the x-api-key header, not from the authorizer's usageIdentifierKey; set it "
+            f"with: aws apigateway update-rest-api --rest-api-id {api.api_id} "
+            "--patch-operations op=replace,path=/apiKeySource,value=AUTHORIZER"
+        )
+    return Plan(
+        spec=spec,
+        authorizer_id=authorizer_id,
+        source_arn=source_arn,
+        add_permission=permission.action == "create",
+        switches=tuple(switches),
+        steps=tuple(steps),
+        warnings=tuple(warnings),
+    )
+
+
+def _apply(api: _Api, plan: Plan, stage: str) -> None:
+    spec = plan.spec
+    authorizer_id = plan.authorizer_id
+    if authorizer_id is None:
+        _say(f"creating authorizer {spec.name} ...")
+        with aws_errors(f"creating authorizer {spec.name!r}"):
+            created = api.apigateway.create_authorizer(
+                restApiId=api.api_id, **spec.create_request()
+            )
+        authorizer_id = str(created["id"])
+    if plan.add_permission:
+        _say(f"granting {PRINCIPAL} invoke on {spec.function.name} ...")
+        with aws_errors(f"adding the invoke permission to {spec.function.arn}"):
+            api.lambda_.add_permission(
+                FunctionName=spec.function.arn,
+                StatementId=statement_id(api.api_id),
+                Action="lambda:InvokeFunction",
+                Principal=PRINCIPAL,
+                SourceArn=plan.source_arn,
+            )
+    for index, switch in enumerate(plan.switches, start=1):
+        _say(f"updating {switch.method.route} ({index}/{len(plan.switches)}) ...")
+        with aws_errors(f"updating method {switch.method.route}"):
+            api.apigateway.update_method(
+                restApiId=api.api_id,
+                resourceId=switch.method.resource_id,
+                httpMethod=switch.method.method,
+                patchOperations=switch.patch_operations(authorizer_id),
+            )
+    if plan.deploy:
+        _say(f"deploying stage {stage} ...")
+        with aws_errors(f"deploying stage {stage!r}"):
+            deployment = api.apigateway.create_deployment(
+                restApiId=api.api_id,
+                stageName=stage,
+                description=f"gatehouse attach: {spec.name} on {len(plan.switches)} method(s)",
+            )
+        _say(f"deployed {deployment['id']} to stage {stage}")
 
 
 @click.command()
-def attach() -> None:
-    """Attach an authorizer to an existing REST API (not built yet)."""
-    raise click.ClickException("attach is not built yet")
+@click.option("--api-id", required=True, help="REST API id, e.g. a1b2c3d4e5.")
+@click.option("--stage", required=True, help="Stage to deploy once the methods are switched.")
+@click.option(
+    "--kind",
+    type=click.Choice(KINDS),
+    required=True,
+    help="Which Gatehouse authorizer: sets TOKEN/REQUEST, identity source, regex and TTL.",
+)
+@click.option(
+    "--function-arn",
+    required=True,
+    callback=_function,
+    help="The authorizer function (an alias or version ARN is fine).",
+)
+@click.option(
+    "--route",
+    "routes",
+    multiple=True,
+    required=True,
+    callback=_routes,
+    help="'METHOD /path' to guard; repeatable. METHOD: GET..., ANY or *; path: {param}, "
+    "{proxy+}, trailing /* (docs/attach.md).",
+)
+@click.option("--name", help="Authorizer name (default: gatehouse-KIND).")
+@click.option(
+    "--ttl",
+    type=click.IntRange(min=0, max=MAX_TTL),
+    help="Result cache seconds, 0 = off (default: the kind's, as in the demo stage).",
+)
+@click.option(
+    "--identity-source",
+    help="Override the kind's identity source, e.g. method.request.header.X-Token.",
+)
+@click.option("--replace", is_flag=True, help="Also switch methods that use another authorizer.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+@click.pass_context
+def attach(
+    ctx: click.Context,
+    *,
+    api_id: str,
+    stage: str,
+    kind: AuthorizerName,
+    function_arn: FunctionArn,
+    routes: list[RoutePattern],
+    name: str | None,
+    ttl: int | None,
+    identity_source: str | None,
+    replace: bool,
+    dry_run: bool,
+) -> None:
+    """Attach a Gatehouse authorizer to routes of an existing REST API, then deploy the stage.
+
+    Creates (or reuses) the authorizer, lets API Gateway invoke the function, switches the
+    methods that match --route to it (never OPTIONS) and deploys --stage. Prints the plan on
+    stdout first: + create, ~ change, = already in place, - skipped. Running it again
+    changes nothing. Exit codes: 2 bad option or no route matched, 3 API, stage or function
+    not found, 4 AWS failure, 5 conflict (docs/attach.md).
+    """
+    settings = _settings(ctx)
+    spec = _spec(
+        kind=kind, function=function_arn, name=name, ttl=ttl, identity_source=identity_source
+    )
+    _say(f"reading API {api_id} ...")
+    api = _Api(settings, api_id, function_arn)
+    plan = _build_plan(api, spec=spec, stage=stage, patterns=routes, replace=replace)
+    for step in plan.steps:
+        click.echo(str(step))
+    for warning in plan.warnings:
+        _say(f"warning: {warning}")
+    if plan.changes == 0:
+        _say("nothing to do: everything is already in place")
+        return
+    if dry_run:
+        _say(f"dry run: {plan.changes} change(s) planned, nothing applied")
+        return
+    _apply(api, plan, stage)
+    _say(f"done: {plan.changes} change(s) applied")
