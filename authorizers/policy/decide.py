@@ -1,0 +1,241 @@
+"""Identity + request + policy set -> Decision and its decision-log record. Pure.
+
+No IO, no clock (``now`` is passed in), no environment. The order of checks, each failing
+closed:
+
+1. No valid policy set: enforce mode raises (the pipeline answers a deny-all with an
+   ``Error`` metric); shadow mode allows (it is authentication only) and says so.
+2. The request resolves to no route of the table (:mod:`authorizers.policy.routes`): Deny,
+   ``UnknownRoute``.
+3. Cedar evaluates the request: only a clean ``Allow`` (no policy error) allows
+   (:mod:`authorizers.policy.engine`). Denied: ``PolicyDeny``; a policy errored: ``Internal``.
+4. The returned IAM policy is made right for every route of the table this principal's
+   cached answer can be replayed for (:meth:`PolicySnapshot.enumerate` and
+   :func:`authorizers.core.routes.cache_safe_resources`). When that is impossible (a policy
+   reads headers, the source IP or the time; too many cells; an over-broad pattern), the
+   answer names this request only and ``cache_safe`` is False (docs/policies.md, "Caching").
+   The effect for *this* request is always Cedar's answer from step 3.
+
+Shadow mode evaluates everything the same way, then allows every authenticated request with a
+stage-wide policy; the log record carries what enforce mode would have decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from authorizers.core.context import ContextValue
+from authorizers.core.decision import Decision, Effect, render_policy
+from authorizers.core.exceptions import ConfigurationError, Reason, UpstreamError
+from authorizers.core.iam_match import PolicyOutcome, evaluate_policy
+from authorizers.core.request import Request
+from authorizers.core.route_arn import MAX_RESOURCE_CHARS
+from authorizers.core.routes import (
+    NotCacheSafe,
+    PolicyResources,
+    _overlaps,  # the core's exact glob/template overlap test (private: no public twin)
+    cache_safe_resources,
+)
+from authorizers.policy.engine import Cell, Evaluation, PolicySnapshot
+from authorizers.policy.model import (
+    Identity,
+    build_context,
+    principal_entity,
+    resource_entity,
+)
+from authorizers.policy.routes import RouteTable
+from authorizers.policy.store import Unavailable
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDecision:
+    """The decision, and the fields of its decision-log line (no secrets: ids only)."""
+
+    decision: Decision
+    log: Mapping[str, Any] = field(default_factory=dict)
+    evaluation: Evaluation | None = None
+    shadow_deny: bool = False
+
+
+def decide(
+    identity: Identity,
+    request: Request,
+    *,
+    snapshot: PolicySnapshot | None,
+    unavailable: Unavailable,
+    table: RouteTable,
+    shadow: bool,
+    now: float,
+    headers: Sequence[str] = (),
+) -> PolicyDecision:
+    """Raises ``UpstreamError``/``ConfigurationError`` (enforce mode, no policy set) and, from
+    header reads, ``InvalidRequestError`` (a context header sent twice with two values)."""
+    version = snapshot.version if snapshot is not None else "none"
+    context: dict[str, ContextValue] = {**identity.context, "policy_version": version}
+    log: dict[str, Any] = {
+        "principal": identity.id,
+        "principal_type": identity.type.value,
+        "policy_version": version,
+        "mode": "shadow" if shadow else "enforce",
+    }
+    if snapshot is None:
+        log.update(decision="Deny", why=f"no valid policy set ({unavailable.why})")
+        if shadow:
+            return _shadow_allow(request, identity, context, log)
+        if unavailable.why == "source":
+            raise UpstreamError(unavailable.reason)
+        raise ConfigurationError(
+            "GATEHOUSE_POLICY_SOURCE", "holds no valid policy set (see the reload log line)"
+        )
+    match = table.resolve(request)
+    if match is None:
+        log.update(decision="Deny", reason=Reason.UNKNOWN_ROUTE.value, action=None)
+        if shadow:
+            return _shadow_allow(request, identity, context, log)
+        denied = Decision.deny(
+            request, Reason.UNKNOWN_ROUTE, principal_id=identity.id, context=context
+        )
+        return PolicyDecision(denied, log)
+    header_values: dict[str, str] = {}
+    for name in headers:
+        value = request.headers.single(name)
+        if value is not None:
+            header_values[name] = value
+    principal = principal_entity(identity, snapshot.mapping)
+    resource = resource_entity(request.arn.api_id, request.arn.stage)
+    cedar_context = build_context(
+        match, scopes=identity.scopes, now=now, source_ip=request.source_ip, headers=header_values
+    )
+    evaluation = snapshot.evaluate(principal, match.action, resource, cedar_context)
+    reason = (
+        None
+        if evaluation.allowed
+        else Reason.INTERNAL
+        if evaluation.outcome == "error"
+        else Reason.POLICY_DENY
+    )
+    log.update(
+        decision="Allow" if evaluation.allowed else "Deny",
+        action=match.action,
+        outcome=evaluation.outcome,
+        policies=list(evaluation.policies),
+        reason=reason.value if reason is not None else None,
+    )
+    if evaluation.errored:
+        log["errored_policies"] = list(evaluation.errored)
+    if shadow:
+        return _shadow_allow(request, identity, context, log, evaluation)
+    cells = snapshot.enumerate(principal, match, resource, cedar_context)
+    decision = _cache_safe(
+        request,
+        identity=identity,
+        evaluation=evaluation,
+        reason=reason,
+        cells=cells,
+        context=context,
+    )
+    if decision is None:
+        decision = _this_request(request, identity, evaluation, reason, context)
+    log["cache_safe"] = decision.cache_safe
+    return PolicyDecision(decision, log, evaluation)
+
+
+def _shadow_allow(
+    request: Request,
+    identity: Identity,
+    context: Mapping[str, ContextValue],
+    log: dict[str, Any],
+    evaluation: Evaluation | None = None,
+) -> PolicyDecision:
+    would_deny = log.get("decision") == "Deny"
+    log.update(shadow_decision=log.get("decision"), decision="Allow")
+    allowed = Decision.allow_all(
+        request,
+        identity.id,
+        context=context,
+        usage_identifier_key=identity.usage_identifier_key,
+    )
+    return PolicyDecision(allowed, log, evaluation, shadow_deny=would_deny)
+
+
+def _cache_safe(
+    request: Request,
+    *,
+    identity: Identity,
+    evaluation: Evaluation,
+    reason: Reason | None,
+    cells: list[Cell] | None,
+    context: Mapping[str, ContextValue],
+) -> Decision | None:
+    """The stage-wide answer from the enumerated cells, or None when there is none."""
+    if cells is None:
+        return None
+    allowed = [cell.template for cell in cells if cell.allowed]
+    if _reaches_unbound_values(cells):
+        return None
+    try:
+        resources = cache_safe_resources(request.arn, allowed, [c.template for c in cells])
+    except NotCacheSafe:
+        return None
+    if not resources.allow:
+        resources = PolicyResources(allow=(), deny=(request.arn.all_routes(),))
+    outcome = evaluate_policy(render_policy(resources), request.arn.arn)
+    if (outcome is PolicyOutcome.ALLOW) != evaluation.allowed:
+        return None  # the policy would not give Cedar's answer for this request: scope it
+    return Decision(
+        effect=Effect.ALLOW if evaluation.allowed else Effect.DENY,
+        principal_id=identity.id,
+        resources=resources,
+        context=MappingProxyType(dict(context)),
+        usage_identifier_key=identity.usage_identifier_key,
+        reason=reason,
+    )
+
+
+def _reaches_unbound_values(cells: Sequence[Cell]) -> bool:
+    """Could an allowed pattern of one route reach a request of a path-bound route with a
+    parameter value we did not evaluate? Its cells cover only the candidate values; every
+    other value must stay implicitly denied, so no *other* route's Allow may cover it."""
+    specialized = {cell.route for cell in cells if cell.template != cell.route}
+    for route in specialized:
+        for cell in cells:
+            if not cell.allowed or cell.route == route:
+                continue
+            template = cell.template
+            if _overlaps(template.method_glob, template.glob(), route):
+                return True
+    return False
+
+
+def _this_request(
+    request: Request,
+    identity: Identity,
+    evaluation: Evaluation,
+    reason: Reason | None,
+    context: Mapping[str, ContextValue],
+) -> Decision:
+    """An answer that names this request only (``cache_safe`` False)."""
+    arn = request.arn.arn
+    if not evaluation.allowed or len(arn) > MAX_RESOURCE_CHARS:
+        denied = Decision.deny(
+            request, reason or Reason.POLICY_DENY, principal_id=identity.id, context=context
+        )
+        return Decision(
+            effect=Effect.DENY,
+            principal_id=denied.principal_id,
+            resources=denied.resources,
+            context=denied.context,
+            reason=denied.reason,
+            cache_safe=False,
+        )
+    return Decision(
+        effect=Effect.ALLOW,
+        principal_id=identity.id,
+        resources=PolicyResources(allow=(arn,)),
+        context=MappingProxyType(dict(context)),
+        usage_identifier_key=identity.usage_identifier_key,
+        cache_safe=False,
+    )

@@ -1,0 +1,120 @@
+"""The live policy set: loaded once, refreshed on an interval, last-known-good on failure.
+
+:meth:`PolicyStore.current` is called per request and is cheap: it returns the snapshot in
+hand unless the refresh interval has passed, and then asks the source whether the document
+changed (a conditional fetch). A changed document is compiled and validated *before* it
+replaces anything:
+
+- a broken update (bad YAML, Cedar syntax or schema error) never replaces a good set: the
+  last-known-good set stays, the failure is logged and counted (``PolicyReloadFailed``), and
+  the broken tag is remembered so it is not recompiled every interval;
+- a source failure (S3/SSM down or throttled) keeps the last-known-good set too;
+- with no good set at all (a cold start whose first load failed), every request is denied,
+  the failure (``why``) is logged, and the load is retried every ``retry_s`` seconds.
+
+The clock is injected (monotonic in production, manual in tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from authorizers.core.clock import Clock
+from authorizers.core.exceptions import AuthorizerError, Reason
+from authorizers.policy.bundle import BundleError
+from authorizers.policy.engine import PolicySnapshot
+from authorizers.policy.source import Fetched, PolicySource
+
+#: (event, fields) -> None: a log line and a metric, never document content.
+OnEvent = Callable[[str, dict[str, object]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Unavailable:
+    """Why there is no policy set: ``invalid`` (the document does not compile) or ``source``
+    (it could not be fetched)."""
+
+    why: str
+    reason: Reason
+
+
+class PolicyStore:
+    def __init__(
+        self,
+        source: PolicySource,
+        compile_document: Callable[[bytes], PolicySnapshot],
+        *,
+        clock: Clock,
+        refresh_s: float,
+        retry_s: float = 5.0,
+        on_event: OnEvent | None = None,
+    ) -> None:
+        self._source = source
+        self._compile = compile_document
+        self._clock = clock
+        self._refresh_s = refresh_s
+        self._retry_s = min(retry_s, refresh_s)
+        self._on_event = on_event or (lambda _name, _fields: None)
+        self._snapshot: PolicySnapshot | None = None
+        self._tag: str | None = None
+        self._next_check = clock.now()
+        self._unavailable = Unavailable("not loaded yet", Reason.CONFIGURATION)
+
+    @property
+    def snapshot(self) -> PolicySnapshot | None:
+        return self._snapshot
+
+    @property
+    def unavailable(self) -> Unavailable:
+        return self._unavailable
+
+    def current(self) -> PolicySnapshot | None:
+        """The policy set to decide with (refreshing when due); None when there is none."""
+        if self._clock.now() >= self._next_check:
+            self.refresh()
+        return self._snapshot
+
+    def refresh(self) -> None:
+        """Fetch (conditionally) and, when the document changed, compile and swap."""
+        now = self._clock.now()
+        try:
+            fetched = self._source.fetch(self._tag)
+        except AuthorizerError as error:
+            self._failed(now, "source", error.reason, {"error_reason": error.reason.value})
+            return
+        if not isinstance(fetched, Fetched):  # UNCHANGED
+            self._next_check = now + self._refresh_s
+            return
+        try:
+            snapshot = self._compile(fetched.data)
+        except BundleError as error:
+            # Remember the broken tag: the same document is not recompiled every interval.
+            self._tag = fetched.tag
+            self._failed(now, "invalid", Reason.CONFIGURATION, {"problem": str(error)})
+            return
+        previous = self._snapshot.version if self._snapshot is not None else None
+        self._snapshot = snapshot
+        self._tag = fetched.tag
+        self._next_check = now + self._refresh_s
+        self._on_event(
+            "loaded",
+            {
+                "policy_version": snapshot.version,
+                "previous_version": previous,
+                "policies": snapshot.policy_count,
+                "source": self._source.description,
+            },
+        )
+
+    def _failed(self, now: float, why: str, reason: Reason, fields: dict[str, object]) -> None:
+        kept = self._snapshot.version if self._snapshot is not None else None
+        if self._snapshot is None:
+            self._unavailable = Unavailable(why, reason)
+            self._next_check = now + self._retry_s
+        else:
+            self._next_check = now + self._refresh_s
+        self._on_event(
+            "reload_failed",
+            {"why": why, "kept_version": kept, "source": self._source.description, **fields},
+        )
