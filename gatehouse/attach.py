@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import click
@@ -134,18 +134,30 @@ class _Api:
         with aws_errors(f"reading REST API {self.api_id!r}"):
             return dict(self.apigateway.get_rest_api(restApiId=self.api_id))
 
-    def require_stage(self, stage: str) -> None:
+    def require_stage(self, stage: str) -> dict[str, Any]:
         with aws_errors(f"reading the stages of API {self.api_id}"):
-            stages = [
-                s["stageName"]
-                for s in self.apigateway.get_stages(restApiId=self.api_id).get("item", [])
-            ]
-        if stage not in stages:
-            raise CliError(
-                f"API {self.api_id} has no stage {stage!r}",
-                hint=f"its stages: {', '.join(sorted(stages)) or 'none (deploy it once first)'}",
-                code=ExitCode.NOT_FOUND,
+            stages = self.apigateway.get_stages(restApiId=self.api_id).get("item", [])
+        for found in stages:
+            if found.get("stageName") == stage:
+                return dict(found)
+        names = sorted(str(s.get("stageName")) for s in stages)
+        raise CliError(
+            f"API {self.api_id} has no stage {stage!r}",
+            hint=f"its stages: {', '.join(names) or 'none (deploy the API once first)'}",
+            code=ExitCode.NOT_FOUND,
+        )
+
+    def deployed_methods(self, stage: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The methods as the stage serves them (the deployment's ``apiSummary``), if known."""
+        deployment_id = stage.get("deploymentId")
+        if not deployment_id:
+            return None
+        with aws_errors(f"reading deployment {deployment_id} of stage {stage.get('stageName')}"):
+            deployment = self.apigateway.get_deployment(
+                restApiId=self.api_id, deploymentId=deployment_id, embed=["apisummary"]
             )
+        summary = deployment.get("apiSummary")
+        return summary if isinstance(summary, dict) else None
 
     def methods(self) -> list[ApiMethod]:
         with aws_errors(f"reading the resources of API {self.api_id}"):
@@ -262,6 +274,26 @@ def _method_steps(
     return switches, steps
 
 
+def _stale(
+    spec: AuthorizerSpec, guarded: list[ApiMethod], deployed: Mapping[str, Any] | None
+) -> list[ApiMethod]:
+    """Methods already switched but not deployed (an earlier run stopped before deploying).
+
+    Only knowable where API Gateway returns the deployment's ``apiSummary``; it records each
+    method's authorizationType and apiKeyRequired, not the authorizer id.
+    """
+    if deployed is None:
+        return []
+    stale = []
+    for method in guarded:
+        snapshot = (deployed.get(method.path) or {}).get(method.method) or {}
+        if snapshot.get("authorizationType") != "CUSTOM" or (
+            spec.kind == "apikey" and not snapshot.get("apiKeyRequired")
+        ):
+            stale.append(method)
+    return stale
+
+
 def _build_plan(
     api: _Api,
     *,
@@ -271,7 +303,7 @@ def _build_plan(
     replace: bool,
 ) -> Plan:
     rest_api = api.rest_api()
-    api.require_stage(stage)
+    stage_info = api.require_stage(stage)
     api.require_function(spec.function)
     methods = api.methods()
     guarded, preflight, unmatched = match_methods(methods, patterns)
@@ -322,8 +354,17 @@ def _build_plan(
         spec, authorizer_id, guarded, preflight, names, replace=replace
     )
     steps = [authorizer_step, permission, *method_steps]
+    stale = [] if switches else _stale(spec, guarded, api.deployed_methods(stage_info))
     if switches:
         steps.append(Step("create", f"deploy stage {stage} of API {api.api_id}"))
+    elif stale:
+        steps.append(
+            Step(
+                "create",
+                f"deploy stage {stage} of API {api.api_id}: it still serves "
+                f"{', '.join(m.route for m in stale)} without this authorizer",
+            )
+        )
     warnings: list[str] = []
     source = rest_api.get("apiKeySource", "HEADER")
     if spec.kind == "apikey" and source != "AUTHORIZER":
@@ -339,6 +380,7 @@ def _build_plan(
         source_arn=source_arn,
         add_permission=permission.action == "create",
         switches=tuple(switches),
+        redeploy=bool(stale),
         steps=tuple(steps),
         warnings=tuple(warnings),
     )
@@ -379,7 +421,9 @@ def _apply(api: _Api, plan: Plan, stage: str) -> None:
             deployment = api.apigateway.create_deployment(
                 restApiId=api.api_id,
                 stageName=stage,
-                description=f"gatehouse attach: {spec.name} on {len(plan.switches)} method(s)",
+                description=f"gatehouse attach: {spec.name} on {len(plan.switches)} method(s)"
+                if plan.switches
+                else f"gatehouse attach: {spec.name}, deploying earlier changes",
             )
         _say(f"deployed {deployment['id']} to stage {stage}")
 

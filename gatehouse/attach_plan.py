@@ -383,12 +383,13 @@ class Plan:
     source_arn: str
     add_permission: bool
     switches: tuple[MethodSwitch, ...]
+    redeploy: bool  # nothing to switch, but the stage does not serve the switched methods yet
     steps: tuple[Step, ...]
     warnings: tuple[str, ...] = field(default=())
 
     @property
     def deploy(self) -> bool:
-        return bool(self.switches)
+        return bool(self.switches) or self.redeploy
 
     @property
     def changes(self) -> int:

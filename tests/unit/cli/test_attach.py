@@ -8,6 +8,9 @@ moto 5.2.5 gaps, filled here in the test (never in the product code) by ``_moto_
   with API Gateway's string values (``"true"``).
 - ``create_authorizer`` drops ``identityValidationExpression`` (the backend passes it under a
   misspelt keyword): the authorizer keeps it, as API Gateway does.
+- ``get_deployment(embed=["apisummary"])`` returns no ``apiSummary`` (the methods as the
+  deployment serves them: authorizationType and apiKeyRequired per path and verb): deployments
+  record it here when created, as API Gateway does, so "switched but never deployed" is seen.
 - ``lambda.add_permission`` with a statement id that already exists appends a second
   statement; Lambda answers ResourceConflictException (409). The fake does the same, so a
   second, duplicate grant would fail the test instead of passing quietly.
@@ -82,6 +85,36 @@ def _moto_gaps(monkeypatch: pytest.MonkeyPatch) -> None:
         self.identity_validation_expression = kwargs.get("identiy_validation_expression")
 
     monkeypatch.setattr(apigateway_models.Authorizer, "__init__", init)
+
+    backend_create_deployment = apigateway_models.APIGatewayBackend.create_deployment
+
+    def create_deployment(self: Any, function_id: str, *args: Any, **kwargs: Any) -> Any:
+        deployment = backend_create_deployment(self, function_id, *args, **kwargs)
+        deployment.api_summary = {
+            resource.get_path(): {
+                verb: {
+                    "authorizationType": method.authorization_type,
+                    "apiKeyRequired": bool(method.api_key_required),
+                }
+                for verb, method in resource.resource_methods.items()
+            }
+            for resource in self.get_resources(function_id)
+            if resource.resource_methods
+        }
+        return deployment
+
+    monkeypatch.setattr(apigateway_models.APIGatewayBackend, "create_deployment", create_deployment)
+    get_deployment = APIGatewayResponse.get_deployment
+
+    def get_deployment_with_summary(self: APIGatewayResponse) -> str:
+        body = json.loads(get_deployment(self))
+        if "apisummary" in self.querystring.get("embed", []):
+            parts = self.path.split("/")
+            deployment = self.backend.get_deployment(parts[2], parts[4])
+            body["apiSummary"] = getattr(deployment, "api_summary", {})
+        return json.dumps(body)
+
+    monkeypatch.setattr(APIGatewayResponse, "get_deployment", get_deployment_with_summary)
 
     add_statement = Policy.add_statement
 
@@ -321,6 +354,45 @@ def test_a_new_route_on_a_second_run_switches_only_that_method(world):
     assert "done: 2 change(s) applied" in result.stderr  # the method and the deployment
     assert world.deployments() == deployments + 1
     assert len(world.statements()) == 1
+
+
+def test_a_removed_permission_is_granted_again_without_a_deployment(world):
+    assert world.run("--route", "GET /pets").exit_code == 0
+    world.lambda_.remove_permission(
+        FunctionName=world.function_arn, StatementId=f"gatehouse-attach-{world.api_id}"
+    )
+    deployments = world.deployments()
+    result = world.run("--route", "GET /pets")
+    assert result.exit_code == 0, result.output
+    assert [line[0] for line in plan_of(result)] == ["=", "+", "="]
+    assert len(world.statements()) == 1
+    assert world.deployments() == deployments  # the stage serves no method change
+    assert "deploying" not in result.stderr
+
+
+def test_a_run_stopped_before_deploying_is_deployed_by_the_next_run(world, monkeypatch):
+    # GIVEN a run that switched the methods but could not deploy (e.g. throttled)
+    deploy = apigateway_models.APIGatewayBackend.create_deployment
+
+    def throttled(*_args: Any, **_kwargs: Any) -> None:
+        raise BadRequestException("Too many requests")
+
+    monkeypatch.setattr(apigateway_models.APIGatewayBackend, "create_deployment", throttled)
+    error, _hint = failed(world.run("--route", "GET /pets"), 4)
+    assert "deploying stage 'prod'" in error
+    assert world.method("/pets", "GET")["authorizationType"] == "CUSTOM"
+    monkeypatch.setattr(apigateway_models.APIGatewayBackend, "create_deployment", deploy)
+    deployments = world.deployments()
+    # WHEN the command runs again THEN it sees the stage still serves the old method, deploys
+    result = world.run("--route", "GET /pets")
+    assert result.exit_code == 0, result.output
+    assert plan_of(result)[-1] == (
+        f"+ deploy stage prod of API {world.api_id}: it still serves GET /pets "
+        "without this authorizer"
+    )
+    assert world.deployments() == deployments + 1
+    # AND the run after that has nothing to do
+    assert "nothing to do" in world.run("--route", "GET /pets").stderr
 
 
 # --- reuse and conflicts -----------------------------------------------------------------------
