@@ -11,6 +11,7 @@ error; 4 local mode could not start (cdk.json, moto, seeding); 5 a port is alrea
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import threading
@@ -102,6 +103,7 @@ def local(
         stage=stage,
     )
     started = time.monotonic()
+    _gateway_log(verbose=not smoke)
     stop = threading.Event()
     _on_signals(stop)
     try:
@@ -135,6 +137,17 @@ def local(
         _say("==> stopping")
     finally:
         stack.stop()
+
+
+def _gateway_log(*, verbose: bool) -> None:
+    """One line per request (method, path without the query, status, authorizer and cache);
+    never a header, token or key."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("    %(message)s"))
+    gateway = logging.getLogger("gatehouse.emulator")
+    gateway.addHandler(handler)
+    gateway.setLevel(logging.INFO if verbose else logging.ERROR)
+    gateway.propagate = False
 
 
 def _on_signals(stop: threading.Event) -> None:

@@ -93,6 +93,7 @@ class WorkerFunction:
         self._log: IO[str] | None = None
         self.init_error: str | None = None
         self.invocations = 0
+        self._ready = False
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -102,6 +103,7 @@ class WorkerFunction:
             self._log = self._log_path.open("a", encoding="utf-8")
         self._lines = queue.Queue()
         self.init_error = None
+        self._ready = False
         process = subprocess.Popen(
             [self._python, "-m", "gatehouse.emulator.worker", self.handler],
             stdin=subprocess.PIPE,
@@ -127,6 +129,7 @@ class WorkerFunction:
             self._kill()
             return False
         if "ready" in message:
+            self._ready = True
             return True
         error = message.get("init_error") or {}
         self.init_error = f"{error.get('type', 'Error')}: {error.get('message', '')}".strip()
@@ -163,8 +166,8 @@ class WorkerFunction:
             if self._process is None or self._process.poll() is not None:
                 self._kill()
                 self.start()
-                if not self.wait_ready():
-                    return Invocation(error_type="Runtime.InitError", error_message=self.init_error)
+            if not self._ready and not self.wait_ready():
+                return Invocation(error_type="Runtime.InitError", error_message=self.init_error)
             process = self._process
             assert process is not None and process.stdin is not None  # noqa: S101
             try:

@@ -123,7 +123,10 @@ class Gateway:
             answer = self._handle(request)
         except _Refused as refused:
             answer = refused.answer
-        log.info("%s %s -> %d", request.method, request.path, answer.status)
+        tag = next((v for k, v in answer.headers if k == AUTHORIZER_HEADER), None)
+        log.info(
+            "%s %s -> %d%s", request.method, request.path, answer.status, f" ({tag})" if tag else ""
+        )
         return answer
 
     def _handle(self, request: IncomingRequest) -> HttpAnswer:
