@@ -91,8 +91,8 @@ class ApiStack(cdk.Stack):
 
     Attributes
     ----------
-    model:
-        The :class:`ApiModel` this stack was rendered from.
+    model, model_resources:
+        The :class:`ApiModel` this stack was rendered from, and the resources it was wired to.
     authorizers_layer, authorizer_functions, backend, rest_api, mtls_domain, waf, monitoring,
     config_rules:
         The components (``mtls_domain`` and ``config_rules`` may be ``None``).
@@ -114,7 +114,8 @@ class ApiStack(cdk.Stack):
         self.authorizers_layer = AuthorizersLayer(
             self, "AuthorizersLayer", architecture=architecture, removal_policy=policy
         )
-        self.model: ApiModel = demo_api(stage_resources(self, config, state), config.api)
+        self.model_resources = stage_resources(self, config, state)
+        self.model: ApiModel = demo_api(self.model_resources, config.api)
         self.authorizer_functions = AuthorizerFunctions(
             self,
             "Authorizers",

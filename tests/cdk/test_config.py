@@ -12,14 +12,23 @@ from typing import Any
 
 import pytest
 
+from cdk_app.api_model import ApiSettings, UsagePlanModel
 from cdk_app.config import LOG_RETENTION_DAYS, StageConfig, StageConfigError, load_stage_configs
+from cdk_app.settings import AttachRoute, IdentitySettings, MtlsSettings
 
 CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
+
+REQUIRED: dict[str, Any] = {
+    "identity": {"domain_prefix": "acme-auth"},
+    "mtls": {"trust_anchors_file": "pki/ca.pem"},
+}
+"""The blocks every stage must have (the hosted-UI prefix and the trust anchors)."""
 
 DEV: dict[str, Any] = {
     "region": "eu-west-1",
     "removal_policy": "destroy",
     "termination_protection": False,
+    **REQUIRED,
 }
 PROD: dict[str, Any] = {
     "account": "222222222222",
@@ -28,7 +37,9 @@ PROD: dict[str, Any] = {
     "log_retention_days": 731,
     "removal_policy": "retain",
     "termination_protection": True,
+    **REQUIRED,
 }
+SCALARS = ("account", "region", "architecture", "log_retention_days", "removal_policy")
 
 
 def context(stages: object, **extra: object) -> dict[str, object]:
@@ -57,14 +68,22 @@ def test_loads_every_stage_in_order_with_safe_defaults() -> None:
         log_retention_days=365,
         removal_policy="destroy",
         termination_protection=False,
+        identity=IdentitySettings(domain_prefix="acme-auth"),
+        mtls=MtlsSettings(trust_anchors_file="pki/ca.pem"),
     )
-    assert prod == StageConfig(name="prod", **PROD)
+    assert prod == StageConfig(
+        name="prod",
+        identity=IdentitySettings(domain_prefix="acme-auth"),
+        mtls=MtlsSettings(trust_anchors_file="pki/ca.pem"),
+        termination_protection=True,
+        **{k: PROD[k] for k in SCALARS},
+    )
 
 
 def test_defaults_are_the_production_safe_ones() -> None:
     # GIVEN a stage that names only its account and region
     (config,) = load_stage_configs(
-        context({"qa": {"account": "111111111111", "region": "us-east-1"}})
+        context({"qa": {"account": "111111111111", "region": "us-east-1", **REQUIRED}})
     )
 
     # THEN it retains resources and is protected from deletion
@@ -136,9 +155,11 @@ def test_missing_region_is_an_error() -> None:
 @pytest.mark.parametrize(
     "settings",
     [
-        {"region": "eu-west-1"},  # defaults: retain + termination protection
-        {"region": "eu-west-1", "removal_policy": "retain", "termination_protection": False},
-        {"region": "eu-west-1", "removal_policy": "destroy", "termination_protection": True},
+        {"region": "eu-west-1", **REQUIRED},  # defaults: retain + termination protection
+        {"region": "eu-west-1", "removal_policy": "retain", "termination_protection": False}
+        | REQUIRED,
+        {"region": "eu-west-1", "removal_policy": "destroy", "termination_protection": True}
+        | REQUIRED,
     ],
 )
 def test_account_is_required_for_a_protected_stage(settings: dict[str, object]) -> None:
@@ -223,3 +244,153 @@ def test_log_retention_values_are_the_cloudwatch_ones() -> None:
     assert LOG_RETENTION_DAYS[:6] == (1, 3, 5, 7, 14, 30)
     assert LOG_RETENTION_DAYS[-1] == 3653
     assert len(LOG_RETENTION_DAYS) == 22
+
+
+# ------------------------------------------------------------------------ nested setting blocks
+
+
+def test_required_blocks_are_named_when_missing() -> None:
+    # GIVEN a stage with neither the hosted-UI prefix nor the trust anchors
+    ctx = context({"dev": {k: v for k, v in DEV.items() if k not in REQUIRED}})
+
+    # WHEN it is loaded THEN both are reported with their full key path
+    problems = problems_of(ctx)
+    assert [p.split(":", 1)[0] for p in problems] == [
+        "gatehouse.stages.dev.identity.domain_prefix",
+        "gatehouse.stages.dev.mtls.trust_anchors_file",
+    ]
+
+
+def test_api_block_becomes_api_settings() -> None:
+    # GIVEN an api block with every setting
+    api = {
+        "authorizer_cache_seconds": 0,
+        "usage_plans": [
+            {"name": "gold", "rate_limit": 5, "burst_limit": 10, "quota_limit": 100},
+            {
+                "name": "platinum",
+                "rate_limit": 2.5,
+                "burst_limit": 5,
+                "quota_limit": 9,
+                "quota_period": "MONTH",
+            },
+        ],
+        "cors_allow_origins": ["https://app.example.com"],
+        "policy_mode": "shadow",
+        "policy_refresh_seconds": 30,
+        "throttling_rate_limit": 20,
+        "throttling_burst_limit": 40,
+        "private_vpc_endpoint_ids": ["vpce-0123456789abcdef0"],
+    }
+
+    # WHEN it is loaded
+    (config,) = load_stage_configs(context({"dev": {**DEV, "api": api}}))
+
+    # THEN StageConfig.api is the ApiSettings local mode and the CDK stack both read
+    assert config.api == ApiSettings(
+        authorizer_cache_seconds=0,
+        usage_plans=(
+            UsagePlanModel("gold", rate_limit=5, burst_limit=10, quota_limit=100),
+            UsagePlanModel("platinum", 2.5, 5, 9, "MONTH"),
+        ),
+        cors_allow_origins=("https://app.example.com",),
+        policy_mode="shadow",
+        policy_refresh_seconds=30,
+        throttling_rate_limit=20,
+        throttling_burst_limit=40,
+        private_vpc_endpoint_ids=("vpce-0123456789abcdef0",),
+    )
+
+
+def test_missing_api_block_gives_default_api_settings() -> None:
+    (config,) = load_stage_configs(context({"dev": DEV}))
+    assert config.api == ApiSettings()
+
+
+@pytest.mark.parametrize(
+    ("block", "value", "where", "hint"),
+    [
+        ("api", {"authorizer_cache_seconds": 3601}, "api.authorizer_cache_seconds", "0 to 3600"),
+        ("api", {"cors_allow_origins": ["*"]}, "api.cors_allow_origins", 'no "*"'),
+        ("api", {"usage_plans": []}, "api.usage_plans", "non-empty"),
+        ("api", {"usage_plans": [{"rate_limit": 1}]}, "api.usage_plans[0].name", "required"),
+        (
+            "api",
+            {"usage_plans": [{"name": "a", "quota_period": "YEAR"}]},
+            "api.usage_plans[0].quota_period",
+            '"DAY", "WEEK", "MONTH"',
+        ),
+        ("api", {"policy_mode": "audit"}, "api.policy_mode", '"enforce", "shadow"'),
+        ("identity", {"domain_prefix": "My_Pool"}, "identity.domain_prefix", "lowercase"),
+        ("identity", {"domain_prefix": "cognito-x"}, "identity.domain_prefix", "refuses"),
+        ("identity", {"mfa": True}, "identity.mfa", '"off", "optional", "required"'),
+        (
+            "identity",
+            {"feature_plan": "essentials"},
+            "identity.threat_protection",
+            '"feature_plan": "plus"',
+        ),
+        ("functions", {"timeout_seconds": 30}, "functions.timeout_seconds", "1 to 29"),
+        ("functions", {"reserved_concurrency": 0}, "functions.reserved_concurrency", "1 to 1000"),
+        ("mtls", {"crls": {"xyz": "crl/a.crl"}}, "mtls.crls.xyz", "Subject Key Identifier"),
+        ("mtls", {"domain_name": "api.example.com"}, "mtls.domain_name", "both"),
+        ("waf", {"managed_rules": {"comon": True}}, "waf.managed_rules.comon", '"common"'),
+        ("waf", {"geo_block": ["north korea"]}, "waf.geo_block", "ISO 3166"),
+        ("monitoring", {"alarm_emails": ["oncall"]}, "monitoring.alarm_emails", "e-mail"),
+        ("attach", {"rest_api_id": "x"}, "attach.rest_api_id", "id API Gateway shows"),
+        ("policy", {"source": "https://x"}, "policy.source", "s3://bucket/key"),
+    ],
+)
+def test_bad_block_setting_names_its_full_path(
+    block: str, value: dict[str, Any], where: str, hint: str
+) -> None:
+    # GIVEN one bad setting inside a block
+    raw = {**DEV, block: {**DEV.get(block, {}), **value}}
+
+    # WHEN it is loaded THEN a problem names stage, block and key, and says what to put
+    problems = problems_of(context({"dev": raw}))
+    matching = [p for p in problems if p.startswith(f"gatehouse.stages.dev.{where}: ")]
+    assert matching, problems
+    assert hint in matching[0]
+
+
+def test_unknown_key_in_a_block_is_an_error_with_a_suggestion() -> None:
+    raw = {**DEV, "api": {"authoriser_cache_seconds": 60}}
+
+    (problem,) = problems_of(context({"dev": raw}))
+    assert problem.startswith("gatehouse.stages.dev.api.authoriser_cache_seconds: unknown")
+    assert 'did you mean "authorizer_cache_seconds"?' in problem
+
+
+def test_login_redirect_needs_a_callback_url() -> None:
+    raw = {**DEV, "api": {"login_redirect": True}}
+
+    (problem,) = problems_of(context({"dev": raw}))
+    assert problem.startswith("gatehouse.stages.dev.api.login_redirect: ")
+    assert "callback_urls" in problem
+
+
+def test_attach_block_lists_its_routes() -> None:
+    attach = {
+        "rest_api_id": "a1b2c3d4e5",
+        "root_resource_id": "r00tr00t00",
+        "stage_name": "prod",
+        "routes": [{"method": "GET", "path": "/orders/{id}", "authorizer": "policy"}],
+    }
+
+    (config,) = load_stage_configs(context({"dev": {**DEV, "attach": attach}}))
+
+    assert config.attach is not None
+    assert config.attach.routes == (AttachRoute("GET", "/orders/{id}", "policy"),)
+    assert config.attach.deployment_revision == 1
+
+
+def test_repository_dev_stage_api_settings_are_loadable_without_cdk() -> None:
+    # GIVEN the committed cdk.json, as local mode reads it (no aws_cdk import needed)
+    ctx = json.loads(CDK_JSON.read_text())["context"]
+
+    # WHEN only dev is selected THEN its api settings are there
+    (dev,) = load_stage_configs({**ctx, "stage": "dev"})
+    assert isinstance(dev.api, ApiSettings)
+    assert dev.identity.domain_prefix
+    assert dev.mtls.crls

@@ -1,13 +1,9 @@
-"""Synthesize the app exactly as ``cdk synth`` does (``build_app`` with cdk.json's context).
+"""The app as ``cdk synth`` builds it: stages, stacks, cdk-nag, cfn-lint, built-in validation.
 
 These tests need the pre-built layer directories of the architectures cdk.json uses
 (``layers/build/<arch>/python/``). ``make test`` builds ``layers/build/arm64`` before pytest;
-the tests never build layers themselves. A stage configured for ``x86_64`` needs
-``make layer ARCH=x86_64`` first. The x86_64 layer construct is tested on a temporary
+the tests never build layers themselves. The x86_64 layer construct is tested on a temporary
 build directory instead.
-
-The app is synthesized once per module (cdk-nag v3 runs as a validation plugin during that
-synthesis and raises on any finding), so the whole module takes seconds, not minutes.
 """
 
 from __future__ import annotations
@@ -16,13 +12,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
-from aws_cdk import cx_api
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
@@ -33,74 +27,65 @@ from cdk_app.components.authorizers_layer import AuthorizersLayer, LayerNotBuilt
 from cdk_app.config import LOG_RETENTION_DAYS
 from cdk_app.constants import HANDLERS, LOG_RETENTION
 from cdk_app.stage import GatehouseStage
+from tests.cdk.conftest import CONTEXT, STAGES, Synthesized, template_of
 
 pytestmark = pytest.mark.cdk
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-STAGES: dict[str, dict[str, Any]] = CONTEXT["gatehouse"]["stages"]
+
+def test_one_stage_per_configured_stage_with_its_stacks(repo: Synthesized) -> None:
+    assert list(repo.stages) == list(STAGES)
+    for name, stage in repo.stages.items():
+        assert [s.stack_name for s in stage.stacks] == [f"{name}-Identity", f"{name}-Api"]
+        assert stage.attach is None
 
 
-@pytest.fixture(scope="module")
-def outdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("cdk.out")
-
-
-@pytest.fixture(scope="module")
-def app(outdir: Path) -> cdk.App:
-    return build_app(CONTEXT, outdir=str(outdir))
-
-
-@pytest.fixture(scope="module")
-def stages(app: cdk.App) -> dict[str, GatehouseStage]:
-    return {c.stage_name: c for c in app.node.children if isinstance(c, GatehouseStage)}
-
-
-@pytest.fixture(scope="module")
-def assembly(app: cdk.App) -> cx_api.CloudAssembly:
-    # Raises RuntimeError("ValidationFailed: ...") on any cdk-nag finding (warnings included).
-    return app.synth()
-
-
-def test_one_stage_per_configured_stage(stages: dict[str, GatehouseStage]) -> None:
-    assert list(stages) == list(STAGES)
-    for name, stage in stages.items():
-        assert stage.api.stack_name == f"{name}-Api"
-
-
-def test_synthesis_passes_cdk_nag_and_writes_one_assembly_per_stage(
-    assembly: cx_api.CloudAssembly, outdir: Path
-) -> None:
+def test_synthesis_passes_cdk_nag_and_writes_one_assembly_per_stage(repo: Synthesized) -> None:
     # GIVEN the app synthesized with the AwsSolutions and Serverless packs registered
     # THEN synthesis did not raise, no plugin reported anything, and each stage has an assembly
-    report = json.loads((outdir / "validation-report.json").read_text())
+    report = json.loads((repo.outdir / "validation-report.json").read_text())
     assert report["pluginReports"] == []
-    assert {p.name for p in outdir.glob("assembly-*")} == {f"assembly-{n}" for n in STAGES}
+    assert {p.name for p in repo.outdir.glob("assembly-*")} == {f"assembly-{n}" for n in STAGES}
 
 
-@pytest.mark.parametrize("name", list(STAGES))
-def test_cdk_nag_packs_report_no_violations(
-    name: str, stages: dict[str, GatehouseStage], assembly: cx_api.CloudAssembly
-) -> None:
-    stack = stages[name].api
+def _nag_findings(stack: cdk.Stack) -> list[tuple[str, list[str | None]]]:
+    found = []
     for pack in (AwsSolutionsChecks(), ServerlessChecks()):
         report = pack.validate_scope(stack)
-        found = [
+        found += [
             (v.rule_name, [r.construct_path for r in v.violating_resources])
             for v in report.violations
         ]
-        assert report.success, found
+    return found
 
 
 @pytest.mark.parametrize("name", list(STAGES))
-def test_stack_has_exactly_the_layer(
-    name: str, stages: dict[str, GatehouseStage], assembly: cx_api.CloudAssembly
-) -> None:
-    # GIVEN the synthesized API stack of one stage
-    settings = STAGES[name]
-    template = Template.from_stack(stages[name].api)
+def test_cdk_nag_packs_report_no_violations_on_any_stack(name: str, repo: Synthesized) -> None:
+    for stack in repo.stages[name].stacks:
+        assert _nag_findings(stack) == [], stack.stack_name
 
-    # THEN it holds one layer version: python3.14, the stage's architecture and removal policy
+
+def test_cdk_nag_packs_report_no_violations_with_every_option_on(variant: Synthesized) -> None:
+    stage = variant.stages["dev"]
+    assert stage.attach is not None
+    for stack in stage.stacks:
+        assert _nag_findings(stack) == [], stack.stack_name
+
+
+@pytest.mark.parametrize("name", list(STAGES))
+def test_stage_environment_and_termination_protection_follow_config(
+    name: str, repo: Synthesized
+) -> None:
+    settings = STAGES[name]
+    for stack in repo.stages[name].stacks:
+        assert stack.region == settings["region"]
+        assert stack.account == settings["account"]
+        assert stack.termination_protection is settings.get("termination_protection", True)
+
+
+@pytest.mark.parametrize("name", list(STAGES))
+def test_layer_follows_stage_architecture_and_removal_policy(name: str, repo: Synthesized) -> None:
+    settings = STAGES[name]
+    template = template_of(repo, repo.stages[name].api)
     template.resource_count_is("AWS::Lambda::LayerVersion", 1)
     template.has_resource_properties(
         "AWS::Lambda::LayerVersion",
@@ -111,49 +96,49 @@ def test_stack_has_exactly_the_layer(
     )
     policy = "Retain" if settings.get("removal_policy", "retain") == "retain" else "Delete"
     template.has_resource(
-        "AWS::Lambda::LayerVersion",
-        {"DeletionPolicy": policy, "UpdateReplacePolicy": policy},
-    )
-    assert set(template.to_json()["Resources"]) == set(
-        template.find_resources("AWS::Lambda::LayerVersion")
+        "AWS::Lambda::LayerVersion", {"DeletionPolicy": policy, "UpdateReplacePolicy": policy}
     )
 
 
-@pytest.mark.parametrize("name", list(STAGES))
-def test_stage_environment_and_termination_protection_follow_config(
-    name: str, stages: dict[str, GatehouseStage]
-) -> None:
-    settings = STAGES[name]
-    stack = stages[name].api
-    assert stack.region == settings["region"]
-    if "account" in settings:
-        assert stack.account == settings["account"]
-    else:  # account-agnostic: resolved at deploy time from the CLI credentials
-        assert cdk.Token.is_unresolved(stack.account)
-    assert stack.termination_protection is settings.get("termination_protection", True)
-
-
-def test_cfn_lint_finds_no_errors(assembly: cx_api.CloudAssembly, outdir: Path) -> None:
-    # GIVEN every synthesized template
-    templates = sorted(str(p) for p in outdir.glob("assembly-*/*.template.json"))
-    regions = sorted({s["region"] for s in STAGES.values()})
-    assert len(templates) == len(STAGES)
-
-    # WHEN cfn-lint checks them (exit code bits: 2 error, 4 warning, 8 informational)
-    result = subprocess.run(
+def _cfn_lint(templates: list[str], regions: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [str(Path(sys.executable).parent / "cfn-lint"), "-t", *templates, "--regions", *regions],
         capture_output=True,
         text=True,
         check=False,
     )
 
+
+def test_cfn_lint_finds_no_errors_in_any_template(repo: Synthesized, variant: Synthesized) -> None:
+    # GIVEN every synthesized template of both apps
+    templates = sorted(
+        str(p)
+        for out in (repo.outdir, variant.outdir)
+        for p in out.glob("assembly-*/*.template.json")
+    )
+    assert len(templates) == 2 * len(STAGES) + 3
+
+    # WHEN cfn-lint checks them (exit code bits: 2 error, 4 warning, 8 informational)
+    result = _cfn_lint(templates, sorted({s["region"] for s in STAGES.values()}))
+
     # THEN there are no errors
     assert result.returncode & 2 == 0, result.stdout + result.stderr
 
 
+def test_builtin_cloudformation_validation_passes(tmp_path: Path) -> None:
+    # GIVEN the prod stage, synthesized as `cdk synth` does: aws-cdk-lib's built-in
+    # CloudFormation validation on (recommended flag: its findings are errors) and cdk-nag
+    app = build_app({**CONTEXT, "stage": "prod"}, outdir=str(tmp_path))
+
+    # WHEN it is synthesized THEN nothing fails
+    app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    assert report["pluginReports"] == []
+
+
 def test_a_cdk_nag_finding_fails_synthesis(tmp_path: Path) -> None:
     # GIVEN the dev stage with an S3 bucket that breaks AwsSolutions-S1/S10
-    app = build_app({**CONTEXT, "stage": "dev"}, outdir=str(tmp_path))
+    app = build_app({**CONTEXT, "stage": "dev"}, outdir=str(tmp_path), builtin_validation=False)
     (stage,) = (c for c in app.node.children if isinstance(c, GatehouseStage))
     s3.Bucket(stage.api, "NonCompliantBucket")
 
@@ -233,6 +218,25 @@ def test_app_py_reports_bad_config_without_traceback(
     assert err.startswith("gatehouse: invalid Gatehouse stage configuration")
     assert 'gatehouse.stages.dev.regoin: unknown setting; did you mean "region"?' in err
     assert "Traceback" not in err
+
+
+def test_app_py_reports_a_missing_bundled_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # GIVEN a stage whose policy bundle does not exist
+    context = json.loads(json.dumps(CONTEXT))
+    context["gatehouse"]["stages"]["dev"]["policy"] = {"bundle": "policies/nope.yaml"}
+    monkeypatch.setattr(
+        app_module,
+        "build_app",
+        lambda: build_app({**context, "stage": "dev"}, outdir=str(tmp_path)),
+    )
+
+    # WHEN app.py runs THEN it exits 2 naming the file
+    assert app_module.main() == 2
+    err = capsys.readouterr().err
+    assert "policy bundle" in err
+    assert "policies/nope.yaml does not exist" in err
 
 
 def test_handlers_and_log_retention_constants() -> None:
