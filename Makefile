@@ -22,7 +22,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help bootstrap lint types unit test layer synth bench local deploy lock clean
+.PHONY: help bootstrap lint types unit test layer synth bench local smoke deploy lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -69,7 +69,7 @@ unit: bootstrap layers/build/host/.stamp layers/build/arm64/.stamp
 	@echo "==> pytest"
 	@$(PY) -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 
-test: bootstrap lint types unit ## lint, types and the whole test suite, offline
+test: bootstrap lint types unit smoke ## lint, types, the whole test suite and the local smoke run, offline
 
 synth: bootstrap ## synthesize every stage into cdk.out/ with the pinned CLI (no network)
 	@$(MAKE) --no-print-directory layer ARCH=arm64
@@ -79,10 +79,12 @@ synth: bootstrap ## synthesize every stage into cdk.out/ with the pinned CLI (no
 bench: bootstrap ## run the benchmarks side by side and print the ratio table
 	@$(PY) -m bench
 
-local: ## run the whole gateway locally (arrives with the local-mode issue)
-	@echo "make local is not built yet: local mode (moto + API Gateway emulator) is a later issue."
-	@echo "What works today: make test, make synth, make layer, make bench."
-	@exit 2
+local: $(STAMPS)/venv ## run the whole gateway locally (moto, API Gateway emulator, 4 authorizers); LOCAL_ARGS="--port 9090"
+	@$(PY) -m gatehouse local $(LOCAL_ARGS)
+
+smoke: $(STAMPS)/venv ## run the local walkthrough end to end (gatehouse local --smoke, on free ports)
+	@echo "==> smoke (gatehouse local --smoke)"
+	@$(PY) -m gatehouse local --smoke --port 0 --tls-port 0 --moto-port 0 --state-dir .local/smoke
 
 deploy: synth ## deploy one stage: make deploy STAGE=prod
 	@npx --no-install cdk deploy "$(STAGE)/*" --app cdk.out
