@@ -111,14 +111,18 @@ def parse_bundle(data: bytes, table: RouteTable) -> Bundle:
     if document.get("version") != 1:
         raise BundleError("'version' must be 1")
     mapping = _mapping(document.get("principal"))
-    raw_rules = document.get("rules") or []
+    raw_rules = document.get("rules")
+    if raw_rules is None:
+        raw_rules = []
     if not isinstance(raw_rules, list):
         raise BundleError("'rules' must be a list")
     rules = tuple(_rule(index, item, table) for index, item in enumerate(raw_rules, start=1))
     ids = [rule.id for rule in rules]
     if len(set(ids)) != len(ids):
         raise BundleError("two rules share one 'id'")
-    cedar = document.get("cedar") or ""
+    cedar = document.get("cedar")
+    if cedar is None:
+        cedar = ""
     if not isinstance(cedar, str):
         raise BundleError("'cedar' must be Cedar policy text (a YAML block string)")
     if not rules and not cedar.strip():
