@@ -129,15 +129,18 @@ def test_demo_outcomes_hold_with_rules_only_and_cedar_only():
 
     rules_only = (
         b"version: 1\nprincipal: {tenant_group_prefix: tenant-}\nrules:\n"
-        b"- id: read\n  routes: ['GET /tenants/{tenant}/orders', 'GET /tenants/{tenant}/orders/{id}']\n"
+        b"- id: read\n  routes: ['GET /tenants/{tenant}/orders',\n"
+        b"           'GET /tenants/{tenant}/orders/{id}']\n"
         b"  groups: [readers, admins]\n  match_path: {tenant: tenants}\n"
-        b"- id: write\n  routes: ['POST /tenants/{tenant}/orders', 'DELETE /tenants/{tenant}/orders/{id}']\n"
+        b"- id: write\n  routes: ['POST /tenants/{tenant}/orders',\n"
+        b"           'DELETE /tenants/{tenant}/orders/{id}']\n"
         b"  groups: [admins]\n  match_path: {tenant: tenants}\n"
         b"- id: isolation\n  effect: deny\n  routes: ['*']\n  match_path: {tenant: tenants}\n"
     )
     cedar_only = (
         b"version: 1\nprincipal: {tenant_group_prefix: tenant-}\ncedar: |\n"
-        b'  permit (principal in Gatehouse::Group::"readers", action in Gatehouse::Action::"GET", resource);\n'
+        b'  permit (principal in Gatehouse::Group::"readers",\n'
+        b'          action in Gatehouse::Action::"GET", resource);\n'
         b'  permit (principal in Gatehouse::Group::"admins", action, resource);\n'
         b"  forbid (principal, action, resource) unless { context.path has tenant && "
         b"principal.tenants.contains(context.path.tenant) };\n"
