@@ -20,11 +20,10 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import click
 
-from cdk_app.api_model import AuthorizerName
 from gatehouse.attach_plan import (
     KINDS,
     MAX_TTL,
@@ -46,6 +45,9 @@ from gatehouse.attach_plan import (
 )
 from gatehouse.aws import Settings, aws_errors
 from gatehouse.errors import CliError, ExitCode
+
+if TYPE_CHECKING:
+    from cdk_app.api_model import AuthorizerModel, AuthorizerName
 
 _SHOWN_ROUTES: Final = 12
 
@@ -87,6 +89,18 @@ def _pages(call: Any, **request: Any) -> list[dict[str, Any]]:
         request["position"] = position
 
 
+def _kind_defaults(kind: AuthorizerName) -> AuthorizerModel:
+    try:
+        return kind_defaults(kind)
+    except ImportError as error:
+        raise CliError(
+            f"cannot load the authorizer settings of the demo stage: {error}",
+            hint="run python -m gatehouse from the repository root, or reinstall with cdk_app "
+            "in pyproject.toml's package list (make bootstrap)",
+            code=ExitCode.USAGE,
+        ) from None
+
+
 def _spec(
     *,
     kind: AuthorizerName,
@@ -95,7 +109,7 @@ def _spec(
     ttl: int | None,
     identity_source: str | None,
 ) -> AuthorizerSpec:
-    model = kind_defaults(kind)
+    model = _kind_defaults(kind)
     sources = model.identity_sources
     if identity_source is not None:
         try:
@@ -125,10 +139,11 @@ class _Api:
 
     def __init__(self, settings: Settings, api_id: str, function: FunctionArn) -> None:
         self.api_id = api_id
-        self.apigateway = settings.client("apigateway")
-        # The function may live in another region than the API; ask Lambda where it is.
-        self.lambda_ = dataclasses.replace(settings, region=function.region).client("lambda")
-        self.sts = settings.client("sts")
+        with aws_errors("connecting to AWS"):  # boto3 checks the region here
+            self.apigateway = settings.client("apigateway")
+            # The function may live in another region than the API; ask Lambda where it is.
+            self.lambda_ = dataclasses.replace(settings, region=function.region).client("lambda")
+            self.sts = settings.client("sts")
 
     def rest_api(self) -> dict[str, Any]:
         with aws_errors(f"reading REST API {self.api_id!r}"):
@@ -334,8 +349,16 @@ def _build_plan(
     statements = api.policy_statements(spec.function)
     covering = [s for s in statements if statement_covers(s, source_arn)]
     sid = statement_id(api.api_id)
+    warnings: list[str] = []
     if covering:
-        permission = Step("keep", f"reuse permission statement {covering[0].get('Sid', '?')}")
+        reused = covering[0]
+        permission = Step("keep", f"reuse permission statement {reused.get('Sid', '?')}")
+        if not reused.get("Condition"):
+            warnings.append(
+                f"statement {reused.get('Sid', '?')} of {spec.function.name} has no condition: "
+                f"any API Gateway API, in any account, may invoke the function; scope it to "
+                f"SourceArn {source_arn}"
+            )
     elif any(s.get("Sid") == sid for s in statements):
         raise CliError(
             f"{spec.function.arn} has a statement {sid!r} that does not grant "
@@ -365,7 +388,6 @@ def _build_plan(
                 f"{', '.join(m.route for m in stale)} without this authorizer",
             )
         )
-    warnings: list[str] = []
     source = rest_api.get("apiKeySource", "HEADER")
     if spec.kind == "apikey" and source != "AUTHORIZER":
         warnings.append(

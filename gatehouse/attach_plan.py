@@ -12,27 +12,17 @@ import fnmatch
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
-from cdk_app.api_model import AuthorizerModel, AuthorizerName, Resources, demo_api
+if TYPE_CHECKING:
+    from cdk_app.api_model import AuthorizerModel, AuthorizerName
 
+# The names of cdk_app.api_model.AuthorizerName (a test keeps them in step). cdk_app is
+# imported only when attach runs, so the rest of the CLI works where it is not installed.
 KINDS: Final[tuple[AuthorizerName, ...]] = ("jwt", "apikey", "mtls", "policy")
 HTTP_METHODS: Final = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 PRINCIPAL: Final = "apigateway.amazonaws.com"
 MAX_TTL: Final = 3600  # API Gateway's hard limit for REST authorizer caching
-
-# demo_api() needs to know where the authorizers' state lives; attach only reads the API
-# Gateway side of each authorizer (type, identity sources, regex, TTL), which never depends
-# on these values.
-_NOWHERE: Final = Resources(
-    region="-",
-    user_pool_id="-",
-    client_ids=(),
-    api_keys_table="-",
-    trust_anchors="-",
-    crls={},
-    policy_source="-",
-)
 
 _HEADER_NAME: Final = r"[A-Za-z0-9!#$%&'*+.^_`|~-]+"
 _TOKEN_SOURCE: Final = re.compile(rf"method\.request\.header\.{_HEADER_NAME}")
@@ -50,8 +40,24 @@ _FUNCTION_ARN: Final = re.compile(
 
 
 def kind_defaults(kind: AuthorizerName) -> AuthorizerModel:
-    """The demo stage's authorizer of ``kind``: type, identity sources, regex, default TTL."""
-    return demo_api(_NOWHERE).authorizers[kind]
+    """The demo stage's authorizer of ``kind``: type, identity sources, regex, default TTL.
+
+    Raises :class:`ImportError` when :mod:`cdk_app` cannot be imported.
+    """
+    from cdk_app.api_model import Resources, demo_api  # noqa: PLC0415 - see KINDS
+
+    # demo_api() wants to know where the authorizers' state lives; attach reads only the API
+    # Gateway side of each authorizer, which never depends on these values.
+    nowhere = Resources(
+        region="-",
+        user_pool_id="-",
+        client_ids=(),
+        api_keys_table="-",
+        trust_anchors="-",
+        crls={},
+        policy_source="-",
+    )
+    return demo_api(nowhere).authorizers[kind]
 
 
 # --- the function ------------------------------------------------------------------------

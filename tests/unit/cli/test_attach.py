@@ -19,7 +19,10 @@ moto 5.2.5 gaps, filled here in the test (never in the product code) by ``_moto_
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -32,8 +35,13 @@ from moto.apigateway.responses import APIGatewayResponse
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.policy import Policy
 
-from cdk_app.api_model import API_KEY_HEADER, AUTHORIZATION_HEADER, TOKEN_VALIDATION_REGEX
-from gatehouse.attach_plan import RoutePattern, statement_covers
+from cdk_app.api_model import (
+    API_KEY_HEADER,
+    AUTHORIZATION_HEADER,
+    AUTHORIZER_HANDLERS,
+    TOKEN_VALIDATION_REGEX,
+)
+from gatehouse.attach_plan import KINDS, RoutePattern, statement_covers
 from gatehouse.cli import main
 
 REGION = "eu-west-1"
@@ -469,6 +477,19 @@ def test_an_existing_statement_that_covers_the_api_is_reused(world):
     assert [s["Sid"] for s in world.statements()] == ["console-added"]
 
 
+def test_reusing_an_unconditioned_statement_warns(world):
+    world.lambda_.add_permission(
+        FunctionName=world.function_arn,
+        StatementId="wide-open",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+    )
+    result = world.run("--route", "GET /pets", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "= reuse permission statement wide-open" in plan_of(result)
+    assert "warning: statement wide-open of gatehouse-jwt has no condition" in result.stderr
+
+
 def test_our_statement_id_with_another_scope_is_a_conflict(world):
     world.lambda_.add_permission(
         FunctionName=world.function_arn,
@@ -624,6 +645,26 @@ def test_any_matches_only_the_any_method_and_says_so(world):
 def test_no_aws_call_when_the_options_are_bad(world, monkeypatch):
     monkeypatch.setattr("gatehouse.aws.Settings.client", lambda *_: pytest.fail("AWS called"))
     assert world.run("--route", "GET pets").exit_code == 2
+
+
+def test_the_kinds_are_the_api_models_authorizers():
+    assert set(KINDS) == set(AUTHORIZER_HANDLERS)
+
+
+def test_the_cli_imports_without_cdk_app():
+    # `gatehouse keys` must work where cdk_app is not installed; attach loads it when it runs.
+    code = (
+        "import sys; sys.modules['cdk_app'] = None; import gatehouse.cli; "
+        "assert 'cdk_app.api_model' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[3])
+
+
+def test_attach_without_cdk_app_is_one_clear_error(world, monkeypatch):
+    monkeypatch.setitem(sys.modules, "cdk_app.api_model", None)
+    error, hint = failed(world.run("--route", "GET /pets"), 2)
+    assert error.startswith("error: cannot load the authorizer settings of the demo stage")
+    assert "python -m gatehouse" in hint
 
 
 # --- pure parts ----------------------------------------------------------------------------------
