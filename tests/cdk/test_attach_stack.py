@@ -1,0 +1,86 @@
+"""The attach stack against an imported (existing) REST API."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cdk_app.stacks.attach_stack import AttachStack
+from tests.cdk.conftest import ATTACH, Synthesized, resources_of, template_of
+
+pytestmark = pytest.mark.cdk
+
+
+def _attach(variant: Synthesized) -> AttachStack:
+    stack = variant.stages["dev"].attach
+    assert stack is not None
+    return stack
+
+
+def test_creates_only_the_authorizers_its_routes_use_on_the_existing_api(
+    variant: Synthesized,
+) -> None:
+    template = template_of(variant, _attach(variant))
+
+    # THEN the API itself is not created: everything points at the configured id
+    template.resource_count_is("AWS::ApiGateway::RestApi", 0)
+    authorizers = resources_of(template, "AWS::ApiGateway::Authorizer")
+    assert {a["Name"] for a in authorizers} == {"gatehouse-jwt", "gatehouse-apikey"}
+    assert {a["RestApiId"] for a in authorizers} == {ATTACH["rest_api_id"]}
+    assert {a["Type"] for a in authorizers} == {"TOKEN", "REQUEST"}
+    functions = [
+        f
+        for f in resources_of(template, "AWS::Lambda::Function")
+        if f["Handler"].startswith("authorizers.")
+    ]
+    assert len(functions) == 2
+
+
+def test_authorizer_rules_list_exactly_the_attached_routes(variant: Synthesized) -> None:
+    stack = _attach(variant)
+    jwt = stack.model.authorizers["jwt"].environment["GATEHOUSE_JWT_ROUTES"]
+    apikey = stack.model.authorizers["apikey"].environment["GATEHOUSE_APIKEY_ROUTES"]
+    assert json.loads(jwt) == [{"route": "GET /legacy/{id}"}]
+    assert json.loads(apikey) == [{"route": "POST /legacy"}]
+    template = template_of(variant, stack)
+    envs = [
+        f["Environment"]["Variables"]
+        for f in resources_of(template, "AWS::Lambda::Function")
+        if f["Handler"].startswith("authorizers.")
+    ]
+    assert sorted(map(json.dumps, envs)) == sorted(
+        json.dumps(stack.resolve(dict(a.environment))) for a in stack.model.authorizers.values()
+    )
+
+
+def test_adds_the_routes_under_the_existing_root(variant: Synthesized) -> None:
+    template = template_of(variant, _attach(variant))
+    resources = resources_of(template, "AWS::ApiGateway::Resource")
+    assert sorted(r["PathPart"] for r in resources) == ["legacy", "{id}"]
+    (legacy,) = [r for r in resources if r["PathPart"] == "legacy"]
+    assert legacy["ParentId"] == ATTACH["root_resource_id"]
+    methods = resources_of(template, "AWS::ApiGateway::Method")
+    assert sorted(m["HttpMethod"] for m in methods) == ["GET", "POST"]
+    for method in methods:
+        assert method["AuthorizationType"] == "CUSTOM"
+        assert method["RestApiId"] == ATTACH["rest_api_id"]
+    (post,) = [m for m in methods if m["HttpMethod"] == "POST"]
+    assert post["ApiKeyRequired"] is True
+
+
+def test_has_its_own_deployment_to_the_named_stage(variant: Synthesized) -> None:
+    template = template_of(variant, _attach(variant))
+    deployments = template.find_resources("AWS::ApiGateway::Deployment")
+    (deployment,) = deployments.values()
+    assert deployment["Properties"]["StageName"] == ATTACH["stage_name"]
+    assert deployment["Properties"]["RestApiId"] == ATTACH["rest_api_id"]
+    # AND it waits for the methods it must include
+    methods = set(template.find_resources("AWS::ApiGateway::Method"))
+    assert methods <= set(deployment["DependsOn"])
+
+
+def test_invoke_permissions_are_scoped_to_the_existing_api(variant: Synthesized) -> None:
+    template = template_of(variant, _attach(variant))
+    for permission in resources_of(template, "AWS::Lambda::Permission"):
+        assert ATTACH["rest_api_id"] in json.dumps(permission["SourceArn"])
