@@ -130,6 +130,8 @@ class GatewayConfig:
     resource_policy: Mapping[str, object] | None = None
     regex_fullmatch: bool = False
     authorizer_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    #: The stage's default method throttle (rate per second, burst), per method, all callers.
+    method_throttle: tuple[float, int] | None = None
 
     def __post_init__(self) -> None:
         for route in self.routes:
@@ -180,6 +182,8 @@ class GatewayConfig:
             for r in model.routes
         )
         settings = model.settings
+        rate = getattr(settings, "throttling_rate_limit", None)
+        burst = getattr(settings, "throttling_burst_limit", None)
         return cls(
             api_id=api_id,
             stage=stage,
@@ -189,4 +193,5 @@ class GatewayConfig:
             authorizers=authorizers,
             cors_allow_origins=tuple(settings.cors_allow_origins),
             login_url=login_url if settings.login_redirect else None,
+            method_throttle=(float(rate), int(burst)) if rate is not None and burst else None,
         )

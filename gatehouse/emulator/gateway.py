@@ -13,6 +13,7 @@ For each request (facts/apigw-contract.md §6, one step per method below):
 6. cache it (Allow and Deny alike) for the authorizer's TTL;
 7. evaluate its policy against *this* request's methodArn with the core IAM matcher: explicit
    Deny 403, no matching Allow 403;
+   the stage's method throttle (rate + burst per method, every caller): 429;
 8. ``apiKeyRequired`` with ``apiKeySource = AUTHORIZER``: ``usageIdentifierKey`` must be an
    enabled key of a usage plan on this stage (else 403 ``Forbidden``); then the plan's throttle
    and quota (429);
@@ -131,6 +132,11 @@ class Gateway:
 
     def _handle(self, request: IncomingRequest) -> HttpAnswer:
         route, parameters = self._route(request)
+        throttle = self.config.method_throttle
+        if throttle is not None:
+            verdict = self.meter.take_method(f"{route.method} {route.path}", *throttle)
+            if verdict is not Verdict.OK:
+                raise _Refused(self._gateway(GatewayResponse.THROTTLED, request))
         arn = self.config.method_arn(request.method, request.path)
         if len(arn.encode("utf-8")) > MAX_ARN_BYTES:
             raise _Refused(self._gateway(GatewayResponse.REQUEST_TOO_LARGE, request))

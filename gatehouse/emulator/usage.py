@@ -154,6 +154,18 @@ class Meter:
         self._quota: dict[tuple[str, str, int], int] = {}
         self._lock = threading.Lock()
 
+    def take_method(self, method: str, rate: float, burst: int) -> Verdict:
+        """The stage's per-method throttle, shared by every caller of ``method``."""
+        with self._lock:
+            now = self._clock.now()
+            bucket = self._buckets.setdefault(("method", method), _Bucket(float(burst), now))
+            bucket.tokens = min(float(burst), bucket.tokens + (now - bucket.updated) * rate)
+            bucket.updated = now
+            if bucket.tokens < 1:
+                return Verdict.THROTTLED
+            bucket.tokens -= 1
+            return Verdict.OK
+
     def take(self, key: PlanKey) -> Verdict:
         plan = key.plan
         ident = (plan.id, key.key_id)

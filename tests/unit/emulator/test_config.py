@@ -84,3 +84,13 @@ def test_route_without_a_known_authorizer_is_refused():
             routes=(Route("GET", "/", "x"),),
             authorizers={},
         )
+
+
+def test_stage_method_throttle_comes_from_the_stage_settings():
+    settings = ApiSettings()
+    config = _config(settings)
+    rate = getattr(settings, "throttling_rate_limit", None)
+    if rate is None:
+        assert config.method_throttle is None
+    else:
+        assert config.method_throttle == (float(rate), settings.throttling_burst_limit)

@@ -100,3 +100,14 @@ def test_plans_and_keys_are_read_from_api_gateway():
             1000,
         )
         assert plans.find(stray["value"]) is None  # in a plan of another stage
+
+
+def test_stage_method_throttle_applies_to_every_caller_of_a_method():
+    # GIVEN the stage's default method throttle: 1 request per second, burst 2
+    harness = Harness(method_throttle=(1.0, 2))
+    statuses = [harness.request("/health").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    # another method has its own bucket; time refills
+    assert harness.request("/profile", headers={"Authorization": "Bearer a.b.c"}).status_code == 200
+    harness.clock.advance(1.0)
+    assert harness.request("/health").status_code == 200
