@@ -58,6 +58,7 @@ ROUTES: dict[str, tuple[str, ...]] = {
     "/files": (),
     "/files/{proxy+}": ("ANY",),
     "/admin": ("GET",),
+    "/cors": ("OPTIONS",),
 }
 
 
@@ -521,6 +522,12 @@ def test_an_options_route_is_refused(world):
     result = world.run("--route", "OPTIONS /pets")
     assert result.exit_code == 2
     assert "OPTIONS methods are never switched (CORS preflight must stay open)" in result.stderr
+
+
+def test_routes_that_match_only_options_are_refused(world):
+    error, hint = failed(world.run("--route", "* /cors"), 2)
+    assert error == "error: only OPTIONS methods matched, and they are never switched"
+    assert "OPTIONS /cors" in hint
 
 
 def test_apikey_sets_api_key_required_and_warns_when_the_key_source_is_header(world):
