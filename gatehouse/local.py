@@ -117,6 +117,12 @@ def local(
         ) from None
     except StackError as error:
         raise CliError(str(error), hint=error.hint, code=ExitCode.AWS) from None
+    except Exception as error:  # moto, seeding or a worker failed: one line, not a traceback
+        raise CliError(
+            f"local mode could not start: {type(error).__name__}: {error}",
+            hint=f"see {state_dir}/logs; docs/local.md lists what local mode needs",
+            code=ExitCode.AWS,
+        ) from None
     try:
         guide = walkthrough(stack)
         script = state_dir / "walkthrough.sh"
