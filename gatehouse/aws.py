@@ -27,7 +27,8 @@ class Settings:
     def client(self, service: str) -> Any:
         import boto3  # noqa: PLC0415 - only when a command talks to AWS
 
-        return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url)
+        with aws_errors(f"creating the {service} client"):
+            return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url)
 
 
 @contextmanager
@@ -45,7 +46,9 @@ def aws_errors(what: str) -> Iterator[None]:
         yield
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
-        message = error.response.get("Error", {}).get("Message", "") or code
+        # One line: a proxy or emulator may answer with a whole HTML page as the message.
+        message = (error.response.get("Error", {}).get("Message", "") or code).strip()
+        message = message.splitlines()[0][:300] if message else code
         if code in _NOT_FOUND:
             raise CliError(
                 f"{what}: {message}",
