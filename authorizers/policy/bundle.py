@@ -34,7 +34,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -259,6 +259,3 @@ def compile_rule(rule: Rule) -> str:
     unless = f" unless {{ {' && '.join(paths)} }}" if paths else ""
     return f"{head}forbid {scope}{when}{unless};"
 
-
-def rule_ids(rules: Sequence[Rule]) -> tuple[str, ...]:
-    return tuple(f"rule:{rule.id}" for rule in rules)

@@ -31,7 +31,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from authorizers.core.context import ContextValue
-from authorizers.core.routes import ANY_METHOD, RouteTemplate
+from authorizers.core.routes import RouteTemplate
 from authorizers.policy.routes import RouteMatch, params_of
 
 NAMESPACE: Final = "Gatehouse"
@@ -281,6 +281,3 @@ def build_context(
 def entities_json(principal: Principal, resource: dict[str, Any]) -> str:
     return json.dumps([principal.entity, resource], separators=(",", ":"))
 
-
-def method_group(route: RouteTemplate) -> str:
-    return ANY_METHOD if route.method == ANY_METHOD else route.method

@@ -83,8 +83,9 @@ class PolicyStore:
         except AuthorizerError as error:
             self._failed(now, "source", error.reason, {"error_reason": error.reason.value})
             return
-        if not isinstance(fetched, Fetched):  # UNCHANGED
-            self._next_check = now + self._refresh_s
+        if not isinstance(fetched, Fetched):  # UNCHANGED (with no good set: still broken)
+            wait = self._refresh_s if self._snapshot is not None else self._retry_s
+            self._next_check = now + wait
             return
         try:
             snapshot = self._compile(fetched.data)

@@ -132,6 +132,31 @@ MINIMAL_CONFIG: dict[str, dict[str, str]] = {
         "GATEHOUSE_MTLS_RULES": '[{"subject_cn": "{cn}", "principal": "{cn}"}]',
         "GATEHOUSE_MTLS_REVOCATION": "off",
     },
+    "policy": {
+        "GATEHOUSE_JWT_ISSUERS": json.dumps(
+            [
+                {
+                    "type": "oidc",
+                    "issuer": "https://idp.example.com",
+                    "audiences": ["api://layer-test"],
+                    "algorithms": ["RS256"],
+                    "jwks": {"keys": []},
+                }
+            ]
+        ),
+        "GATEHOUSE_POLICY_AUTHENTICATOR": "jwt_bearer",
+        # A file source: the cold start loads and compiles the demo bundle with cedarpy and
+        # PyYAML from the layer, and imports no boto3.
+        "GATEHOUSE_POLICY_SOURCE": str(ROOT / "policies" / "demo.yaml"),
+        "GATEHOUSE_POLICY_ROUTES": json.dumps(
+            [
+                "GET /tenants/{tenant}/orders",
+                "POST /tenants/{tenant}/orders",
+                "GET /tenants/{tenant}/orders/{id}",
+                "DELETE /tenants/{tenant}/orders/{id}",
+            ]
+        ),
+    },
 }
 
 

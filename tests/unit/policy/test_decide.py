@@ -1,0 +1,233 @@
+"""Identity + request -> Decision: the demo outcomes, fail-closed paths, shadow mode, and the
+authorizer-cache contract (a cached answer replayed for another route never wrongly allows)."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from authorizers.core.decision import Effect, render_policy
+from authorizers.core.exceptions import ConfigurationError, Reason, UpstreamError
+from authorizers.core.iam_match import PolicyOutcome, evaluate_policy
+from authorizers.policy.decide import decide
+from authorizers.policy.engine import compile_bundle
+from authorizers.policy.routes import RouteTable
+from authorizers.policy.store import Unavailable
+from tests.unit.policy.helpers import (
+    ALICE,
+    ARN,
+    BOB,
+    CAROL,
+    DEMO_ROUTES,
+    demo_snapshot,
+    demo_table,
+    request,
+    user,
+)
+
+SNAPSHOT = demo_snapshot()
+TABLE = demo_table()
+NOT_LOADED = Unavailable("source", Reason.UPSTREAM_UNAVAILABLE)
+
+
+def run(who, method, path, *, snapshot=SNAPSHOT, table=TABLE, shadow=False, **kwargs):
+    return decide(
+        who,
+        request(method, path, **kwargs),
+        snapshot=snapshot,
+        unavailable=NOT_LOADED,
+        table=table,
+        shadow=shadow,
+        now=time.time(),
+        headers=kwargs.get("context_headers", ()),
+    )
+
+
+REQUIRED = [
+    (BOB, "GET", "/tenants/acme/orders", Effect.ALLOW),
+    (BOB, "GET", "/tenants/globex/orders", Effect.DENY),  # tenant isolation
+    (BOB, "POST", "/tenants/acme/orders", Effect.DENY),  # readers cannot write
+    (ALICE, "POST", "/tenants/acme/orders", Effect.ALLOW),
+    (ALICE, "DELETE", "/tenants/acme/orders/9", Effect.ALLOW),
+    (ALICE, "GET", "/tenants/globex/orders", Effect.DENY),
+    (ALICE, "POST", "/tenants/globex/orders", Effect.DENY),
+    (ALICE, "DELETE", "/tenants/globex/orders/9", Effect.DENY),
+    (CAROL, "GET", "/tenants/globex/orders/7", Effect.ALLOW),
+    (CAROL, "GET", "/tenants/acme/orders/7", Effect.DENY),
+]
+
+
+@pytest.mark.parametrize(("who", "method", "path", "effect"), REQUIRED)
+def test_demo_outcomes(who, method, path, effect):
+    result = run(who, method, path)
+    assert result.decision.effect is effect
+    assert result.decision.cache_safe
+    assert result.log["decision"] == effect.value and result.log["action"]
+    if effect is Effect.DENY:
+        assert result.decision.reason is Reason.POLICY_DENY
+
+
+def test_tenant_isolation_path_tenant_is_not_the_claim_tenant():
+    """Attack: a reader of acme asks for globex's orders by editing the path."""
+    result = run(BOB, "GET", "/tenants/globex/orders/1")
+    assert result.decision.effect is Effect.DENY
+    assert set(result.log["policies"]) == {"no-cross-tenant-access", "rule:tenant-isolation"}
+
+
+def test_an_unknown_route_is_denied():
+    """Attack: a path the table does not list reaches no policy, and is not allowed by default."""
+    result = run(ALICE, "GET", "/tenants/acme/invoices")
+    assert result.decision.effect is Effect.DENY
+    assert result.decision.reason is Reason.UNKNOWN_ROUTE
+
+
+def test_no_policy_set_denies_with_why():
+    with pytest.raises(UpstreamError):
+        run(BOB, "GET", "/tenants/acme/orders", snapshot=None)
+    with pytest.raises(ConfigurationError, match="no valid policy set"):
+        decide(
+            BOB,
+            request("GET", "/tenants/acme/orders"),
+            snapshot=None,
+            unavailable=Unavailable("invalid", Reason.CONFIGURATION),
+            table=TABLE,
+            shadow=False,
+            now=0,
+        )
+
+
+def test_shadow_mode_allows_what_enforce_would_deny_and_says_so():
+    result = run(BOB, "POST", "/tenants/acme/orders", shadow=True)
+    assert result.decision.effect is Effect.ALLOW and result.shadow_deny
+    assert result.log["shadow_decision"] == "Deny" and result.log["mode"] == "shadow"
+    allowed = run(BOB, "GET", "/tenants/acme/orders", shadow=True)
+    assert allowed.decision.effect is Effect.ALLOW and not allowed.shadow_deny
+    unknown = run(BOB, "GET", "/nope", shadow=True)
+    assert unknown.decision.effect is Effect.ALLOW and unknown.shadow_deny
+    unloaded = run(BOB, "GET", "/tenants/acme/orders", shadow=True, snapshot=None)
+    assert unloaded.decision.effect is Effect.ALLOW and unloaded.shadow_deny
+
+
+def test_an_errored_policy_denies_with_reason_internal():
+    table = RouteTable.parse(["GET /x"])
+    snapshot = compile_bundle(
+        b"version: 1\ncedar: 'permit (principal, action, resource);'\n", table
+    )
+    import cedarpy
+
+    snapshot._policies = cedarpy.PolicySet.from_str(
+        "permit (principal, action, resource);\n"
+        "forbid (principal, action, resource) when { principal.suspended };"
+    )
+    result = run(BOB, "GET", "/x", snapshot=snapshot, table=table)
+    assert result.decision.effect is Effect.DENY and result.decision.reason is Reason.INTERNAL
+    assert result.log["errored_policies"] == ["policy1"]
+
+
+# --- the authorizer cache --------------------------------------------------------------
+
+TENANTS = ["acme", "globex", "initech"]
+
+
+def replays(table: RouteTable):
+    """Concrete requests for every route of a table, over a few parameter values."""
+    for route in table.routes:
+        names = table.params(route)
+        for values in itertools.product(TENANTS, repeat=len(names)):
+            path = route.path
+            for name, value in zip(names, values, strict=True):
+                path = path.replace(f"{{{name}+}}", f"{value}/x").replace(f"{{{name}}}", value)
+            yield (route.method if route.method != "ANY" else "GET"), path
+
+
+def check_replays(who, first, *, snapshot=SNAPSHOT, table=TABLE, complete=True):
+    """The answer for ``first``, replayed by API Gateway for every other request with the same
+    credential, must never allow what Cedar denies (and, when ``complete``, deny nothing
+    Cedar allows)."""
+    result = run(who, *first, snapshot=snapshot, table=table)
+    policy = render_policy(result.decision.resources)
+    for method, path in replays(table):
+        cached = evaluate_policy(policy, f"{ARN}/{method}{path}") is PolicyOutcome.ALLOW
+        fresh = run(who, method, path, snapshot=snapshot, table=table).decision.effect
+        assert not (cached and fresh is Effect.DENY), f"false allow: {method} {path}"
+        if complete and result.decision.cache_safe:
+            assert cached == (fresh is Effect.ALLOW), f"false deny: {method} {path}"
+    return result
+
+
+@pytest.mark.parametrize("who", [ALICE, BOB, CAROL, user("dave", "admins")])
+@pytest.mark.parametrize(
+    "first", [("GET", "/tenants/acme/orders"), ("DELETE", "/tenants/globex/orders/3")]
+)
+def test_cached_answers_are_right_for_every_route(who, first):
+    """Attack: the cached-403/cached-allow pitfall: a policy cached for one route replayed
+    for another tenant's route."""
+    result = check_replays(who, first)
+    assert result.decision.cache_safe
+
+
+def test_a_principal_in_two_tenants_keeps_both():
+    both = user("erin", "readers", "tenant-acme", "tenant-globex")
+    check_replays(both, ("GET", "/tenants/acme/orders"))
+
+
+HEADER_BUNDLE = b"""version: 1
+principal: {tenant_group_prefix: tenant-}
+cedar: |
+  permit (principal, action in Gatehouse::Action::"GET", resource)
+  when { context.headers has x_channel && context.headers.x_channel == "web" };
+"""
+
+
+def test_a_header_dependent_policy_is_scoped_to_the_request():
+    snapshot = compile_bundle(HEADER_BUNDLE, TABLE, headers=["x-channel"])
+    result = decide(
+        BOB,
+        request("GET", "/tenants/acme/orders", headers={"x-channel": "web"}),
+        snapshot=snapshot,
+        unavailable=NOT_LOADED,
+        table=TABLE,
+        shadow=False,
+        now=0,
+        headers=["x-channel"],
+    )
+    assert result.decision.effect is Effect.ALLOW and not result.decision.cache_safe
+    assert result.decision.resources.allow == (f"{ARN}/GET/tenants/acme/orders",)
+    denied = run(BOB, "GET", "/tenants/acme/orders", snapshot=snapshot)
+    assert denied.decision.effect is Effect.DENY and not denied.decision.cache_safe
+
+
+OVERLAP_TABLE = RouteTable.parse(["GET /t/{tenant}/o", "GET /t/{proxy+}"])
+OVERLAP_BUNDLE = b"""version: 1
+principal: {tenant_group_prefix: tenant-}
+cedar: |
+  permit (principal, action == Gatehouse::Action::"GET /t/{proxy+}", resource);
+  permit (principal, action == Gatehouse::Action::"GET /t/{tenant}/o", resource)
+  when { context.path has tenant && principal.tenants.contains(context.path.tenant) };
+"""
+
+
+def test_another_routes_wildcard_never_covers_an_unevaluated_tenant():
+    """Attack: 'GET/t/*' (from {proxy+}) replayed for 'GET /t/globex/o', which the
+    path-bound route denies for this principal: the answer must be scoped instead."""
+    snapshot = compile_bundle(OVERLAP_BUNDLE, OVERLAP_TABLE)
+    result = check_replays(
+        BOB, ("GET", "/t/acme/o"), snapshot=snapshot, table=OVERLAP_TABLE, complete=False
+    )
+    assert result.decision.effect is Effect.ALLOW and not result.decision.cache_safe
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    groups=st.sets(st.sampled_from(["readers", "admins", "tenant-acme", "tenant-globex"])),
+    route=st.sampled_from(DEMO_ROUTES),
+    tenant=st.sampled_from(TENANTS),
+)
+def test_property_no_cached_answer_ever_allows_what_cedar_denies(groups, route, tenant):
+    method, path = route.split(" ")
+    path = path.replace("{tenant}", tenant).replace("{id}", "5")
+    check_replays(user("p", *groups), (method, path))
