@@ -257,6 +257,27 @@ def _setting(
 _unknown_key_message = unknown_key_message
 
 
+def _check_across_blocks(config: StageConfig, stage: _Problems) -> None:
+    """Rules that involve settings of more than one block."""
+    if config.api.login_redirect and not config.identity.callback_urls:
+        stage.add(
+            "api.login_redirect",
+            "the 302 to the login page needs identity.callback_urls (where Cognito returns)",
+        )
+    if config.api.authorizer_cache_seconds > config.identity.access_token_minutes * 60:
+        stage.add(
+            "api.authorizer_cache_seconds",
+            "longer than identity.access_token_minutes: a cached Allow would outlive the "
+            "tokens; keep the cache TTL at or below the access-token lifetime",
+        )
+    if config.api.private_vpc_endpoint_ids and config.mtls.domain_name is not None:
+        stage.add(
+            "api.private_vpc_endpoint_ids",
+            "a PRIVATE API cannot use the regional mTLS custom domain; drop one of "
+            "api.private_vpc_endpoint_ids and mtls.domain_name",
+        )
+
+
 def _load_stage(name: str, raw: object, problems: list[str]) -> StageConfig | None:
     """One stage's settings, or ``None`` after appending its problems to ``problems``."""
     where = f"{CONTEXT_KEY}.stages.{name}"
@@ -308,11 +329,7 @@ def _load_stage(name: str, raw: object, problems: list[str]) -> StageConfig | No
         monitoring=parse_monitoring(block("monitoring")),
         attach=parse_attach(block("attach")),
     )
-    if config.api.login_redirect and not config.identity.callback_urls:
-        stage.add(
-            "api.login_redirect",
-            "the 302 to the login page needs identity.callback_urls (where Cognito returns)",
-        )
+    _check_across_blocks(config, stage)
     if not stage.items and config.is_protected and config.account is None:
         stage.add(
             "account",

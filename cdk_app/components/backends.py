@@ -1,14 +1,18 @@
 """The demo backend: one Lambda function behind every route, reachable only through the API.
 
 It answers with what API Gateway passed from the authorizer (principal and context), which is
-what a walkthrough wants to show. "Only through the gateway": the function has no URL, and the
-only invoke permissions on it are the ones ``LambdaIntegration`` adds, each scoped to this
-API's ARN, stage-wildcard, method and path (``SourceArn``). HTTP backends verify the stage's
+what a walkthrough wants to show. A browser gets CORS headers when its ``Origin`` is one of the
+stage's ``api.cors_allow_origins`` (a proxy integration's response is the backend's own).
+
+"Only through the gateway": the function has no URL, and the only invoke permissions on it
+are the ones ``LambdaIntegration`` adds, each scoped to this API's ARN, stage-wildcard, method
+and path (``SourceArn``). HTTP backends verify the stage's
 client certificate instead (:mod:`cdk_app.components.rest_api`).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Final
 
 import aws_cdk as cdk
@@ -21,6 +25,9 @@ from cdk_app.settings import FunctionSettings
 
 _SOURCE: Final = """\
 import json
+import os
+
+ORIGINS = set(json.loads(os.environ.get("CORS_ALLOW_ORIGINS", "[]")))
 
 
 def handler(event, context):
@@ -28,7 +35,11 @@ def handler(event, context):
     authorizer = {k: v for k, v in context_.items() if k != "integrationLatency"}
     route = f"{event.get('httpMethod')} {event.get('resource')}"
     body = json.dumps({"route": route, "authorizer": authorizer})
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", "Vary": "Origin"}
+    request_headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    origin = request_headers.get("origin")
+    if origin in ORIGINS:
+        headers["Access-Control-Allow-Origin"] = origin
     return {"statusCode": 200, "headers": headers, "body": body}
 """
 
@@ -43,6 +54,7 @@ class DemoBackend(Construct):
         *,
         architecture: lambda_.Architecture,
         settings: FunctionSettings,
+        cors_allow_origins: tuple[str, ...],
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
         stage_name: str,
@@ -58,7 +70,7 @@ class DemoBackend(Construct):
             memory_mb=256,
             timeout_seconds=settings.timeout_seconds,
             reserved_concurrency=None,
-            environment={},
+            environment={"CORS_ALLOW_ORIGINS": json.dumps(list(cors_allow_origins))},
             log_retention=log_retention,
             removal_policy=removal_policy,
             description=f"Gatehouse demo backend ({stage_name})",

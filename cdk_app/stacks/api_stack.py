@@ -134,6 +134,7 @@ class ApiStack(cdk.Stack):
             "Backend",
             architecture=architecture,
             settings=config.functions,
+            cors_allow_origins=config.api.cors_allow_origins,
             log_retention=retention,
             removal_policy=policy,
             stage_name=config.name,

@@ -80,6 +80,7 @@ class AttachStack(cdk.Stack):
             "Backend",
             architecture=architecture,
             settings=config.functions,
+            cors_allow_origins=config.api.cors_allow_origins,
             log_retention=retention,
             removal_policy=policy,
             stage_name=config.name,

@@ -362,3 +362,44 @@ def test_config_rules_only_where_asked(repo: Synthesized) -> None:
         "API_GW_SSL_ENABLED",
     }
     dev.resource_count_is("AWS::Config::ConfigRule", 0)
+
+
+def test_demo_backend_answers_cors_for_the_configured_origins_only(repo: Synthesized) -> None:
+    template = template_of(repo, _api(repo, "prod"))
+    (backend,) = [
+        fn
+        for fn in resources_of(template, "AWS::Lambda::Function")
+        if fn["Handler"] == "index.handler"
+    ]
+    origins = json.loads(backend["Environment"]["Variables"]["CORS_ALLOW_ORIGINS"])
+    assert origins == STAGES["prod"]["api"]["cors_allow_origins"]
+    assert "Access-Control-Allow-Origin" in backend["Code"]["ZipFile"]
+
+
+def test_demo_backend_source_echoes_the_authorizer_context(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN the inline backend source, with one allowed origin
+    from cdk_app.components import backends
+
+    monkeypatch.setenv("CORS_ALLOW_ORIGINS", '["https://app.example.com"]')
+    namespace: dict[str, Any] = {}
+    exec(backends._SOURCE, namespace)  # noqa: S102 - our own constant source
+    event = {
+        "httpMethod": "GET",
+        "resource": "/profile",
+        "headers": {"Origin": "https://app.example.com"},
+        "requestContext": {"authorizer": {"principalId": "u1", "integrationLatency": 9}},
+    }
+
+    # WHEN it handles a proxied request
+    response = namespace["handler"](event, None)
+
+    # THEN it shows the route and the authorizer context, with CORS for the allowed origin
+    assert json.loads(response["body"]) == {
+        "route": "GET /profile",
+        "authorizer": {"principalId": "u1"},
+    }
+    assert response["headers"]["Access-Control-Allow-Origin"] == "https://app.example.com"
+    event["headers"] = {"Origin": "https://evil.example"}
+    assert "Access-Control-Allow-Origin" not in namespace["handler"](event, None)["headers"]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -394,3 +396,48 @@ def test_repository_dev_stage_api_settings_are_loadable_without_cdk() -> None:
     assert isinstance(dev.api, ApiSettings)
     assert dev.identity.domain_prefix
     assert dev.mtls.crls
+
+
+def test_authorizer_cache_may_not_outlive_access_tokens() -> None:
+    raw = {
+        **DEV,
+        "api": {"authorizer_cache_seconds": 600},
+        "identity": {"domain_prefix": "acme-auth", "access_token_minutes": 5},
+    }
+
+    (problem,) = problems_of(context({"dev": raw}))
+    assert problem.startswith("gatehouse.stages.dev.api.authorizer_cache_seconds: longer than")
+
+
+def test_private_endpoint_and_mtls_domain_exclude_each_other() -> None:
+    raw = {
+        **DEV,
+        "api": {"private_vpc_endpoint_ids": ["vpce-0123456789abcdef0"]},
+        "mtls": {
+            "trust_anchors_file": "pki/ca.pem",
+            "domain_name": "api.example.com",
+            "certificate_arn": "arn:aws:acm:eu-west-1:111111111111:certificate/"
+            "00000000-0000-0000-0000-000000000000",
+        },
+    }
+
+    (problem,) = problems_of(context({"dev": raw}))
+    assert problem.startswith("gatehouse.stages.dev.api.private_vpc_endpoint_ids: a PRIVATE API")
+
+
+def test_config_module_loads_without_aws_cdk() -> None:
+    # Local mode reads stage settings without paying for (or needing) aws-cdk-lib.
+    code = (
+        "import sys, json; from cdk_app.config import load_stage_configs; "
+        "ctx = json.load(open('cdk.json'))['context']; "
+        "assert load_stage_configs({**ctx, 'stage': 'dev'})[0].api; "
+        "assert not [m for m in sys.modules if m.startswith(('aws_cdk', 'jsii'))], 'cdk imported'"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=CDK_JSON.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr

@@ -141,10 +141,12 @@ def test_metric_authorizer_names_are_the_handlers_kinds() -> None:
     from authorizers.api_key import handler as api_key
     from authorizers.jwt_bearer import handler as jwt_bearer
     from authorizers.mtls import handler as mtls
+    from authorizers.policy import authorizer as policy
 
     assert METRIC_AUTHORIZER["jwt"] == jwt_bearer.KIND
     assert METRIC_AUTHORIZER["apikey"] == api_key.KIND
     assert METRIC_AUTHORIZER["mtls"] == mtls.KIND
+    assert METRIC_AUTHORIZER["policy"] == policy.KIND
 
 
 def test_4xx_rate_alarm_divides_by_request_count(repo: Synthesized) -> None:
