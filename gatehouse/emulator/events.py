@@ -32,6 +32,7 @@ class IncomingRequest:
     source_ip: str
     host: str
     client_cert_pem: str | None = field(default=None, repr=False)
+    scheme: str = "http"
     body: bytes = field(default=b"", repr=False)
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     time_epoch: float = field(default_factory=time.time)

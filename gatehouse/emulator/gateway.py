@@ -398,10 +398,8 @@ class Gateway:
     ) -> HttpAnswer:
         login = None
         if browser and self.config.login_url is not None:
-            scheme = "https" if request.client_cert_pem is not None else "http"
-            login = login_redirect(
-                self.config.login_url, f"{scheme}://{request.host}{request.path}"
-            )
+            return_to = f"{request.scheme}://{request.host}{request.path}"
+            login = login_redirect(self.config.login_url, return_to)
         return gateway_response(
             kind,
             origin=request.header("Origin"),
@@ -434,6 +432,7 @@ def incoming_request(environ: WSGIEnvironment) -> IncomingRequest:
         source_ip=wsgi.remote_addr or "127.0.0.1",
         host=wsgi.host,
         client_cert_pem=environ.get("SSL_CLIENT_CERT"),
+        scheme=wsgi.scheme,
         body=body,
     )
 
