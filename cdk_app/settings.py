@@ -477,6 +477,7 @@ class MonitoringSettings:
     authorizer_duration_p99_ms: int = 1000
     deny_per_minute: int = 50
     unauthorized_per_minute: int = 100
+    decision_errors_per_minute: int = 1
     api_4xx_rate_percent: float = 10.0
     api_latency_p99_ms: int = 2000
     waf_blocked_per_5_minutes: int = 500
@@ -493,6 +494,9 @@ def parse_monitoring(reader: Reader) -> MonitoringSettings:
         deny_per_minute=reader.int("deny_per_minute", default.deny_per_minute, 1, 1_000_000),
         unauthorized_per_minute=reader.int(
             "unauthorized_per_minute", default.unauthorized_per_minute, 1, 1_000_000
+        ),
+        decision_errors_per_minute=reader.int(
+            "decision_errors_per_minute", default.decision_errors_per_minute, 1, 1_000_000
         ),
         api_4xx_rate_percent=reader.number(
             "api_4xx_rate_percent", default.api_4xx_rate_percent, 0.1, 100

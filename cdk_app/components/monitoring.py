@@ -1,11 +1,12 @@
 """Alarms, one dashboard and the SNS topic they notify, for one stage.
 
 Per authorizer: Lambda errors, throttles and p99 duration (the function's own health), and
-Gatehouse ``Deny`` and ``Unauthorized`` counts per minute (the decisions; EMF namespace
-``Gatehouse``, dimensions ``Authorizer`` x ``Reason``, summed over every reason with a Metrics
-Insights query so a new reason cannot escape the alarm). Per API: 5XX count, 4XX rate (% of
-requests), p99 latency. WAF: blocked requests. docs/deploy.md says what each means and what to
-do. The topic enforces TLS for publishers; e-mail subscriptions come from the stage settings.
+Gatehouse ``Deny``, ``Unauthorized`` and ``Error`` counts per minute (the decisions; EMF
+namespace ``Gatehouse``, dimensions ``Authorizer`` x ``Reason``, summed over every reason with a
+Metrics Insights query so a new reason cannot escape the alarm); for the authorizers that
+verify JWTs, 401s caused by an unreachable issuer (``Reason=UpstreamUnavailable``).
+Per API: 5XX count, 4XX rate (% of requests), p99 latency. WAF: blocked requests.
+docs/deploy.md says what each means and what to do. The topic enforces TLS for publishers; e-mail subscriptions come from the stage settings.
 """
 
 from __future__ import annotations
@@ -39,16 +40,24 @@ _MINUTE: Final = cdk.Duration.minutes(1)
 _FIVE_MINUTES: Final = cdk.Duration.minutes(5)
 
 
-def decisions_metric(outcome: str, authorizer: str, period: cdk.Duration) -> cw.MathExpression:
-    """Sum of one Gatehouse outcome metric over every ``Reason`` of one authorizer."""
+def decisions_metric(
+    outcome: str, authorizer: str, period: cdk.Duration, reason: str | None = None
+) -> cw.MathExpression:
+    """Sum of one Gatehouse outcome metric of one authorizer, over every ``Reason`` or one."""
     # A Metrics Insights query over fixed identifiers (no user input): not SQL.
     query = f'SELECT SUM("{outcome}") FROM SCHEMA("{METRIC_NAMESPACE}", Authorizer, Reason) '  # noqa: S608
     query += f"WHERE Authorizer = '{authorizer}'"
+    if reason is not None:
+        query += f" AND Reason = '{reason}'"
     return cw.MathExpression(
         expression=query,
-        label=f"{authorizer} {outcome}",
+        label=f"{authorizer} {outcome}" + (f" {reason}" if reason else ""),
         period=period,
     )
+
+
+ISSUER_AUTHORIZERS: Final = ("jwt", "policy")
+"""Authorizers that fetch an issuer's JWKS: an outage shows as Unauthorized/UpstreamUnavailable."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +188,22 @@ class Monitoring(Construct):
                     decisions_metric("Unauthorized", kind, _MINUTE),
                     settings.unauthorized_per_minute,
                 ),
+                AlarmSpec(
+                    f"{name}-DecisionErrors",
+                    f"{name} authorizer: faults per minute (denied closed: upstream, config)",
+                    decisions_metric("Error", kind, _MINUTE),
+                    settings.decision_errors_per_minute,
+                ),
             ]
+            if name in ISSUER_AUTHORIZERS:
+                specs.append(
+                    AlarmSpec(
+                        f"{name}-IssuerUnavailable",
+                        f"{name} authorizer: 401s because the token issuer's JWKS is unreachable",
+                        decisions_metric("Unauthorized", kind, _MINUTE, "UpstreamUnavailable"),
+                        1,
+                    )
+                )
         return specs
 
     @staticmethod

@@ -84,8 +84,9 @@ def test_alarms_per_authorizer_api_and_waf(name: str, repo: Synthesized) -> None
     template = template_of(repo, repo.stages[name].api)
     alarms = resources_of(template, "AWS::CloudWatch::Alarm")
 
-    # 5 per authorizer (errors, throttles, p99 duration, Deny, Unauthorized), 3 API, 1 WAF
-    assert len(alarms) == 4 * 5 + 3 + 1
+    # 6 per authorizer (errors, throttles, p99 duration, Deny, Unauthorized, Error), an issuer
+    # outage alarm for jwt and policy, 3 for the API, 1 for WAF
+    assert len(alarms) == 4 * 6 + 2 + 3 + 1
     topic = template.find_resources("AWS::SNS::Topic")
     (topic_id,) = topic
     for alarm in alarms:
@@ -117,14 +118,16 @@ def test_duration_and_latency_alarms_use_p99(repo: Synthesized) -> None:
     )
 
 
-@pytest.mark.parametrize("outcome", ["Deny", "Unauthorized"])
+@pytest.mark.parametrize("outcome", ["Deny", "Unauthorized", "Error"])
 def test_decision_alarms_query_the_gatehouse_emf_metrics(outcome: str, repo: Synthesized) -> None:
     # GIVEN the Deny/Unauthorized alarms
     template = template_of(repo, repo.stages["dev"].api)
     queries = [
         a["Metrics"][0]["Expression"]
         for a in resources_of(template, "AWS::CloudWatch::Alarm")
-        if "Metrics" in a and f'SUM("{outcome}")' in a["Metrics"][0].get("Expression", "")
+        if "Metrics" in a
+        and f'SUM("{outcome}")' in a["Metrics"][0].get("Expression", "")
+        and "AND Reason" not in a["Metrics"][0]["Expression"]
     ]
 
     # THEN one per authorizer, over namespace Gatehouse and its Authorizer x Reason dimensions,
@@ -134,6 +137,20 @@ def test_decision_alarms_query_the_gatehouse_emf_metrics(outcome: str, repo: Syn
         f"WHERE Authorizer = '{kind}'"
         for kind in METRIC_AUTHORIZER.values()
     )
+
+
+def test_issuer_outage_alarms_watch_unauthorized_upstream_unavailable(repo: Synthesized) -> None:
+    template = template_of(repo, repo.stages["dev"].api)
+    queries = sorted(
+        a["Metrics"][0]["Expression"]
+        for a in resources_of(template, "AWS::CloudWatch::Alarm")
+        if "Metrics" in a and "AND Reason" in a["Metrics"][0].get("Expression", "")
+    )
+    assert queries == [
+        f'SELECT SUM("Unauthorized") FROM SCHEMA("Gatehouse", Authorizer, Reason) '  # noqa: S608
+        f"WHERE Authorizer = '{kind}' AND Reason = 'UpstreamUnavailable'"
+        for kind in ("jwt", "policy")
+    ]
 
 
 def test_metric_authorizer_names_are_the_handlers_kinds() -> None:
