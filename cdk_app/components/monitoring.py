@@ -6,7 +6,8 @@ namespace ``Gatehouse``, dimensions ``Authorizer`` x ``Reason``, summed over eve
 Metrics Insights query so a new reason cannot escape the alarm); for the authorizers that
 verify JWTs, 401s caused by an unreachable issuer (``Reason=UpstreamUnavailable``).
 Per API: 5XX count, 4XX rate (% of requests), p99 latency. WAF: blocked requests.
-docs/deploy.md says what each means and what to do. The topic enforces TLS for publishers; e-mail subscriptions come from the stage settings.
+docs/deploy.md says what each means and what to do. The topic enforces TLS for publishers;
+e-mail subscriptions come from the stage settings.
 """
 
 from __future__ import annotations
