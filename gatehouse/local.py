@@ -210,6 +210,7 @@ def _write_info(path: Path, stack: object, variables: object) -> None:
             "ca": str(pki.ca),
             "device": [str(pki.device.cert), str(pki.device.key)],
             "revoked": [str(pki.revoked.cert), str(pki.revoked.key)],
+            "stranger": [str(pki.stranger.cert), str(pki.stranger.key)],
         },
         "init_failures": stack.init_failures,
         "pid": os.getpid(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -39,6 +40,8 @@ def _reply(out: IO[str], message: dict[str, Any]) -> None:
 
 
 def main(argv: list[str]) -> int:
+    # Ctrl-C reaches the whole process group: only the parent handles it (it closes our stdin).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.stderr

@@ -26,6 +26,9 @@ CA_NAME: Final = "Gatehouse Local CA"
 TENANT: Final = "acme"
 DEVICE: Final = "device-1"
 REVOKED_DEVICE: Final = "device-2"
+#: A certificate of the trusted CA whose SAN no mapping rule knows: authenticated, not mapped.
+STRANGER: Final = "stranger"
+STRANGER_SAN: Final = "spiffe://gatehouse.local/service/billing"
 _DAY: Final = dt.timedelta(days=1)
 
 
@@ -44,6 +47,7 @@ class LocalPki:
     server: Credential
     device: Credential  # valid: spiffe://gatehouse.local/tenant/acme/device/device-1
     revoked: Credential  # on the CRL
+    stranger: Credential  # trusted CA, SAN no rule maps
     crl_der: bytes
     revoked_serial: int
 
@@ -157,9 +161,13 @@ def make_pki(directory: Path, *, now: dt.datetime | None = None) -> LocalPki:
             _write(directory / "server.key", _key_pem(server_key), secret=True),
         )
     }
-    serials = {DEVICE: 0x1001, REVOKED_DEVICE: 0x1002}
+    serials = {DEVICE: 0x1001, REVOKED_DEVICE: 0x1002, STRANGER: 0x1003}
     for device, serial in serials.items():
-        san = MTLS_SAN_URI.format(tenant=TENANT, device=device)
+        san = (
+            STRANGER_SAN
+            if device == STRANGER
+            else MTLS_SAN_URI.format(tenant=TENANT, device=device)
+        )
         certificate, key = _leaf(
             ca,
             ca_key,
@@ -195,6 +203,7 @@ def make_pki(directory: Path, *, now: dt.datetime | None = None) -> LocalPki:
         server=credentials["server"],
         device=credentials[DEVICE],
         revoked=credentials[REVOKED_DEVICE],
+        stranger=credentials[STRANGER],
         crl_der=crl_der,
         revoked_serial=serials[REVOKED_DEVICE],
     )

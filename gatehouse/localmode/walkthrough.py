@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Final
 
 from gatehouse.emulator.gateway import AUTHORIZER_HEADER
-from gatehouse.localmode.pki import DEVICE, REVOKED_DEVICE, TENANT
+from gatehouse.localmode.pki import DEVICE, REVOKED_DEVICE, STRANGER, TENANT
 from gatehouse.localmode.stack import Stack
 
 CORS_ORIGIN_HEADER: Final = "Access-Control-Allow-Origin"
@@ -227,6 +227,8 @@ def steps_for(
         Step(mtls, f"{DEVICE} of tenant {TENANT}", "GET", device, 200, tls=True, cert=DEVICE),
         Step(mtls, f"{REVOKED_DEVICE}: on the CRL, refused", "GET",
              f"/devices/{REVOKED_DEVICE}/telemetry", 401, tls=True, cert=REVOKED_DEVICE),
+        Step(mtls, "a certificate no mapping rule knows: authenticated, denied", "GET", device,
+             403, tls=True, cert=STRANGER),
         Step(mtls, "no client certificate", "GET", device, 401, tls=True),
         Step(policy, "no token", "GET", "/tenants/acme/orders", 401),
         Step(policy, "bob reads his tenant's orders", "GET", "/tenants/acme/orders", allowed,

@@ -31,6 +31,11 @@ def test_revoked_certificate_is_refused(local):
     assert answer.header("x-gatehouse-authorizer") == "mtls; cache=miss"
 
 
+def test_certificate_no_rule_maps_is_403(local):
+    answer = local.call("GET", PATH, tls=True, cert=tuple(local.info["pki"]["stranger"]))
+    assert answer.status == 403
+
+
 def test_no_client_certificate_is_401(local):
     assert local.call("GET", PATH, tls=True).status == 401
 
