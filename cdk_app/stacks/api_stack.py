@@ -186,3 +186,13 @@ class ApiStack(cdk.Stack):
         self.config_rules = (
             ApiConfigRules(self, "ConfigRules") if config.monitoring.config_rules else None
         )
+        cdk.CfnOutput(self, "ApiUrl", value=self.rest_api.api.url, description="execute-api URL")
+        cdk.CfnOutput(self, "ApiId", value=self.rest_api.api.rest_api_id)
+        if self.mtls_domain is not None:
+            cdk.CfnOutput(
+                self,
+                "MtlsDomainTarget",
+                value=self.mtls_domain.domain.domain_name_alias_domain_name,
+                description=f"point {domain} here (CNAME or Route 53 alias)",
+            )
+        cdk.CfnOutput(self, "AlarmTopic", value=self.monitoring.topic.topic_arn)

@@ -33,3 +33,12 @@ class IdentityStack(cdk.Stack):
             deletion_protection=config.identity.deletion_protection,
         )
         self.pki = PkiBucket(self, "Pki", removal_policy=policy)
+        pool = self.identity.user_pool
+        cdk.CfnOutput(self, "UserPoolId", value=pool.user_pool_id)
+        cdk.CfnOutput(self, "M2MClientId", value=self.identity.m2m_client.user_pool_client_id)
+        cdk.CfnOutput(
+            self, "BrowserClientId", value=self.identity.browser_client.user_pool_client_id
+        )
+        cdk.CfnOutput(self, "HostedUi", value=self.identity.domain.base_url())
+        cdk.CfnOutput(self, "ApiKeysTable", value=self.api_keys.table.table_name)
+        cdk.CfnOutput(self, "PkiBucket", value=self.pki.bucket.bucket_name)
