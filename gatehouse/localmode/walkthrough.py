@@ -155,8 +155,15 @@ def steps_for(
     policy_available: bool,
     cors_origin: str | None,
     throttle_burst: int,
+    jwt_cached: bool = True,
+    login_redirect: bool = False,
 ) -> tuple[Step, ...]:
-    """The walkthrough of the demo API (expected statuses as the dev stage answers)."""
+    """The walkthrough of the demo API, with the statuses the stage's settings give.
+
+    ``login_redirect``: the JWT routes are browser routes, so their 401s become 302s.
+    ``jwt_cached``: with a TTL of 0 the admin-route 403 comes from an invoke, not the cache.
+    """
+    unauthorized = 302 if login_redirect else 401
     jwt = "JWT (Cognito access token; TOKEN authorizer, result cached by token)"
     keys = "API keys (REQUEST authorizer on x-api-key; usage plans, apiKeySource AUTHORIZER)"
     mtls = "mTLS (HTTPS with client certificates; the authorizer checks the CRL)"
@@ -168,26 +175,26 @@ def steps_for(
         Step("Open", "health check, no authorizer", "GET", "/health", 200),
         Step(
             jwt,
-            "no token: 401 before the authorizer runs",
+            "no token: refused before the authorizer runs",
             "GET",
             "/profile",
-            401,
+            unauthorized,
             expect_header=(AUTHORIZER_HEADER, "cache=skipped"),
         ),
         Step(
             jwt,
-            "not a Bearer token: fails the validation regex, 401",
+            "not a Bearer token: fails the validation regex, no invoke",
             "GET",
             "/profile",
-            401,
+            unauthorized,
             headers=(("Authorization", "Basic Ym9iOnNlY3JldA=="),),
         ),
         Step(
             jwt,
-            "garbled token: the authorizer says 401",
+            "garbled token: the authorizer says Unauthorized",
             "GET",
             "/profile",
-            401,
+            unauthorized,
             headers=(("Authorization", "Bearer not.a.jwt"),),
         ),
         Step(jwt, "bob, any valid token", "GET", "/profile", 200, headers=_bearer("bob")),
@@ -198,7 +205,7 @@ def steps_for(
             "/admin/reports",
             403,
             headers=_bearer("bob"),
-            expect_header=(AUTHORIZER_HEADER, "cache=hit"),
+            expect_header=(AUTHORIZER_HEADER, "cache=hit" if jwt_cached else "cache=miss"),
         ),
         Step(jwt, "alice (admins)", "GET", "/admin/reports", 200, headers=_bearer("alice")),
     ]
@@ -206,10 +213,10 @@ def steps_for(
         steps.append(
             Step(
                 jwt,
-                "a browser's 401 carries CORS headers (gateway response)",
+                "the gateway response carries CORS headers for the stage origin",
                 "GET",
                 "/profile",
-                401,
+                unauthorized,
                 headers=(("Origin", cors_origin),),
                 expect_header=(CORS_ORIGIN_HEADER, cors_origin),
             )
@@ -268,6 +275,8 @@ def walkthrough(stack: Stack) -> Walkthrough:
             policy_available="policy" not in stack.init_failures,
             cors_origin=next((o for o in origins if o != "*"), None),
             throttle_burst=burst,
+            jwt_cached=stack.model.authorizers["jwt"].cache_ttl_seconds > 0,
+            login_redirect=stack.gateway.config.login_url is not None,
         ),
         variables=variables,
         http_url=stack.http.url,
