@@ -18,10 +18,15 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from gatehouse.errors import CliError, ExitCode
+
+if TYPE_CHECKING:
+    from gatehouse.localmode.stack import Stack
+    from gatehouse.localmode.walkthrough import Walkthrough
 
 SMOKE_FAILED = 1
 
@@ -133,7 +138,7 @@ def local(
             f"{stack.https.url} (moto: {stack.moto_url}); logs in {state_dir}/logs"
         )
         if info_file is not None:
-            _write_info(info_file, stack, guide.variables)
+            _write_info(info_file, stack)
         if smoke:
             _smoke(guide)
             return
@@ -165,10 +170,7 @@ def _on_signals(stop: threading.Event) -> None:
         signal.signal(signal.SIGTERM, handler)
 
 
-def _smoke(guide: object) -> None:
-    from gatehouse.localmode.walkthrough import Walkthrough  # noqa: PLC0415
-
-    assert isinstance(guide, Walkthrough)  # noqa: S101
+def _smoke(guide: Walkthrough) -> None:
     started = time.monotonic()
     results = guide.run()
     surprises = 0
@@ -189,10 +191,7 @@ def _smoke(guide: object) -> None:
     _say(f"==> smoke: all {len(results)} steps as expected ({elapsed:.1f} s)")
 
 
-def _write_info(path: Path, stack: object, variables: object) -> None:
-    from gatehouse.localmode.stack import Stack  # noqa: PLC0415
-
-    assert isinstance(stack, Stack)  # noqa: S101
+def _write_info(path: Path, stack: Stack) -> None:
     pki = stack.pki
     info = {
         "http": stack.http.url,
