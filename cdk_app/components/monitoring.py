@@ -4,7 +4,8 @@ Per authorizer: Lambda errors, throttles and p99 duration (the function's own he
 Gatehouse ``Deny``, ``Unauthorized`` and ``Error`` counts per minute (the decisions; EMF
 namespace ``Gatehouse``, dimensions ``Authorizer`` x ``Reason``, summed over every reason with a
 Metrics Insights query so a new reason cannot escape the alarm); for the authorizers that
-verify JWTs, 401s caused by an unreachable issuer (``Reason=UpstreamUnavailable``).
+verify JWTs, 401s caused by an unreachable issuer (``Reason=UpstreamUnavailable``); for the
+policy authorizer, failed reloads, no policy set, and evaluation errors.
 Per API: 5XX count, 4XX rate (% of requests), p99 latency. WAF: blocked requests.
 docs/deploy.md says what each means and what to do. The topic enforces TLS for publishers;
 e-mail subscriptions come from the stage settings.
@@ -56,6 +57,13 @@ def decisions_metric(
         period=period,
     )
 
+
+POLICY_ALARMS: Final[Mapping[str, str]] = {
+    "PolicyReloadFailed": "a policy reload failed (the last good set stays)",
+    "PolicyUnavailable": "requests arrived with no valid policy set loaded (denied)",
+    "PolicyEvaluationError": "a policy errored while evaluating (denied)",
+}
+"""The policy authorizer's own metrics (``authorizers/policy/metrics.py``) worth an alarm."""
 
 ISSUER_AUTHORIZERS: Final = ("jwt", "policy")
 """Authorizers that fetch an issuer's JWKS: an outage shows as Unauthorized/UpstreamUnavailable."""
@@ -196,6 +204,22 @@ class Monitoring(Construct):
                     settings.decision_errors_per_minute,
                 ),
             ]
+            if name == "policy":
+                specs += [
+                    AlarmSpec(
+                        f"{name}-{metric}",
+                        f"{name} authorizer: {what}",
+                        cw.Metric(
+                            namespace=METRIC_NAMESPACE,
+                            metric_name=metric,
+                            dimensions_map={"Authorizer": kind},
+                            statistic="Sum",
+                            period=_MINUTE,
+                        ),
+                        1,
+                    )
+                    for metric, what in POLICY_ALARMS.items()
+                ]
             if name in ISSUER_AUTHORIZERS:
                 specs.append(
                     AlarmSpec(

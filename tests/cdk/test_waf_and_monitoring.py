@@ -85,8 +85,8 @@ def test_alarms_per_authorizer_api_and_waf(name: str, repo: Synthesized) -> None
     alarms = resources_of(template, "AWS::CloudWatch::Alarm")
 
     # 6 per authorizer (errors, throttles, p99 duration, Deny, Unauthorized, Error), an issuer
-    # outage alarm for jwt and policy, 3 for the API, 1 for WAF
-    assert len(alarms) == 4 * 6 + 2 + 3 + 1
+    # outage alarm for jwt and policy, 3 policy-set alarms, 3 for the API, 1 for WAF
+    assert len(alarms) == 4 * 6 + 2 + 3 + 3 + 1
     topic = template.find_resources("AWS::SNS::Topic")
     (topic_id,) = topic
     for alarm in alarms:
@@ -151,6 +151,29 @@ def test_issuer_outage_alarms_watch_unauthorized_upstream_unavailable(repo: Synt
         f"WHERE Authorizer = '{kind}' AND Reason = 'UpstreamUnavailable'"
         for kind in ("jwt", "policy")
     ]
+
+
+def test_policy_set_alarms_watch_the_policy_authorizers_metrics(repo: Synthesized) -> None:
+    from authorizers.policy.metrics import PolicyMetric
+
+    template = template_of(repo, repo.stages["dev"].api)
+    watched = {
+        a["MetricName"]
+        for a in resources_of(template, "AWS::CloudWatch::Alarm")
+        if a.get("Namespace") == "Gatehouse"
+    }
+    assert watched == {
+        PolicyMetric.RELOAD_FAILED.value,
+        PolicyMetric.UNAVAILABLE.value,
+        PolicyMetric.EVALUATION_ERROR.value,
+    }
+    template.has_resource_properties(
+        "AWS::CloudWatch::Alarm",
+        {
+            "MetricName": "PolicyReloadFailed",
+            "Dimensions": [{"Name": "Authorizer", "Value": "policy"}],
+        },
+    )
 
 
 def test_metric_authorizer_names_are_the_handlers_kinds() -> None:
