@@ -126,3 +126,11 @@ def test_pki_bucket_is_versioned_encrypted_private_and_tls_only(
             }
         },
     )
+
+
+@pytest.mark.parametrize("name", list(STAGES))
+def test_stateful_resources_follow_the_removal_policy(name: str, repo: Synthesized) -> None:
+    policy = "Retain" if STAGES[name]["removal_policy"] == "retain" else "Delete"
+    template = template_of(repo, repo.stages[name].identity)
+    for type_ in ("AWS::Cognito::UserPool", "AWS::DynamoDB::GlobalTable", "AWS::S3::Bucket"):
+        template.has_resource(type_, {"DeletionPolicy": policy, "UpdateReplacePolicy": policy})
