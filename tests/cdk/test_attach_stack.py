@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
+from aws_cdk.assertions import Template
 
+from cdk_app.app_builder import build_app
 from cdk_app.stacks.attach_stack import AttachStack
-from tests.cdk.conftest import ATTACH, Synthesized, resources_of, template_of
+from cdk_app.stage import GatehouseStage
+from tests.cdk.conftest import ATTACH, Synthesized, resources_of, template_of, variant_context
 
 pytestmark = pytest.mark.cdk
 
@@ -84,3 +88,21 @@ def test_invoke_permissions_are_scoped_to_the_existing_api(variant: Synthesized)
     template = template_of(variant, _attach(variant))
     for permission in resources_of(template, "AWS::Lambda::Permission"):
         assert ATTACH["rest_api_id"] in json.dumps(permission["SourceArn"])
+
+
+def test_bumping_the_revision_makes_a_new_deployment(variant: Synthesized, tmp_path: Path) -> None:
+    # GIVEN the same stage with deployment_revision bumped
+    context = variant_context()
+    context["gatehouse"]["stages"]["dev"]["attach"]["deployment_revision"] = 4
+    app = build_app(context, outdir=str(tmp_path), builtin_validation=False)
+    (stage,) = (c for c in app.node.children if isinstance(c, GatehouseStage))
+    assert stage.attach is not None
+    bumped = Template.from_stack(stage.attach)
+
+    # THEN the deployment's logical id changes (CloudFormation creates a new deployment)
+    before = set(
+        template_of(variant, _attach(variant)).find_resources("AWS::ApiGateway::Deployment")
+    )
+    after = set(bumped.find_resources("AWS::ApiGateway::Deployment"))
+    assert len(after) == 1
+    assert before.isdisjoint(after)
