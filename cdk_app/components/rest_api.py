@@ -45,6 +45,12 @@ _CORS_RESPONSES = (
 )
 
 
+def path_parameters(path: str) -> dict[str, bool] | None:
+    """``{"method.request.path.<p>": True}`` for each ``{p}``/``{p+}`` of ``path`` (required)."""
+    params = {f"method.request.path.{p}": True for p in _PATH_PARAM.findall(path)}
+    return params or None
+
+
 def access_log_format() -> apigw.AccessLogFormat:
     """JSON access log line: the standard fields plus the authorizer's outcome."""
     f = apigw.AccessLogField
@@ -178,7 +184,6 @@ class GatehouseRestApi(Construct):
         self.methods: dict[str, apigw.Method] = {}
         for route in model.routes:
             resource = self._resource(route.path, cors)
-            params = {f"method.request.path.{p}": True for p in _PATH_PARAM.findall(route.path)}
             self.methods[route.route_key] = resource.add_method(
                 route.method,
                 integration,
@@ -188,7 +193,7 @@ class GatehouseRestApi(Construct):
                 else apigw.AuthorizationType.NONE,
                 api_key_required=route.api_key_required,
                 request_validator=self.validator,
-                request_parameters=params or None,
+                request_parameters=path_parameters(route.path),
             )
         self.usage_plans = {
             plan.name: self.api.add_usage_plan(

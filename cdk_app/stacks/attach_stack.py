@@ -13,7 +13,6 @@ elsewhere. Putting an authorizer on an existing method is ``gatehouse attach`` (
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import aws_cdk as cdk
@@ -25,14 +24,13 @@ from cdk_app.components.authorizer_functions import AuthorizerFunctions
 from cdk_app.components.authorizers_layer import AuthorizersLayer
 from cdk_app.components.backends import DemoBackend
 from cdk_app.components.lambda_authorizer import lambda_authorizer
+from cdk_app.components.rest_api import path_parameters
 from cdk_app.config import StageConfig
 from cdk_app.constants import ARCHITECTURES
 from cdk_app.settings import AttachSettings
 from cdk_app.stacks.api_stack import data_access, function_code, stage_resources
 from cdk_app.stacks.common import log_retention, removal_policy
 from cdk_app.stacks.identity_stack import IdentityStack
-
-_PATH_PARAM = re.compile(r"\{([A-Za-z0-9_]+)\+?\}")
 
 
 class AttachStack(cdk.Stack):
@@ -113,8 +111,8 @@ class AttachStack(cdk.Stack):
             resource: apigw.IResource = self.api.root
             for part in route.path.strip("/").split("/"):
                 resource = resource.get_resource(part) or resource.add_resource(part)
-            params = {f"method.request.path.{p}": True for p in _PATH_PARAM.findall(route.path)}
-            assert route.authorizer is not None  # noqa: S101 - attach routes always have one
+            if route.authorizer is None:  # attached routes always name one (settings.AttachRoute)
+                continue
             self.methods[route.route_key] = resource.add_method(
                 route.method,
                 integration,
@@ -122,7 +120,7 @@ class AttachStack(cdk.Stack):
                 authorization_type=apigw.AuthorizationType.CUSTOM,
                 api_key_required=route.api_key_required,
                 request_validator=validator,
-                request_parameters=params or None,
+                request_parameters=path_parameters(route.path),
             )
         self.deployment = apigw.Deployment(
             self,
