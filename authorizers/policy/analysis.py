@@ -88,8 +88,9 @@ def dependence(expression: object) -> Dependence:
     return Dependence(frozenset(params), dynamic)
 
 
-def _scoped_actions(scope: Mapping[str, Any], groups: Mapping[str, frozenset[str]]) -> set[str]:
-    """The action ids a policy's action scope admits (route ids and group ids alike)."""
+def scoped_actions(scope: Mapping[str, Any], groups: Mapping[str, frozenset[str]]) -> set[str]:
+    """The action ids a policy's action scope admits (route ids and group ids alike);
+    ``{"*"}`` for every action."""
     op = scope.get("op")
     if op in ("==", "in") and isinstance(scope.get("entity"), dict):
         entities = [scope["entity"]]
@@ -125,7 +126,7 @@ def route_dependence(
         if not found.params and not found.dynamic:
             continue
         scope = policy.get("action", {})
-        admitted = _scoped_actions(scope if isinstance(scope, dict) else {}, groups)
+        admitted = scoped_actions(scope if isinstance(scope, dict) else {}, groups)
         for route in routes:
             if "*" in admitted or route in admitted:
                 result[route] = result[route].merged(found)

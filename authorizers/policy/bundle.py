@@ -258,4 +258,3 @@ def compile_rule(rule: Rule) -> str:
     when = f" when {{ {' && '.join(who)} }}" if who else ""
     unless = f" unless {{ {' && '.join(paths)} }}" if paths else ""
     return f"{head}forbid {scope}{when}{unless};"
-

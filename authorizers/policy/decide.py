@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -34,6 +35,7 @@ from authorizers.core.iam_match import PolicyOutcome, evaluate_policy
 from authorizers.core.request import Request
 from authorizers.core.route_arn import MAX_RESOURCE_CHARS
 from authorizers.core.routes import (
+    ANY_METHOD,
     NotCacheSafe,
     PolicyResources,
     _overlaps,  # the core's exact glob/template overlap test (private: no public twin)
@@ -167,14 +169,14 @@ def _cache_safe(
     identity: Identity,
     evaluation: Evaluation,
     reason: Reason | None,
-    cells: list[Cell] | None,
+    cells: Sequence[Cell] | None,
     context: Mapping[str, ContextValue],
 ) -> Decision | None:
     """The stage-wide answer from the enumerated cells, or None when there is none."""
     if cells is None:
         return None
     allowed = [cell.template for cell in cells if cell.allowed]
-    if _reaches_unbound_values(cells):
+    if _reaches_unbound_values(tuple(cells)):
         return None
     try:
         resources = cache_safe_resources(request.arn, allowed, [c.template for c in cells])
@@ -195,7 +197,8 @@ def _cache_safe(
     )
 
 
-def _reaches_unbound_values(cells: Sequence[Cell]) -> bool:
+@lru_cache(maxsize=256)
+def _reaches_unbound_values(cells: tuple[Cell, ...]) -> bool:
     """Could an allowed pattern of one route reach a request of a path-bound route with a
     parameter value we did not evaluate? Its cells cover only the candidate values; every
     other value must stay implicitly denied, so no *other* route's Allow may cover it."""
@@ -205,6 +208,11 @@ def _reaches_unbound_values(cells: Sequence[Cell]) -> bool:
             if not cell.allowed or cell.route == route:
                 continue
             template = cell.template
+            if (
+                ANY_METHOD not in (template.method, route.method)
+                and template.method != route.method
+            ):
+                continue  # IAM patterns of different methods never meet
             if _overlaps(template.method_glob, template.glob(), route):
                 return True
     return False

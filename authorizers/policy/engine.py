@@ -24,8 +24,9 @@ from typing import Any, Final
 
 import cedarpy
 
+from authorizers.core.cache import BoundedTTLCache
 from authorizers.core.routes import RouteTemplate, RouteTemplateError
-from authorizers.policy.analysis import Dependence, route_dependence
+from authorizers.policy.analysis import Dependence, route_dependence, scoped_actions
 from authorizers.policy.bundle import Bundle, BundleError, parse_bundle
 from authorizers.policy.model import (
     ACTION_TYPE,
@@ -41,6 +42,10 @@ from authorizers.policy.routes import RouteMatch, RouteTable
 MAX_CELLS: Final = 512
 #: Most candidate values per path parameter.
 MAX_CANDIDATES: Final = 16
+ENUMERATION_CACHE_SIZE: Final = 1024
+ENUMERATION_CACHE_SECONDS: Final = 300
+#: Most actions in the schema one validation chunk is checked against.
+VALIDATION_CHUNK_ACTIONS: Final = 32
 _POLICY_ID: Final = re.compile(r"policy\d+|rule:[A-Za-z0-9_.:-]+")
 
 
@@ -69,14 +74,22 @@ class Cell:
 
 
 class PolicySnapshot:
-    """One loaded policy set: immutable, shared by every request until the next reload."""
+    """One loaded policy set: immutable, shared by every request until the next reload.
+
+    Evaluation is indexed by action: each route gets the slice of policies whose action scope
+    can apply to it (a policy whose scope does not admit an action can never apply to it, so
+    the decision is the same), and a two-entity base (the action and its method group). Cedar
+    scans policies linearly; the slice keeps a decision's cost independent of the set's size.
+    Slices are built on first use per route and kept for the snapshot's life.
+    """
 
     def __init__(
         self,
         *,
         bundle: Bundle,
         table: RouteTable,
-        policies: cedarpy.PolicySet,
+        est: Mapping[str, Any],
+        admits: Mapping[str, frozenset[str]],
         version: str,
         annotations: Mapping[str, str],
         dependence: Mapping[str, Dependence],
@@ -84,11 +97,38 @@ class PolicySnapshot:
         self.bundle = bundle
         self.table = table
         self.version = version
-        self._policies = policies
+        self._policies: dict[str, Any] = dict(est.get("staticPolicies", {}))
+        self._admits = dict(admits)
         self._annotations = dict(annotations)
         self._dependence = dict(dependence)
-        self._base = cedarpy.Entities.from_json_str(json.dumps(action_entities(table.routes)))
+        self._actions = {str(route): route for route in table.routes}
+        self._slices: dict[str, tuple[cedarpy.PolicySet, cedarpy.Entities]] = {}
+        self._full_base: cedarpy.Entities | None = None
+        # Path parameters are compared with the principal's id or tenants only when a policy
+        # reads them: only then are they candidate values in the enumeration.
+        compact = json.dumps(est, separators=(",", ":"))
+        self._candidate_attributes = tuple(
+            name
+            for name in ("id", "tenants")
+            if f'{{"left":{{"Var":"principal"}},"attr":"{name}"}}' in compact
+        )
         self.policy_count = len(annotations)
+        # Enumerations by (principal, scopes, resource, this request's path values): the cells
+        # depend on nothing else (dynamic routes give None before any evaluation). Lives and
+        # dies with this snapshot, so a reload never serves an old policy set's cells.
+        self._cells: BoundedTTLCache[tuple[str, ...], tuple[Cell, ...] | None] = BoundedTTLCache(
+            maxsize=ENUMERATION_CACHE_SIZE, ttl_seconds=ENUMERATION_CACHE_SECONDS
+        )
+        # Parsed entity sets by (action, principal + resource JSON): a caller's next request
+        # skips the parse. The key is the entity JSON we built, never raw request input.
+        self._entity_cache: BoundedTTLCache[tuple[str, str], cedarpy.Entities] = BoundedTTLCache(
+            maxsize=ENUMERATION_CACHE_SIZE, ttl_seconds=ENUMERATION_CACHE_SECONDS
+        )
+
+    def clear(self) -> None:
+        """Forget cached enumerations and entity sets (tests, benchmarks)."""
+        self._cells.clear()
+        self._entity_cache.clear()
 
     @property
     def mapping(self) -> PrincipalMapping:
@@ -99,6 +139,35 @@ class PolicySnapshot:
 
     def _name(self, policy_id: str) -> str:
         return self._annotations.get(policy_id) or policy_id
+
+    def _slice(self, action: str) -> tuple[cedarpy.PolicySet, cedarpy.Entities]:
+        found = self._slices.get(action)
+        if found is None:
+            route = self._actions[action]
+            ids = [
+                policy_id
+                for policy_id, admitted in self._admits.items()
+                if "*" in admitted or action in admitted or route.method in admitted
+            ]
+            document = {
+                "staticPolicies": {policy_id: self._policies[policy_id] for policy_id in ids},
+                "templates": {},
+                "templateLinks": [],
+            }
+            policies = cedarpy.PolicySet.from_json_str(json.dumps(document))
+            base = cedarpy.Entities.from_json_str(json.dumps(action_entities([route])))
+            found = (policies, base)
+            self._slices[action] = found
+        return found
+
+    def _entities(self, action: str, base: cedarpy.Entities, delta: str) -> cedarpy.Entities:
+        """The action's base plus this principal and resource, kept for a repeat caller."""
+        key = (action, delta)
+        entities = self._entity_cache.get(key)
+        if entities is None:
+            entities = base.with_added_json_str(delta)
+            self._entity_cache.put(key, entities)
+        return entities
 
     def evaluate(
         self,
@@ -116,19 +185,37 @@ class PolicySnapshot:
         resource: Mapping[str, Any],
         contexts: Sequence[Mapping[str, Any]],
     ) -> list[Evaluation]:
-        """Evaluate one principal against several (action, context) pairs in one batch."""
-        entities = self._base.with_added_json_str(entities_json(principal, dict(resource)))
-        requests = [
-            {
-                "principal": principal.uid,
-                "action": {"type": ACTION_TYPE, "id": action},
-                "resource": resource["uid"],
-                "context": dict(context),
-            }
-            for action, context in zip(actions, contexts, strict=True)
-        ]
-        results = cedarpy.is_authorized_batch(requests, self._policies, entities)
-        return [self._judge(result) for result in results]
+        """Evaluate one principal against several (action, context) pairs: one Cedar batch
+        per action, with that action's slice. Several actions share one entity set (the whole
+        action hierarchy plus the principal), built once."""
+        delta = entities_json(principal, dict(resource))
+        results: list[Evaluation] = [Evaluation(False, "no_decision")] * len(actions)
+        by_action: dict[str, list[int]] = {}
+        for index, action in enumerate(actions):
+            by_action.setdefault(action, []).append(index)
+        shared = None
+        if len(by_action) > 1:
+            if self._full_base is None:
+                self._full_base = cedarpy.Entities.from_json_str(
+                    json.dumps(action_entities(self.table.routes))
+                )
+            shared = self._full_base.with_added_json_str(delta)
+        for action, indexes in by_action.items():
+            policies, base = self._slice(action)
+            entities = shared if shared is not None else self._entities(action, base, delta)
+            requests = [
+                {
+                    "principal": principal.uid,
+                    "action": {"type": ACTION_TYPE, "id": action},
+                    "resource": resource["uid"],
+                    "context": dict(contexts[index]),
+                }
+                for index in indexes
+            ]
+            answers = cedarpy.is_authorized_batch(requests, policies, entities)
+            for index, answer in zip(indexes, answers, strict=True):
+                results[index] = self._judge(answer)
+        return results
 
     def _judge(self, result: cedarpy.AuthzResult) -> Evaluation:
         diagnostics = result.diagnostics
@@ -151,7 +238,7 @@ class PolicySnapshot:
         match: RouteMatch,
         resource: Mapping[str, Any],
         context: Mapping[str, Any],
-    ) -> list[Cell] | None:
+    ) -> tuple[Cell, ...] | None:
         """Every route of the table, concretely enough to be right for any request this
         principal's cached answer may be replayed for; None when that cannot be done.
 
@@ -161,8 +248,28 @@ class PolicySnapshot:
         left out of every Allow (a later request with it is denied by the cached policy, never
         wrongly allowed). A dynamic route, or too many cells, gives None.
         """
+        key = (
+            json.dumps(principal.entity, sort_keys=True, separators=(",", ":")),
+            json.dumps(sorted(context.get("scopes", ()))),
+            json.dumps(resource["uid"], sort_keys=True),
+            json.dumps(sorted(match.raw_params.items())),
+        )
+        if key in self._cells:
+            return self._cells.get(key)
+        found = self._enumerate(principal, match, resource, context)
+        self._cells.put(key, found)
+        return found
+
+    def _enumerate(
+        self,
+        principal: Principal,
+        match: RouteMatch,
+        resource: Mapping[str, Any],
+        context: Mapping[str, Any],
+    ) -> tuple[Cell, ...] | None:
         cells: list[tuple[RouteTemplate, RouteTemplate, dict[str, Any]]] = []
-        candidates = sorted(principal.candidate_values())[:MAX_CANDIDATES]
+        scopes = context.get("scopes", [])
+        candidates = sorted(principal.candidate_values(self._candidate_attributes))[:MAX_CANDIDATES]
         for route in self.table.routes:
             dependence = self._dependence[str(route)]
             if dependence.dynamic:
@@ -184,13 +291,15 @@ class PolicySnapshot:
                     else match.params.get(name, "x")
                     for name in names
                 }
-                cells.append((template, route, {**context, "path": path}))
+                # Only what a non-dynamic route may read (see ``analysis``): a smaller
+                # context is a cheaper Cedar request, and the decision is the same.
+                cells.append((template, route, {"path": path, "scopes": scopes}))
                 if len(cells) > MAX_CELLS:
                     return None
         results = self.evaluate_many(
             principal, [str(c[1]) for c in cells], resource, [c[2] for c in cells]
         )
-        return [Cell(c[0], r.allowed, c[1]) for c, r in zip(cells, results, strict=True)]
+        return tuple(Cell(c[0], r.allowed, c[1]) for c, r in zip(cells, results, strict=True))
 
 
 def _ids(text: str) -> list[re.Match[str]]:
@@ -231,41 +340,101 @@ def compile_parsed(
     bundle: Bundle, table: RouteTable, *, headers: Sequence[str], version: str
 ) -> PolicySnapshot:
     text = bundle.policy_text()
-    schema = build_schema(table.routes, headers)
     try:
         est = json.loads(cedarpy.policies_to_json_str(text))
     except ValueError as error:
         raise BundleError(f"Cedar syntax: {_first_line(error)}") from None
     if est.get("templates"):
         raise BundleError("Cedar templates (?principal, ?resource) are not supported")
-    result = cedarpy.validate_policies(text, json.dumps(schema))
-    if not result.validation_passed:
-        first = result.errors[0] if result.errors else None
-        detail = str(first) if first is not None else "validation failed"
-        raise BundleError(f"Cedar schema validation: {detail}")
+    policies: dict[str, Any] = est.get("staticPolicies", {})
     annotations: dict[str, str] = {}
-    for policy_id, policy in est.get("staticPolicies", {}).items():
+    for policy_id, policy in policies.items():
         annotation = policy.get("annotations", {}).get("id")
         annotations[policy_id] = annotation if isinstance(annotation, str) else policy_id
-    names = list(annotations.values())
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise BundleError(f"two policies share the @id {duplicates[0]!r}")
+    seen: set[str] = set()
+    for name in annotations.values():
+        if name in seen:
+            raise BundleError(f"two policies share the @id {name!r}")
+        seen.add(name)
     groups: dict[str, set[str]] = {}
     for route in table.routes:
         groups.setdefault(route.method, set()).add(str(route))
-    dependence = route_dependence(
-        est, [str(r) for r in table.routes], {k: frozenset(v) for k, v in groups.items()}
-    )
-    policies = cedarpy.PolicySet.from_str(text)
+    frozen_groups = {k: frozenset(v) for k, v in groups.items()}
+    admits = {policy_id: _admitted(policy, frozen_groups) for policy_id, policy in policies.items()}
+    _validate(policies, admits, table, headers)
+    dependence = route_dependence(est, [str(r) for r in table.routes], frozen_groups)
     return PolicySnapshot(
         bundle=bundle,
         table=table,
-        policies=policies,
+        est=est,
+        admits=admits,
         version=version,
         annotations=annotations,
         dependence=dependence,
     )
+
+
+def _admitted(policy: Mapping[str, Any], groups: Mapping[str, frozenset[str]]) -> frozenset[str]:
+    """The actions a policy can apply to; ``{"*"}`` for all, including when its conditions
+    name an action (it then needs the whole schema to validate)."""
+    scope = policy.get("action", {})
+    admitted = scoped_actions(scope if isinstance(scope, dict) else {}, groups)
+    if ACTION_TYPE in json.dumps(policy.get("conditions", [])):
+        return frozenset({"*"})
+    return frozenset(admitted)
+
+
+def _validate(
+    policies: Mapping[str, Any],
+    admits: Mapping[str, frozenset[str]],
+    table: RouteTable,
+    headers: Sequence[str],
+) -> None:
+    """Strict validation against the shipped schema, in chunks.
+
+    Cedar's validator costs grow with (policies x actions in the schema): 1,000 policies
+    against a 1,000-action schema take ~20 s. Validation is per policy, so each policy is
+    validated against the schema of the actions it can apply to (policies over every action
+    against the whole schema), in chunks of policies whose actions together stay small.
+    """
+    chunks: list[tuple[list[str], set[str]]] = []
+    every = [policy_id for policy_id, admitted in admits.items() if "*" in admitted]
+    if every:
+        chunks.append((every, {str(route) for route in table.routes}))
+    current: tuple[list[str], set[str]] = ([], set())
+    by_method: dict[str, set[str]] = {}
+    for route in table.routes:
+        by_method.setdefault(route.method, set()).add(str(route))
+    for policy_id, admitted in admits.items():
+        if "*" in admitted:
+            continue
+        routes: set[str] = set()
+        for action in admitted:
+            # A method group brings its routes; an action the table does not have is kept,
+            # so the validator names it.
+            routes |= by_method.get(action, {action})
+        if current[0] and len(current[1] | routes) > VALIDATION_CHUNK_ACTIONS:
+            chunks.append(current)
+            current = ([], set())
+        current[0].append(policy_id)
+        current[1].update(routes)
+    if current[0]:
+        chunks.append(current)
+    by_id = {str(route): route for route in table.routes}
+    for ids, actions in chunks:
+        chunk_routes = [by_id[a] for a in sorted(actions) if a in by_id]
+        schema = build_schema(chunk_routes or list(table.routes), headers)
+        document = {
+            "staticPolicies": {policy_id: policies[policy_id] for policy_id in ids},
+            "templates": {},
+            "templateLinks": [],
+        }
+        text = cedarpy.policies_from_json_str(json.dumps(document))
+        result = cedarpy.validate_policies(text, json.dumps(schema))
+        if not result.validation_passed:
+            first = result.errors[0] if result.errors else None
+            detail = str(first) if first is not None else "validation failed"
+            raise BundleError(f"Cedar schema validation: {detail}")
 
 
 def _first_line(error: Exception) -> str:

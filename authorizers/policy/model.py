@@ -28,6 +28,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Final
 
 from authorizers.core.context import ContextValue
@@ -216,9 +217,16 @@ class Principal:
     def uid(self) -> dict[str, str]:
         return {"type": self.type.qualified, "id": self.id}
 
-    def candidate_values(self) -> frozenset[str]:
-        """Values a path parameter is likely compared with: the principal's id and tenants."""
-        return frozenset({self.id, *self.tenants})
+    def candidate_values(self, attributes: Iterable[str] = ("id", "tenants")) -> frozenset[str]:
+        """Values a path parameter is likely compared with: the principal's id and tenants
+        (those of ``attributes``)."""
+        values: set[str] = set()
+        for name in attributes:
+            if name == "id":
+                values.add(self.id)
+            elif name == "tenants":
+                values.update(self.tenants)
+        return frozenset(values)
 
 
 def principal_entity(identity: Identity, mapping: PrincipalMapping) -> Principal:
@@ -268,16 +276,20 @@ def build_context(
         "time": int(now),
         "headers": {header_attribute(k): v for k, v in headers.items()},
     }
-    if source_ip is not None:
-        try:
-            ipaddress.ip_address(source_ip)
-        except ValueError:
-            pass  # not an address: left out (a policy that needs it then has nothing to match)
-        else:
-            context["source_ip"] = {"__extn": {"fn": "ip", "arg": source_ip}}
+    if source_ip is not None and _is_ip(source_ip):
+        # Not an address: left out (a policy that needs it then has nothing to match).
+        context["source_ip"] = {"__extn": {"fn": "ip", "arg": source_ip}}
     return context
+
+
+@lru_cache(maxsize=1024)
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def entities_json(principal: Principal, resource: dict[str, Any]) -> str:
     return json.dumps([principal.entity, resource], separators=(",", ":"))
-

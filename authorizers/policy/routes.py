@@ -103,7 +103,16 @@ class RouteTable:
             raise RouteTableError("a route is listed twice")
         self._set = frozenset(self.routes)
         self._segments = {route: segments(route) for route in self.routes}
-        self._by_method: dict[str, tuple[RouteTemplate, ...]] = {}
+        # Index for tables of hundreds of routes: (segment count, first segment or None for a
+        # parameter) -> routes; greedy routes are always candidates.
+        self._index: dict[tuple[int, str | None], list[RouteTemplate]] = {}
+        self._greedy: list[RouteTemplate] = []
+        for route, parts in self._segments.items():
+            if parts and parts[-1].greedy:
+                self._greedy.append(route)
+            else:
+                first = parts[0].literal if parts else ""
+                self._index.setdefault((len(parts), first), []).append(route)
 
     @classmethod
     def parse(cls, texts: Iterable[object]) -> RouteTable:
@@ -141,7 +150,7 @@ class RouteTable:
                     return self._bind(candidate, parts)
             return None
         best: tuple[tuple[int, ...], RouteMatch] | None = None
-        for route in self._candidates(method):
+        for route in self._candidates(method, parts):
             match = self._bind(route, parts)
             if match is None:
                 continue
@@ -150,12 +159,14 @@ class RouteTable:
                 best = (rank, match)
         return None if best is None else best[1]
 
-    def _candidates(self, method: str) -> tuple[RouteTemplate, ...]:
-        cached = self._by_method.get(method)
-        if cached is None:
-            cached = tuple(r for r in self.routes if r.method in (method, ANY_METHOD))
-            self._by_method[method] = cached
-        return cached
+    def _candidates(self, method: str, parts: tuple[str, ...]) -> list[RouteTemplate]:
+        first = parts[0] if parts else ""
+        found = [
+            *self._index.get((len(parts), first), ()),
+            *self._index.get((len(parts), None), ()),
+            *self._greedy,
+        ]
+        return [r for r in found if r.method in (method, ANY_METHOD)]
 
     def _bind(self, route: RouteTemplate, parts: tuple[str, ...]) -> RouteMatch | None:
         template = self._segments[route]

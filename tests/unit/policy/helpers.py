@@ -75,3 +75,21 @@ def request(
         else:
             event["requestContext"]["identity"]["sourceIp"] = source_ip
     return normalize(event)
+
+
+def force_policies(snapshot: PolicySnapshot, text: str) -> None:
+    """Swap in policies that never went through validation (as if written against another
+    schema): what the engine must still evaluate fail-closed."""
+    import json
+
+    import cedarpy
+
+    est = json.loads(cedarpy.policies_to_json_str(text))
+    snapshot._policies = dict(est["staticPolicies"])
+    snapshot._admits = {policy_id: frozenset({"*"}) for policy_id in snapshot._policies}
+    snapshot._annotations = {
+        policy_id: policy.get("annotations", {}).get("id", policy_id)
+        for policy_id, policy in snapshot._policies.items()
+    }
+    snapshot._slices.clear()
+    snapshot.clear()

@@ -25,6 +25,7 @@ from tests.unit.policy.helpers import (
     DEMO_ROUTES,
     demo_snapshot,
     demo_table,
+    force_policies,
     request,
     user,
 )
@@ -117,11 +118,10 @@ def test_an_errored_policy_denies_with_reason_internal():
     snapshot = compile_bundle(
         b"version: 1\ncedar: 'permit (principal, action, resource);'\n", table
     )
-    import cedarpy
-
-    snapshot._policies = cedarpy.PolicySet.from_str(
+    force_policies(
+        snapshot,
         "permit (principal, action, resource);\n"
-        "forbid (principal, action, resource) when { principal.suspended };"
+        "forbid (principal, action, resource) when { principal.suspended };",
     )
     result = run(BOB, "GET", "/x", snapshot=snapshot, table=table)
     assert result.decision.effect is Effect.DENY and result.decision.reason is Reason.INTERNAL

@@ -20,7 +20,7 @@ from authorizers.policy.model import (
     resource_entity,
 )
 from authorizers.policy.routes import RouteTable
-from tests.unit.policy.helpers import BOB, CAROL, demo_table, request, user
+from tests.unit.policy.helpers import BOB, CAROL, demo_table, force_policies, request, user
 
 TABLE = RouteTable.parse(["GET /orders/{id}", "DELETE /orders/{id}", "GET /health"])
 
@@ -92,8 +92,7 @@ def test_an_errored_forbid_is_a_deny_not_skipped():
         PERMIT_ALL + '\n@id("suspended")\nforbid (principal, action, resource) '
         "when { principal.suspended == true };"
     )
-    snapshot._policies = cedarpy.PolicySet.from_str(text)
-    snapshot._annotations = {"policy0": "policy0", "policy1": "suspended"}
+    force_policies(snapshot, text)
     # Raw Cedar would allow:
     raw = cedarpy.is_authorized(
         {
