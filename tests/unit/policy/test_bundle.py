@@ -6,7 +6,7 @@ import pytest
 
 from authorizers.policy.bundle import MAX_BUNDLE_BYTES, BundleError, compile_rule, parse_bundle
 from authorizers.policy.engine import compile_bundle
-from tests.unit.policy.helpers import ALICE, BOB, CAROL, demo_table, user
+from tests.unit.policy.helpers import ALICE, BOB, CAROL, ROOT, demo_table, user
 
 TABLE = demo_table()
 LIST = "GET /tenants/{tenant}/orders"
@@ -155,3 +155,25 @@ def test_demo_outcomes_hold_with_rules_only_and_cedar_only():
         assert not decide(snapshot, ALICE, "GET", "/tenants/globex/orders/1").allowed
         assert decide(snapshot, CAROL, "GET", "/tenants/globex/orders/7").allowed
         assert not decide(snapshot, CAROL, "GET", "/tenants/acme/orders/7").allowed
+
+
+def _doc_example(title: str) -> bytes:
+    text = (ROOT / "docs" / "policies.md").read_text()
+    start = text.index(title)
+    block = text.index("```yaml\n", start) + len("```yaml\n")
+    return text[block : text.index("```", block)].encode()
+
+
+@pytest.mark.parametrize("title", ["**In YAML rules only:**", "**In Cedar only:**"])
+def test_the_worked_examples_in_the_docs_give_the_documented_outcomes(title):
+    from tests.unit.policy.test_engine import decide
+
+    snapshot = compile_bundle(_doc_example(title), TABLE)
+    assert decide(snapshot, BOB, "GET", "/tenants/acme/orders").allowed
+    assert not decide(snapshot, BOB, "GET", "/tenants/globex/orders").allowed
+    assert not decide(snapshot, BOB, "POST", "/tenants/acme/orders").allowed
+    assert decide(snapshot, ALICE, "POST", "/tenants/acme/orders").allowed
+    assert decide(snapshot, ALICE, "DELETE", "/tenants/acme/orders/7").allowed
+    assert not decide(snapshot, ALICE, "GET", "/tenants/globex/orders").allowed
+    assert decide(snapshot, CAROL, "GET", "/tenants/globex/orders/7").allowed
+    assert not decide(snapshot, CAROL, "GET", "/tenants/acme/orders/7").allowed
