@@ -23,6 +23,7 @@ from authorizers.core.request import Request
 from authorizers.policy.authenticate import Authenticator, authenticator_from_environ
 from authorizers.policy.config import (
     HTTP_FORMAT_VAR,
+    Mode,
     PolicyConfig,
     authenticator_environ,
 )
@@ -103,7 +104,7 @@ class PolicyAuthorizer:
     def decide(self, request: Request) -> Decision:
         identity = self.authenticator.authenticate(request)
         snapshot = self.store.current()
-        shadow = self.config.mode.value == "shadow"
+        shadow = self.config.mode is Mode.SHADOW
         try:
             result = decide(
                 identity,
