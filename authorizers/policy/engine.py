@@ -46,6 +46,7 @@ ENUMERATION_CACHE_SIZE: Final = 1024
 ENUMERATION_CACHE_SECONDS: Final = 300
 #: Most actions in the schema one validation chunk is checked against.
 VALIDATION_CHUNK_ACTIONS: Final = 32
+_PLAIN_SEGMENT: Final = re.compile(r"[A-Za-z0-9._~:@!$&'()+,;=-]{1,128}")
 _POLICY_ID: Final = re.compile(r"policy\d+|rule:[A-Za-z0-9_.:-]+")
 
 
@@ -269,7 +270,13 @@ class PolicySnapshot:
     ) -> tuple[Cell, ...] | None:
         cells: list[tuple[RouteTemplate, RouteTemplate, dict[str, Any]]] = []
         scopes = context.get("scopes", [])
-        candidates = sorted(principal.candidate_values(self._candidate_attributes))[:MAX_CANDIDATES]
+        # Only values that are one plain path segment as they are (no "/", no escapes): the
+        # same text is then both the Cedar value and the IAM resource's spelling.
+        candidates = sorted(
+            value
+            for value in principal.candidate_values(self._candidate_attributes)
+            if _PLAIN_SEGMENT.fullmatch(value)
+        )[:MAX_CANDIDATES]
         for route in self.table.routes:
             dependence = self._dependence[str(route)]
             if dependence.dynamic:

@@ -231,3 +231,12 @@ def test_property_no_cached_answer_ever_allows_what_cedar_denies(groups, route, 
     method, path = route.split(" ")
     path = path.replace("{tenant}", tenant).replace("{id}", "5")
     check_replays(user("p", *groups), (method, path))
+
+
+def test_odd_tenant_names_are_never_spelled_into_a_cached_policy():
+    """Attack: a tenant name holding '/' or an escape ('a/b', 'x%2Fy') spelled into an IAM
+    resource, where it would name another route's path."""
+    odd = user("olga", "readers", "tenant-a/b", "tenant-x%2Fy", "tenant-acme")
+    result = check_replays(odd, ("GET", "/tenants/acme/orders"))
+    resources = " ".join(result.decision.resources.allow)
+    assert "a/b" not in resources and "%2F" not in resources
