@@ -112,3 +112,11 @@ def test_authenticator_environ_drops_only_policy_settings():
     assert authenticator_environ(
         {"GATEHOUSE_POLICY_MODE": "x", "GATEHOUSE_JWT_ISSUERS": "y", "HOME": "/"}
     ) == {"GATEHOUSE_JWT_ISSUERS": "y", "HOME": "/"}
+
+
+@pytest.mark.parametrize("header", ["authorization", "Cookie", "x-api-key", "proxy-authorization"])
+def test_credential_headers_never_reach_policies(header):
+    """Attack: a credential copied into the Cedar context, where a policy, an error message or
+    an explain report could expose it; and a decision keyed on a secret."""
+    with pytest.raises(ConfigurationError, match="credentials"):
+        PolicyConfig.from_environ(environ(GATEHOUSE_POLICY_CONTEXT_HEADERS=f"x-ok,{header}"))
