@@ -71,9 +71,13 @@ unit: bootstrap layers/build/host/.stamp layers/build/arm64/.stamp
 
 test: bootstrap lint types unit smoke ## lint, types, the whole test suite and the local smoke run, offline
 
-synth: bootstrap ## synthesize every stage into cdk.out/ with the pinned CLI (no network)
-	@$(MAKE) --no-print-directory layer ARCH=arm64
-	@$(MAKE) --no-print-directory layer ARCH=x86_64
+# The architectures the stages in cdk.json use (validated by cdk_app.config): a layer is built
+# for each and no other, since each build downloads that architecture's wheels.
+STAGE_ARCHES = $(shell $(PY) -c 'import json; from cdk_app.config import load_stage_configs as l; \
+	print(*sorted({s.architecture for s in l(json.load(open("cdk.json"))["context"])}))')
+
+synth: bootstrap ## synthesize every stage into cdk.out/ with the pinned CLI (no AWS calls)
+	@for arch in $(STAGE_ARCHES); do $(MAKE) --no-print-directory layer ARCH=$$arch; done
 	@npx --no-install cdk synth --quiet
 
 bench: bootstrap ## run the benchmarks side by side and print the ratio table
