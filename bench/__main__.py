@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import api_key_bench, core_bench, harness, jwt_bench, mtls_bench
+from bench import api_key_bench, core_bench, harness, jwt_bench, mtls_bench, policy_bench
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     jwt_bench.register()
     mtls_bench.register()
     api_key_bench.register()
+    policy_bench.register()
     rows = harness.run(rounds=args.rounds, only=args.only)
     if not rows:
         print("no benchmark matched", file=sys.stderr)

@@ -59,7 +59,8 @@ def _usage(message: str, hint: str) -> CliError:
 def _table(routes: str | None) -> Any:
     if not routes:
         raise _usage(
-            "no route table", hint="pass --routes '[\"GET /orders/{id}\"]' or set it in the env"
+            "no route table",
+            hint="pass --routes '[\"GET /orders/{id}\"]' or set GATEHOUSE_POLICY_ROUTES",
         )
     try:
         return route_table(routes)
