@@ -1,18 +1,22 @@
 """The API key authorizer, assembled: configuration -> key store (DynamoDB) and rules.
 
-``ApiKeyAuthorizer.decide(request)`` takes the presented key, checks its format and checksum
-(no lookup for a malformed key), looks its SHA-256 up in the store and hands the record to the
-pure ``decide`` step. ``handler.py`` builds one at cold start.
+``ApiKeyAuthorizer.authenticate(request)`` takes the presented key, checks its format and
+checksum (no lookup for a malformed key), looks its SHA-256 up in the store and checks the
+record is active and unexpired; ``decide(request)`` hands that record to the pure ``decide``
+step (the policy authorizer stops at ``authenticate`` and asks Cedar instead).
+``handler.py`` builds one at cold start.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Self
 
 from authorizers.api_key.config import ApiKeyConfig, UnmatchedRoutes
 from authorizers.api_key.credential import presented_key
-from authorizers.api_key.decide import decide
+from authorizers.api_key.decide import check_valid, decide
 from authorizers.api_key.keys import parse
+from authorizers.api_key.record import KeyRecord
 from authorizers.api_key.store import DynamoDbKeyStore, KeyStore
 from authorizers.core.clock import Clock, SystemClock
 from authorizers.core.config import CoreConfig
@@ -40,7 +44,7 @@ class ApiKeyAuthorizer:
         return self.config.core
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> ApiKeyAuthorizer:
+    def from_environ(cls, environ: Mapping[str, str]) -> Self:
         config = ApiKeyConfig.from_environ(environ)
         store = DynamoDbKeyStore(
             config.table,
@@ -50,15 +54,20 @@ class ApiKeyAuthorizer:
         )
         return cls(config, store=store, clock=SystemClock())
 
-    def decide(self, request: Request) -> Decision:
+    def authenticate(self, request: Request) -> KeyRecord:
+        """The active, unexpired record of the presented key; raises the core's 401 errors."""
         key = parse(
             presented_key(request, self.config.header), environments=self.config.environments
         )
         record = self._store.lookup(key.hash)
         if record is None:
             raise AuthenticationError(Reason.UNKNOWN_CREDENTIAL)
+        check_valid(record, now=self._clock.now())
+        return record
+
+    def decide(self, request: Request) -> Decision:
         return decide(
-            record,
+            self.authenticate(request),
             request,
             now=self._clock.now(),
             rules=self.config.rules,

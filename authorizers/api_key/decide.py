@@ -36,6 +36,14 @@ class ScopeRule:
         return satisfied(self.scopes, held, self.match)
 
 
+def check_valid(record: KeyRecord, *, now: float) -> None:
+    """Raises ``AuthenticationError`` (``Revoked``, ``Expired``) for a key that is not valid."""
+    if not record.active:
+        raise AuthenticationError(Reason.REVOKED)
+    if record.expires_at is not None and now >= record.expires_at:
+        raise AuthenticationError(Reason.EXPIRED)
+
+
 def decide(
     record: KeyRecord,
     request: Request,
@@ -45,10 +53,7 @@ def decide(
     unmatched_allowed: bool,
 ) -> Decision:
     """Raises ``AuthenticationError`` (``Revoked``, ``Expired``) for a key that is not valid."""
-    if not record.active:
-        raise AuthenticationError(Reason.REVOKED)
-    if record.expires_at is not None and now >= record.expires_at:
-        raise AuthenticationError(Reason.EXPIRED)
+    check_valid(record, now=now)
     context = build_context(record)
     if not rules or request.method is None:
         return Decision.allow_all(

@@ -1,12 +1,15 @@
 """The JWT authorizer, assembled: configuration -> verifier, JWKS cache, revocation, rules.
 
-``JwtAuthorizer.decide(request)`` reads the bearer token, verifies it, checks revocation and
-hands the verified token to the pure ``decide`` step. ``handler.py`` builds one at cold start.
+``JwtAuthorizer.authenticate(request)`` reads the bearer token, verifies it and checks
+revocation; ``decide(request)`` hands that verified token to the pure ``decide`` step (the
+policy authorizer stops at ``authenticate`` and asks Cedar instead).
+``handler.py`` builds one at cold start.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Self
 
 from authorizers.core.clock import Clock, MonotonicClock, SystemClock
 from authorizers.core.config import CoreConfig
@@ -14,6 +17,7 @@ from authorizers.core.decision import Decision
 from authorizers.core.exceptions import AuthenticationError, Reason
 from authorizers.core.observability import logger
 from authorizers.core.request import Request
+from authorizers.jwt_bearer.claims import VerifiedToken
 from authorizers.jwt_bearer.config import JwtConfig, UnmatchedRoutes
 from authorizers.jwt_bearer.decide import decide
 from authorizers.jwt_bearer.fetch import HttpsJsonFetcher
@@ -62,7 +66,7 @@ class JwtAuthorizer:
         return self.config.core
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str], *, in_lambda: bool) -> JwtAuthorizer:
+    def from_environ(cls, environ: Mapping[str, str], *, in_lambda: bool) -> Self:
         config = JwtConfig.from_environ(environ, in_lambda=in_lambda)
         settings = config.jwks
         fetcher = HttpsJsonFetcher(
@@ -97,7 +101,8 @@ class JwtAuthorizer:
         uri = self._jwks.resolve(profile.issuer, profile.jwks_uri)
         return self._jwks.get_key(uri, kid)
 
-    def decide(self, request: Request) -> Decision:
+    def authenticate(self, request: Request) -> VerifiedToken:
+        """The verified, unrevoked token of ``request``; raises the core's 401 errors."""
         token = bearer_token(request.credential(self.config.header))
         verified = self.verifier.verify(token)
         if self._revocation is not None:
@@ -108,8 +113,11 @@ class JwtAuthorizer:
             ]
             if self._revocation.is_revoked(verified.profile.issuer, ids):
                 raise AuthenticationError(Reason.REVOKED)
+        return verified
+
+    def decide(self, request: Request) -> Decision:
         return decide(
-            verified,
+            self.authenticate(request),
             request,
             rules=self.config.rules,
             unmatched_allowed=self.config.unmatched is UnmatchedRoutes.ALLOW,

@@ -1,8 +1,9 @@
 """The mTLS authorizer, assembled: configuration -> trust anchors, rules, CRL store, cache.
 
-``MtlsAuthorizer.decide(request)`` takes the client certificate API Gateway forwarded, parses
-and inspects it (``certificate``), maps it to an identity (``rules``), checks revocation
-(``crl_store``) and hands the result to the pure ``decide`` step.
+``MtlsAuthorizer.authenticate(request)`` takes the client certificate API Gateway forwarded,
+parses and inspects it (``certificate``), maps it to an identity (``rules``) and checks
+revocation (``crl_store``); ``decide(request)`` hands the result to the pure ``decide`` step
+(the policy authorizer stops at ``authenticate`` and asks Cedar instead).
 
 Result cache: inspection and mapping (signature verification is most of the cost) are cached
 by the certificate's SHA-256 fingerprint for ``cache_s`` seconds, bounded in size. Failures are
@@ -13,6 +14,7 @@ so a cached certificate stops working the moment it expires or a fresher CRL rev
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Self
 
 from cryptography.hazmat.primitives import hashes
 
@@ -61,7 +63,7 @@ class MtlsAuthorizer:
         return self.config.core
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> MtlsAuthorizer:
+    def from_environ(cls, environ: Mapping[str, str]) -> Self:
         config = MtlsConfig.from_environ(environ)
         store = None
         if config.revocation is Revocation.CRL:
@@ -78,7 +80,8 @@ class MtlsAuthorizer:
             )
         return cls(config, clock=SystemClock(), crl_store=store)
 
-    def decide(self, request: Request) -> Decision:
+    def authenticate(self, request: Request) -> tuple[CertificateFacts, Identity]:
+        """The inspected, mapped, unrevoked certificate; raises the core's 401/403 errors."""
         client_cert = request.client_cert
         if client_cert is None:
             # No certificate: a request on the default execute-api endpoint, which bypasses
@@ -102,6 +105,10 @@ class MtlsAuthorizer:
             crl = self._crls.revocation_list(facts.issuer_key_id)
             if crl.is_revoked(facts.serial):
                 raise AuthenticationError(Reason.REVOKED)
+        return facts, identity
+
+    def decide(self, request: Request) -> Decision:
+        facts, identity = self.authenticate(request)
         return decide(facts, identity, request)
 
     def clear(self) -> None:

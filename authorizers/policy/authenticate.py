@@ -20,16 +20,13 @@ from enum import StrEnum
 from typing import Any, Final, Protocol
 
 from authorizers.api_key.authorizer import ApiKeyAuthorizer
-from authorizers.api_key.credential import presented_key
-from authorizers.api_key.decide import decide as api_key_decide
-from authorizers.api_key.keys import parse as parse_key
+from authorizers.api_key.decide import build_context as api_key_context
 from authorizers.core.config import CoreConfig
-from authorizers.core.exceptions import AuthenticationError, Reason
 from authorizers.core.request import Request
 from authorizers.jwt_bearer.authorizer import JwtAuthorizer
 from authorizers.jwt_bearer.decide import decide as jwt_decide
-from authorizers.jwt_bearer.token import bearer_token
 from authorizers.mtls.authorizer import MtlsAuthorizer
+from authorizers.mtls.decide import build_context as mtls_context
 from authorizers.policy.model import Identity, PrincipalType
 
 
@@ -57,22 +54,18 @@ class Authenticator(Protocol):
     def authenticate(self, request: Request) -> Identity: ...
 
 
-class JwtAuthentication(JwtAuthorizer):
-    """The JWT authorizer, stopping at the verified token."""
+class JwtAuthentication:
+    """The JWT authorizer's ``authenticate`` step, as a ``User``."""
+
+    def __init__(self, authorizer: JwtAuthorizer) -> None:
+        self.authorizer = authorizer
+
+    @property
+    def core(self) -> CoreConfig:
+        return self.authorizer.core
 
     def authenticate(self, request: Request) -> Identity:
-        token = bearer_token(request.credential(self.config.header))
-        verified = self.verifier.verify(token)
-        revocation = self._revocation
-        if revocation is not None:
-            # As JwtAuthorizer.decide: (iss, jti/origin_jti) on the denylist -> Revoked.
-            ids = [
-                value
-                for name in ("jti", "origin_jti")
-                if isinstance(value := verified.claims.get(name), str)
-            ]
-            if revocation.is_revoked(verified.profile.issuer, ids):
-                raise AuthenticationError(Reason.REVOKED)
+        verified = self.authorizer.authenticate(request)
         # No route rules here (refused in config): this applies the issuer-wide requirements
         # and builds the context, and is otherwise an allow-all.
         decision = jwt_decide(
@@ -80,7 +73,7 @@ class JwtAuthentication(JwtAuthorizer):
             request,
             rules=(),
             unmatched_allowed=False,
-            context_claims=self.config.context_claims,
+            context_claims=self.authorizer.config.context_claims,
         )
         claims: Mapping[str, Any] = verified.claims
         attributes = {"issuer": verified.profile.issuer}
@@ -99,20 +92,18 @@ class JwtAuthentication(JwtAuthorizer):
         )
 
 
-class ApiKeyAuthentication(ApiKeyAuthorizer):
-    """The API key authorizer, stopping at the valid key record."""
+class ApiKeyAuthentication:
+    """The API key authorizer's ``authenticate`` step, as an ``ApiClient``."""
+
+    def __init__(self, authorizer: ApiKeyAuthorizer) -> None:
+        self.authorizer = authorizer
+
+    @property
+    def core(self) -> CoreConfig:
+        return self.authorizer.core
 
     def authenticate(self, request: Request) -> Identity:
-        key = parse_key(
-            presented_key(request, self.config.header), environments=self.config.environments
-        )
-        record = self._store.lookup(key.hash)
-        if record is None:
-            raise AuthenticationError(Reason.UNKNOWN_CREDENTIAL)
-        # Without rules this checks status and expiry and builds the context.
-        decision = api_key_decide(
-            record, request, now=self._clock.now(), rules=(), unmatched_allowed=False
-        )
+        record = self.authorizer.authenticate(request)
         attributes = {"key_id": record.key_id}
         if record.usage_plan is not None:
             attributes["usage_plan"] = record.usage_plan
@@ -122,32 +113,37 @@ class ApiKeyAuthentication(ApiKeyAuthorizer):
             tenants=frozenset({record.tenant}),
             scopes=record.scopes,
             attributes=attributes,
-            context=decision.context,
+            context=api_key_context(record),
             usage_identifier_key=record.usage_identifier_key,
         )
 
 
-class MtlsAuthentication(MtlsAuthorizer):
-    """The mTLS authorizer, reading the identity from the context it builds."""
+class MtlsAuthentication:
+    """The mTLS authorizer's ``authenticate`` step, as a ``Device``."""
+
+    def __init__(self, authorizer: MtlsAuthorizer) -> None:
+        self.authorizer = authorizer
+
+    @property
+    def core(self) -> CoreConfig:
+        return self.authorizer.core
 
     def authenticate(self, request: Request) -> Identity:
-        # The whole mTLS check (inspection, mapping, validity, revocation); its decision is
-        # an allow-all whose context names the certificate (authorizers.mtls.decide).
-        context = self.decide(request).context
+        # The whole mTLS check: inspection, mapping, validity, revocation.
+        facts, mapped = self.authorizer.authenticate(request)
         attributes = {
-            "fingerprint": str(context["fingerprint"]),
-            "issuer": str(context["issuer"]),
-            "serial": str(context["serial"]),
+            "fingerprint": facts.fingerprint,
+            "issuer": facts.issuer_key_id,
+            "serial": facts.serial_hex,
         }
-        if "subject_cn" in context:
-            attributes["subject_cn"] = str(context["subject_cn"])
-        tenant = context.get("tenant")
+        if facts.subject_cn is not None:
+            attributes["subject_cn"] = facts.subject_cn
         return Identity(
             type=PrincipalType.DEVICE,
-            id=str(context["principal"]),
-            tenants=frozenset({str(tenant)}) if tenant is not None else frozenset(),
+            id=mapped.principal,
+            tenants=frozenset({mapped.tenant}) if mapped.tenant is not None else frozenset(),
             attributes=attributes,
-            context=context,
+            context=mtls_context(facts, mapped),
         )
 
 
@@ -155,14 +151,8 @@ def authenticator_from_environ(
     kind: AuthenticatorKind, environ: Mapping[str, str], *, in_lambda: bool
 ) -> Authenticator:
     """The configured authenticator, built through its own settings reader."""
-    # Each from_environ builds ``cls(...)``: the adapter subclass, typed as its base.
-    built: object
     if kind is AuthenticatorKind.JWT:
-        built = JwtAuthentication.from_environ(environ, in_lambda=in_lambda)
-    elif kind is AuthenticatorKind.API_KEY:
-        built = ApiKeyAuthentication.from_environ(environ)
-    else:
-        built = MtlsAuthentication.from_environ(environ)
-    if not isinstance(built, JwtAuthentication | ApiKeyAuthentication | MtlsAuthentication):
-        raise TypeError("an authorizer's from_environ no longer builds cls(...)")
-    return built
+        return JwtAuthentication(JwtAuthorizer.from_environ(environ, in_lambda=in_lambda))
+    if kind is AuthenticatorKind.API_KEY:
+        return ApiKeyAuthentication(ApiKeyAuthorizer.from_environ(environ))
+    return MtlsAuthentication(MtlsAuthorizer.from_environ(environ))

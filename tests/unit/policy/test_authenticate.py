@@ -73,7 +73,7 @@ def test_a_revoked_jwt_is_refused_before_any_policy(keys, make_token):
     """Attack: a revoked token (jti on the denylist) still reaching Cedar."""
     authorizer = _authorizer(keys)
     revoked = Revoked()
-    authorizer.authenticator._revocation = revoked  # type: ignore[union-attr]
+    authorizer.authenticator.authorizer._revocation = revoked  # type: ignore[union-attr]
     with pytest.raises(AuthenticationError) as raised:
         authorizer.decide(_event(_token(make_token)))
     assert raised.value.reason is Reason.REVOKED and revoked.asked[0][1] == ["jti-1"]
