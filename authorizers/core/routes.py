@@ -185,10 +185,10 @@ def _plan(
         allow_globs = tuple(sorted({(r.method_glob, r.glob()) for r in allowed}))
     deny_set: set[tuple[str, str]] = set()
     for route in denied:
-        if any(_overlaps(m, g, route) for m, g in allow_globs):
+        if any(pattern_reaches(m, g, route) for m, g in allow_globs):
             deny_set.add((route.method_glob, route.glob()))
     for route in allowed:
-        if any(_overlaps(m, g, route) for m, g in deny_set):
+        if any(pattern_reaches(m, g, route) for m, g in deny_set):
             return None
     return allow_globs, tuple(sorted(deny_set))
 
@@ -199,7 +199,7 @@ def clear() -> None:
     _template_regex.cache_clear()
 
 
-def _overlaps(method_glob: str, path_glob: str, route: RouteTemplate) -> bool:
+def pattern_reaches(method_glob: str, path_glob: str, route: RouteTemplate) -> bool:
     """Does some concrete request of ``route`` match the resource ``method_glob + path_glob``?
 
     Decided on the whole ``METHOD/path`` string, as IAM matches it: a ``*`` method glob also

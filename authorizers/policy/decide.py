@@ -38,8 +38,8 @@ from authorizers.core.routes import (
     ANY_METHOD,
     NotCacheSafe,
     PolicyResources,
-    _overlaps,  # the core's exact glob/template overlap test (private: no public twin)
     cache_safe_resources,
+    pattern_reaches,
 )
 from authorizers.policy.engine import Cell, Evaluation, PolicySnapshot
 from authorizers.policy.model import (
@@ -213,7 +213,7 @@ def _reaches_unbound_values(cells: tuple[Cell, ...]) -> bool:
                 and template.method != route.method
             ):
                 continue  # IAM patterns of different methods never meet
-            if _overlaps(template.method_glob, template.glob(), route):
+            if pattern_reaches(template.method_glob, template.glob(), route):
                 return True
     return False
 

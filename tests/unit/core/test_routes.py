@@ -15,8 +15,8 @@ from authorizers.core.routes import (
     NotCacheSafe,
     RouteTemplate,
     RouteTemplateError,
-    _overlaps,
     cache_safe_resources,
+    pattern_reaches,
 )
 
 BASE = "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod"
@@ -128,7 +128,7 @@ def test_too_large_policies_raise_not_cache_safe():
 )
 def test_overlap_is_exact(glob, template, expected):
     parsed = RouteTemplate.parse(f"GET {template}")
-    assert _overlaps("GET", glob, parsed) is expected
+    assert pattern_reaches("GET", glob, parsed) is expected
     assert _brute_force(glob, parsed) is expected
 
 
@@ -194,7 +194,7 @@ template_paths = st.lists(segment, min_size=0, max_size=3).flatmap(
 )
 def test_overlap_agrees_with_brute_force(glob, path):
     template = RouteTemplate.parse(f"GET {path}")
-    assert _overlaps("GET", glob, template) is _brute_force(glob, template)
+    assert pattern_reaches("GET", glob, template) is _brute_force(glob, template)
 
 
 def _concrete(template: RouteTemplate, value: str) -> str:
@@ -249,5 +249,5 @@ def test_any_method_glob_does_not_leak_across_the_method_slash():
     resources = cache_safe_resources(ARN, routes("ANY /orders/{id}"), table)
     assert outcome(resources, "DELETE", "/orders/1") is PolicyOutcome.ALLOW
     assert outcome(resources, "GET", "/admin/orders/1") is PolicyOutcome.EXPLICIT_DENY
-    assert _overlaps("*", "/orders/*", RouteTemplate.parse("GET /admin/orders/{id}"))
-    assert not _overlaps("GET", "/orders/*", RouteTemplate.parse("GET /admin/orders/{id}"))
+    assert pattern_reaches("*", "/orders/*", RouteTemplate.parse("GET /admin/orders/{id}"))
+    assert not pattern_reaches("GET", "/orders/*", RouteTemplate.parse("GET /admin/orders/{id}"))
