@@ -43,7 +43,7 @@ from gatehouse.attach_plan import (
     statement_covers,
     statement_id,
 )
-from gatehouse.aws import Settings, aws_errors
+from gatehouse.aws import Settings, aws_errors, pages
 from gatehouse.errors import CliError, ExitCode
 
 if TYPE_CHECKING:
@@ -76,17 +76,6 @@ def _function(_ctx: click.Context, _param: click.Parameter, value: str) -> Funct
         return FunctionArn.parse(value)
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
-
-
-def _pages(call: Any, **request: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    while True:
-        page = call(**request)
-        items.extend(page.get("items", []))
-        position = page.get("position")
-        if not position or position == request.get("position"):
-            return items
-        request["position"] = position
 
 
 def _kind_defaults(kind: AuthorizerName) -> AuthorizerModel:
@@ -176,14 +165,14 @@ class _Api:
 
     def methods(self) -> list[ApiMethod]:
         with aws_errors(f"reading the resources of API {self.api_id}"):
-            resources = _pages(
+            resources = pages(
                 self.apigateway.get_resources, restApiId=self.api_id, embed=["methods"], limit=500
             )
         return ApiMethod.from_resources(resources)
 
     def authorizers(self) -> list[dict[str, Any]]:
         with aws_errors(f"reading the authorizers of API {self.api_id}"):
-            return _pages(self.apigateway.get_authorizers, restApiId=self.api_id, limit=500)
+            return pages(self.apigateway.get_authorizers, restApiId=self.api_id, limit=500)
 
     def require_function(self, function: FunctionArn) -> None:
         with aws_errors(f"looking up function {function.arn}"):

@@ -80,3 +80,15 @@ def aws_errors(what: str) -> Iterator[None]:
         ) from None
     except BotoCoreError as error:
         raise CliError(f"{what}: {error}", hint="see docs/cli.md", code=ExitCode.AWS) from None
+
+
+def pages(call: Any, **request: Any) -> list[dict[str, Any]]:
+    """Every item of a paginated API Gateway list call (``items`` + ``position``)."""
+    items: list[dict[str, Any]] = []
+    while True:
+        page = call(**request)
+        items.extend(page.get("items", []))
+        position = page.get("position")
+        if not position or position == request.get("position"):
+            return items
+        request["position"] = position

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from gatehouse.aws import pages
 from gatehouse.errors import CliError, ExitCode
 
 KEY_NAME_PREFIX: Final = "gatehouse-tenant-"
@@ -28,20 +29,9 @@ def tenant_key_name(tenant: str) -> str:
     return KEY_NAME_PREFIX + tenant
 
 
-def _pages(call: Any, **request: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    while True:
-        page = call(**request)
-        items.extend(page.get("items", []))
-        position = page.get("position")
-        if not position or position == request.get("position"):
-            return items
-        request["position"] = position
-
-
 def find_usage_plan(client: Any, *, name: str, api_id: str, stage: str) -> str:
     """The id of the usage plan called ``name`` that is associated with ``api_id``/``stage``."""
-    plans = _pages(client.get_usage_plans, limit=500)
+    plans = pages(client.get_usage_plans, limit=500)
     on_stage = [
         plan
         for plan in plans
@@ -70,7 +60,7 @@ def ensure_tenant_key(client: Any, tenant: str) -> TenantKey:
     name = tenant_key_name(tenant)
     found = [
         key
-        for key in _pages(client.get_api_keys, nameQuery=name, includeValues=True, limit=500)
+        for key in pages(client.get_api_keys, nameQuery=name, includeValues=True, limit=500)
         if key.get("name") == name
     ]
     if len(found) > 1:
@@ -95,7 +85,7 @@ def attach(client: Any, *, plan_id: str, key: TenantKey) -> bool:
     """Attach the key to the plan; False when it already was."""
     from botocore.exceptions import ClientError  # noqa: PLC0415 - lazy, as boto3
 
-    attached = _pages(client.get_usage_plan_keys, usagePlanId=plan_id, limit=500)
+    attached = pages(client.get_usage_plan_keys, usagePlanId=plan_id, limit=500)
     if any(k.get("id") == key.id for k in attached):
         return False
     try:

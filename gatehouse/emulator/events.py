@@ -152,18 +152,16 @@ def proxy_event(
     context: dict[str, Any],
 ) -> dict[str, Any]:
     """The Lambda-proxy integration event the backend receives (``requestContext.authorizer``
-    is already in ``context``)."""
-    return {
-        "resource": resource,
-        "path": request.path,
-        "httpMethod": request.method,
-        "headers": _single(request.headers),
-        "multiValueHeaders": _multi(request.headers),
-        "queryStringParameters": _single(request.query),
-        "multiValueQueryStringParameters": _multi(request.query),
-        "pathParameters": dict(path_parameters) or None,
-        "stageVariables": dict(stage_variables) or None,
-        "requestContext": context,
-        "body": request.body.decode("utf-8", "replace") or None,
-        "isBase64Encoded": False,
-    }
+    is already in ``context``): the REQUEST event's request fields, plus the body."""
+    event = request_event(
+        request,
+        method_arn="",
+        resource=resource,
+        path_parameters=path_parameters,
+        stage_variables=stage_variables,
+        context=context,
+    )
+    del event["type"], event["methodArn"]
+    event["body"] = request.body.decode("utf-8", "replace") or None
+    event["isBase64Encoded"] = False
+    return event
