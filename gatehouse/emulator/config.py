@@ -67,13 +67,24 @@ class AuthorizerSpec:
                 raise ValueError(f"{self.name}: a TOKEN authorizer needs exactly one header")
         elif self.validation_regex is not None:
             raise ValueError(f"{self.name}: a validation regex applies to TOKEN authorizers only")
+        elif self.cache_ttl_seconds > 0 and not self.identity_sources:
+            # API Gateway keys the result cache on the identity-source values: with none, every
+            # caller would share one cached policy. API Gateway and CDK refuse this setup.
+            raise ValueError(
+                f"{self.name}: a cached REQUEST authorizer needs at least one identity source "
+                "(the cache key); add one or set the cache TTL to 0"
+            )
         if self.validation_regex is not None:
             re.compile(self.validation_regex)
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """One method of the API. ``path`` is the resource template (``/pets/{id}``)."""
+    """One method of the API. ``path`` is the resource template (``/pets/{id}``).
+
+    Paths are matched as the client sent them (still percent-encoded, API Gateway routes on
+    the raw path), so ``%2F`` never separates segments and path parameters stay encoded.
+    """
 
     method: str
     path: str
@@ -81,9 +92,12 @@ class Route:
     api_key_required: bool = False
     browser: bool = False
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    #: Lower is more specific; see :func:`precedence`.
+    rank: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pattern", _compile(self.path))
+        object.__setattr__(self, "rank", precedence(self.method, self.path))
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         """Path parameters when ``method path`` is this route, else ``None``."""
@@ -91,6 +105,21 @@ class Route:
             return None
         found = self.pattern.fullmatch(path)
         return None if found is None else dict(found.groupdict())
+
+
+def precedence(method: str, template: str) -> tuple[int, ...]:
+    """API Gateway's route precedence as a sort key (lower wins) for templates matching one path.
+
+    Segment by segment, left to right: a literal beats ``{param}``, which beats a greedy
+    ``{proxy+}``; then the template with more segments (all else equal); then a specific
+    method beats ``ANY``. So ``GET /admin/reports`` wins over ``ANY /{proxy+}`` whatever the
+    declaration order, and ``/pets/{id}`` over ``/pets/{proxy+}``.
+    """
+    parts = [] if template == "/" else template.strip("/").split("/")
+    kinds = [
+        (2 if part.endswith("+}") else 1) if _TEMPLATE_PART.search(part) else 0 for part in parts
+    ]
+    return (*kinds, 3, -len(parts), 1 if method == "ANY" else 0)
 
 
 def _compile(template: str) -> re.Pattern[str]:

@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import quote, urlsplit
 
 from authorizers.core.clock import Clock, MonotonicClock
 from authorizers.core.iam_match import PolicyDocumentError, PolicyOutcome, evaluate_policy
@@ -159,13 +160,24 @@ class Gateway:
         return _with(answer, tag)
 
     def _route(self, request: IncomingRequest) -> tuple[Route, dict[str, str]]:
+        """The most specific route for the request (API Gateway's precedence, never the
+        declaration order), on the raw path; one trailing ``/`` is ignored as REST APIs do."""
+        path = request.path
+        if path != "/" and path.endswith("/"):
+            path = path[:-1]
         path_known = False
+        best: tuple[Route, dict[str, str]] | None = None
         for route in self.config.routes:
-            if route.pattern.fullmatch(request.path):
-                path_known = True
-            parameters = route.match(request.method, request.path)
-            if parameters is not None:
-                return route, parameters
+            found = route.pattern.fullmatch(path)
+            if found is None:
+                continue
+            path_known = True
+            if route.method not in ("ANY", request.method):
+                continue
+            if best is None or route.rank < best[0].rank:
+                best = (route, dict(found.groupdict()))
+        if best is not None:
+            return best
         if request.method == "OPTIONS" and path_known and self.config.cors_allow_origins:
             raise _Refused(preflight(request.header("Origin"), self.config.cors_allow_origins))
         raise _Refused(self._gateway(GatewayResponse.MISSING_AUTHENTICATION_TOKEN, request))
@@ -426,7 +438,7 @@ def incoming_request(environ: WSGIEnvironment) -> IncomingRequest:
     body = wsgi.get_data(cache=False) if wsgi.content_length else b""
     return IncomingRequest(
         method=wsgi.method.upper(),
-        path=wsgi.path or "/",
+        path=raw_path(environ),
         headers=headers,
         query=list(wsgi.args.items(multi=True)),
         source_ip=wsgi.remote_addr or "127.0.0.1",
@@ -436,6 +448,27 @@ def incoming_request(environ: WSGIEnvironment) -> IncomingRequest:
         body=body,
     )
 
+
+def raw_path(environ: WSGIEnvironment) -> str:
+    """The request path as the client sent it, still percent-encoded, without the query.
+
+    API Gateway routes on this raw path and passes it on as ``path`` (and in ``methodArn``);
+    WSGI's ``PATH_INFO`` is already decoded (``acme%2F..%2Fglobex`` would become
+    ``acme/../globex``, ``%61cme`` would become ``acme``), so it is read from the request
+    line werkzeug keeps in ``REQUEST_URI`` (gunicorn: ``RAW_URI``). A server that sets
+    neither gets ``PATH_INFO`` encoded again, which cannot tell ``%2F`` from ``/``.
+    """
+    raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")
+    if not raw:
+        return quote(environ.get("PATH_INFO") or "/", safe=_PATH_SAFE) or "/"
+    # PEP 3333 strings are latin-1 decoded bytes; undo it (the raw path is ASCII in practice).
+    text = str(raw).encode("latin-1").decode("utf-8", "replace")
+    if not text.startswith("/"):  # absolute form: "http://host/path?query"
+        return urlsplit(text).path or "/"
+    return text.split("?", 1)[0].split("#", 1)[0] or "/"
+
+
+_PATH_SAFE: Final = "/:@!$&'()*+,;=-._~"
 
 _REASONS: Final = {
     200: "OK",

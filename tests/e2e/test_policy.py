@@ -32,3 +32,12 @@ def test_token_of_another_shape_is_401_before_the_authorizer(local):
     answer = local.call("GET", "/tenants/acme/orders", {"Authorization": "ApiKey x"})
     # REQUEST authorizer with caching: the identity source is present, so it is invoked.
     assert answer.status == 401
+
+
+def test_routing_is_on_the_raw_path_over_a_real_socket(local):
+    # An encoded slash is not a separator: the {tenant} route is matched (its cached REQUEST
+    # authorizer's pre-check refuses the missing token: 401), instead of the decoded
+    # /tenants/acme/../globex/orders that matches no route (403 Missing Authentication Token).
+    answer = local.call("GET", "/tenants/acme%2F..%2Fglobex/orders")
+    assert answer.status == 401
+    assert answer.header("x-gatehouse-authorizer") == "policy; cache=skipped"

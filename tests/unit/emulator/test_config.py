@@ -66,8 +66,15 @@ def test_cache_ttl_and_settings_of_the_stage_are_used():
         lambda: AuthorizerSpec("a", "TOKEN", (IdentitySource("header", "A"),), 3601),
         lambda: AuthorizerSpec("a", "TOKEN", (), 0),
         lambda: AuthorizerSpec("a", "REQUEST", (), 0, "^x$"),
+        lambda: AuthorizerSpec("a", "REQUEST", (), 300),
     ],
-    ids=["bad source", "ttl over an hour", "token without header", "regex on request"],
+    ids=[
+        "bad source",
+        "ttl over an hour",
+        "token without header",
+        "regex on request",
+        "cached request without identity source",
+    ],
 )
 def test_configurations_api_gateway_refuses_are_refused(build):
     with pytest.raises(ValueError):
@@ -94,3 +101,10 @@ def test_stage_method_throttle_comes_from_the_stage_settings():
         assert config.method_throttle is None
     else:
         assert config.method_throttle == (float(rate), settings.throttling_burst_limit)
+
+
+def test_a_cached_request_authorizer_needs_an_identity_source():
+    # One cache key for every caller would replay one caller's Allow to all (CDK refuses too).
+    with pytest.raises(ValueError, match="needs at least one identity source"):
+        AuthorizerSpec("mtls", "REQUEST", (), 300)
+    assert AuthorizerSpec("mtls", "REQUEST", (), 0).cache_ttl_seconds == 0
