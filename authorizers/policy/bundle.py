@@ -108,7 +108,9 @@ def parse_bundle(data: bytes, table: RouteTable) -> Bundle:
     """Parse and check a bundle against the route table; raises :class:`BundleError`."""
     document = load_document(data)
     _check_keys("the bundle", document, _TOP_KEYS)
-    if document.get("version") != 1:
+    version = document.get("version")
+    # ``True == 1`` and ``1.0 == 1`` in Python: only the integer 1 is version 1.
+    if type(version) is not int or version != 1:
         raise BundleError("'version' must be 1")
     mapping = _mapping(document.get("principal"))
     raw_rules = document.get("rules")
@@ -130,12 +132,22 @@ def parse_bundle(data: bytes, table: RouteTable) -> Bundle:
     return Bundle(mapping=mapping, rules=rules, cedar=cedar)
 
 
-def _check_keys(where: str, item: Mapping[str, Any], known: frozenset[str]) -> None:
+def _check_keys(where: str, item: Mapping[Any, Any], known: frozenset[str]) -> None:
     for key in item:
+        if not isinstance(key, str):
+            raise BundleError(f"{where}: every key must be a string (found a {_kind(key)})")
         if key not in known:
             close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise BundleError(f"{where}: unknown key {str(key)[:64]!r}{hint}")
+
+
+def _kind(value: object) -> str:
+    """A YAML-ish name for a value's type (never the value: it may be a secret pasted in)."""
+    names = {bool: "boolean", int: "number", float: "number", str: "string", list: "list"}
+    if isinstance(value, dict):
+        return "mapping"
+    return names.get(type(value), "null" if value is None else type(value).__name__)
 
 
 def _mapping(value: object) -> PrincipalMapping:
@@ -180,17 +192,10 @@ def _rule(index: int, item: object, table: RouteTable) -> Rule:
     if effect not in ("allow", "deny"):
         raise BundleError(f"{where}: 'effect' must be 'allow' or 'deny'")
     routes = _routes(where, item.get("routes"), table)
-    match_path = item.get("match_path") or {}
-    if not isinstance(match_path, dict):
-        raise BundleError(f"{where}: 'match_path' maps a path parameter to tenants, groups or id")
-    pairs = []
-    for param, attribute in sorted(match_path.items()):
-        if attribute not in _MATCH_ATTRIBUTES:
-            raise BundleError(f"{where}: 'match_path' attributes are tenants, groups or id")
-        for route in routes:
-            if param not in params_of(route):
-                raise BundleError(f"{where}: route {route} has no parameter {{{param}}}")
-        pairs.append((str(param), str(attribute)))
+    description = item.get("description")
+    if description is not None and not isinstance(description, str):
+        raise BundleError(f"{where}: 'description' must be a string, not a {_kind(description)}")
+    match_path = _match_path(where, item.get("match_path"), routes)
     return Rule(
         id=rule_id,
         allow=effect == "allow",
@@ -198,8 +203,35 @@ def _rule(index: int, item: object, table: RouteTable) -> Rule:
         groups=_names(where, item, "groups"),
         scopes=_names(where, item, "scopes"),
         tenants=_names(where, item, "tenants"),
-        match_path=tuple(pairs),
+        match_path=match_path,
     )
+
+
+def _match_path(
+    where: str, value: object, routes: tuple[RouteTemplate, ...]
+) -> tuple[tuple[str, str], ...]:
+    """``{param: attribute}``, type-checked key by key (YAML allows any key and value)."""
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise BundleError(f"{where}: 'match_path' maps a path parameter to tenants, groups or id")
+    for param in value:
+        if not isinstance(param, str):
+            raise BundleError(
+                f"{where}: 'match_path' keys are path parameter names (found a {_kind(param)})"
+            )
+    pairs = []
+    for param, attribute in sorted(value.items()):
+        if not isinstance(attribute, str) or attribute not in _MATCH_ATTRIBUTES:
+            found = "" if isinstance(attribute, str) else f", not a {_kind(attribute)}"
+            raise BundleError(
+                f"{where}: 'match_path.{param[:64]}' must be one of tenants, groups or id{found}"
+            )
+        for route in routes:
+            if param not in params_of(route):
+                raise BundleError(f"{where}: route {route} has no parameter {{{param}}}")
+        pairs.append((param, attribute))
+    return tuple(pairs)
 
 
 def _routes(where: str, value: object, table: RouteTable) -> tuple[RouteTemplate, ...]:
@@ -209,8 +241,10 @@ def _routes(where: str, value: object, table: RouteTable) -> tuple[RouteTemplate
         raise BundleError(f"{where}: 'routes' must be a non-empty list of route templates")
     routes = []
     for text in value:
+        if not isinstance(text, str):
+            raise BundleError(f"{where}: each of 'routes' must be a string, not a {_kind(text)}")
         try:
-            route = RouteTemplate.parse(str(text))
+            route = RouteTemplate.parse(text)
         except RouteTemplateError:
             raise BundleError(f"{where}: a route must look like 'GET /orders/{{id}}'") from None
         if route not in table:

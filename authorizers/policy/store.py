@@ -5,10 +5,14 @@ hand unless the refresh interval has passed, and then asks the source whether th
 changed (a conditional fetch). A changed document is compiled and validated *before* it
 replaces anything:
 
-- a broken update (bad YAML, Cedar syntax or schema error) never replaces a good set: the
-  last-known-good set stays, the failure is logged and counted (``PolicyReloadFailed``), and
-  the broken tag is remembered so it is not recompiled every interval;
-- a source failure (S3/SSM down or throttled) keeps the last-known-good set too;
+- a broken update (bad YAML, Cedar syntax or schema error, or *any* exception while compiling
+  it) never replaces a good set: the last-known-good set stays, the failure is logged and
+  counted (``PolicyReloadFailed``), and the broken tag is remembered so it is not recompiled
+  every interval;
+- a source failure (S3/SSM down or throttled, or any unexpected exception while fetching)
+  keeps the last-known-good set too;
+- :meth:`refresh` never raises: a failed load at cold start leaves the function running with
+  no policy set (requests denied, saying why) rather than failing the cold start for good;
 - with no good set at all (a cold start whose first load failed), every request is denied,
   the failure (``why``) is logged, and the load is retried every ``retry_s`` seconds.
 
@@ -83,6 +87,16 @@ class PolicyStore:
         except AuthorizerError as error:
             self._failed(now, "source", error.reason, {"error_reason": error.reason.value})
             return
+        except Exception as error:  # any fault keeps the last-known-good set
+            # Not one of the source's own errors (a bug, an SDK surprise): still only a failed
+            # fetch. Logged by type only: the text may quote the document or a credential.
+            self._failed(
+                now,
+                "source",
+                Reason.UPSTREAM_UNAVAILABLE,
+                {"error_reason": Reason.UPSTREAM_UNAVAILABLE.value, "error_type": _type(error)},
+            )
+            return
         if not isinstance(fetched, Fetched):  # UNCHANGED (with no good set: still broken)
             wait = self._refresh_s if self._snapshot is not None else self._retry_s
             self._next_check = now + wait
@@ -93,6 +107,17 @@ class PolicyStore:
             # Remember the broken tag: the same document is not recompiled every interval.
             self._tag = fetched.tag
             self._failed(now, "invalid", Reason.CONFIGURATION, {"problem": str(error)})
+            return
+        except Exception as error:  # a document we cannot compile is invalid
+            # Whatever went wrong compiling it (a shape the bundle checks missed, a fault in
+            # Cedar), this document is not a policy set: the same as a broken update.
+            self._tag = fetched.tag
+            self._failed(
+                now,
+                "invalid",
+                Reason.CONFIGURATION,
+                {"problem": f"the bundle could not be compiled ({_type(error)})"},
+            )
             return
         previous = self._snapshot.version if self._snapshot is not None else None
         self._snapshot = snapshot
@@ -119,3 +144,7 @@ class PolicyStore:
             "reload_failed",
             {"why": why, "kept_version": kept, "source": self._source.description, **fields},
         )
+
+
+def _type(error: BaseException) -> str:
+    return type(error).__name__

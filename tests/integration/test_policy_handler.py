@@ -158,6 +158,32 @@ def test_no_valid_policy_at_cold_start_denies_everything_and_says_why(
     assert '"PolicyUnavailable":1' in out and '"Error":1' in out
 
 
+def test_a_mistyped_bundle_at_cold_start_is_not_fatal(
+    handler_for, make_token, capsys, tmp_path: Path
+):
+    """Availability: a mistyped bundle at cold start used to fail the init for good (reason
+    Internal on every request, even after the bundle was fixed). Now requests are denied
+    with reason Configuration, the log says why, and fixing the file is picked up on retry."""
+    live = tmp_path / "live.yaml"
+    live.write_bytes(
+        DEMO.read_bytes().replace(
+            b"match_path: {tenant: tenants}", b"match_path: {tenant: [tenants]}"
+        )
+    )
+    handler = handler_for(source=str(live))
+    out = capsys.readouterr().out
+    assert '"reload_failed"' in out and "match_path.tenant" in out
+    token = token_for(make_token, "alice")
+    route = "/tenants/{tenant}/orders"
+    response = handler(event_for(token, "GET", "/tenants/acme/orders", route))
+    assert response["context"]["reason"] == "Configuration"
+    live.write_bytes(DEMO.read_bytes())
+    store = sys.modules[MODULE]._COLD_START.get().store
+    store._next_check = 0.0  # the retry interval has passed
+    response = handler(event_for(token, "GET", "/tenants/acme/orders", route))
+    assert effect(response, "GET", "/tenants/acme/orders") == "Allow"
+
+
 def test_a_configuration_error_denies_everything(handler_for, make_token, capsys):
     handler = handler_for(GATEHOUSE_JWT_ROUTES="[]")
     assert "GATEHOUSE_JWT_ROUTES" in capsys.readouterr().out

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
+import yaml  # type: ignore[import-untyped]
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from authorizers.policy.bundle import MAX_BUNDLE_BYTES, BundleError, compile_rule, parse_bundle
 from authorizers.policy.engine import compile_bundle
@@ -39,15 +44,102 @@ def parse(text: str):
         ("version: 1\nrules: [{id: a, routes: ['*'], groups: []}]", "non-empty list"),
         ("version: 1\nrules: [{id: a, routes: ['*'], groups: ['a\"b']}]", "no quote"),
         ("version: 1\nrules: [{id: a, routes: ['*'], match_path: [1]}]", "'match_path'"),
-        ("version: 1\nrules: [{id: a, routes: ['*'], match_path: {tenant: x}}]", "attributes"),
+        ("version: 1\nrules: [{id: a, routes: ['*'], match_path: {tenant: x}}]", "one of tenants"),
         ("version: 1\nrules: [{id: a, routes: ['*'], match_path: {id: id}}]", "no parameter"),
         ("version: 1\nrules: [{id: a, routes: ['*']}, {id: a, routes: ['*']}]", "share one"),
         ("version: 1\ncedar: 'x'\n  bad: [", "not valid YAML"),
+        ("version: true\ncedar: x", "'version' must be 1"),
+        ("version: 1.0\ncedar: x", "'version' must be 1"),
+        ("version: 1\n3: x\ncedar: x", "every key must be a string"),
+        ("version: 1\nrules: [{id: a, routes: [3]}]", "each of 'routes' must be a string"),
+        ("version: 1\nrules: [{id: a, routes: ['*'], description: [x]}]", "'description'"),
     ],
 )
 def test_malformed_bundles_are_refused(text, problem):
     with pytest.raises(BundleError, match=problem):
         parse(text)
+
+
+@pytest.mark.parametrize(
+    ("match_path", "problem"),
+    [
+        (
+            "{tenant: [tenants]}",
+            "'match_path.tenant' must be one of tenants, groups or id, not a list",
+        ),
+        ("{tenant: {a: b}}", "'match_path.tenant' must be one of .* not a mapping"),
+        ("{tenant: tenants, 3: id}", "keys are path parameter names .*found a number"),
+        ("{true: tenants}", "keys are path parameter names .*found a boolean"),
+        ("{null: tenants}", "keys are path parameter names .*found a null"),
+    ],
+)
+def test_mistyped_match_path_is_a_bundle_error_naming_the_key(match_path, problem):
+    """Availability attack/accident: a mistyped bundle used to raise TypeError (unhashable
+    list, mixed key types), which skipped last-known-good and the reload metric and, at cold
+    start, broke the function for good. It must be a BundleError that says where."""
+    text = f"version: 1\nrules: [{{id: r, routes: ['{LIST}'], match_path: {match_path}}}]\n"
+    with pytest.raises(BundleError, match=problem):
+        parse(text)
+
+
+def test_the_reviewed_broken_bundle_is_a_bundle_error():
+    data = (ROOT / "policies" / "demo.yaml").read_bytes()
+    broken = data.replace(b"match_path: {tenant: tenants}", b"match_path: {tenant: [tenants]}")
+    assert broken != data
+    with pytest.raises(BundleError, match=r"rule 'readers-read-own-tenant': 'match_path\.tenant'"):
+        compile_bundle(broken, TABLE)
+
+
+_LEAF = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-1, 2),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["tenants", "id", "tenant", LIST, "*", "allow", "deny", "a", 'x"y']),
+)
+_KEYS = st.one_of(
+    st.sampled_from(["tenant", "id", "routes", "match_path", "effect", "groups", "version"]),
+    st.integers(0, 2),
+    st.booleans(),
+)
+_ANY = st.recursive(
+    _LEAF,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_KEYS, inner, max_size=3)),
+    max_leaves=10,
+)
+_RULE = st.fixed_dictionaries(
+    {"id": st.one_of(st.just("r1"), _LEAF)},
+    optional={
+        key: st.one_of(st.just(good), _ANY)
+        for key, good in {
+            "effect": "deny",
+            "routes": [LIST],
+            "groups": ["readers"],
+            "scopes": ["s"],
+            "tenants": ["acme"],
+            "match_path": {"tenant": "tenants"},
+            "description": "d",
+        }.items()
+    },
+)
+_DOCUMENT = st.fixed_dictionaries(
+    {"version": st.one_of(st.just(1), _LEAF)},
+    optional={
+        "rules": st.one_of(st.lists(_RULE, max_size=2), _ANY),
+        "cedar": st.one_of(st.just("permit (principal, action, resource);"), _ANY),
+        "principal": st.one_of(st.just({"tenant_group_prefix": "t-"}), _ANY),
+    },
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(document=_DOCUMENT)
+@example(document={"version": 1, "rules": [{"id": "r", "routes": [LIST], "match_path": {1: "id"}}]})
+def test_property_any_document_compiles_or_is_a_bundle_error(document):
+    """Whatever YAML an operator (or an attacker with write access to the source) pushes, the
+    only failure is a BundleError: never a TypeError that escapes last-known-good."""
+    with contextlib.suppress(BundleError):
+        compile_bundle(yaml.safe_dump(document).encode(), TABLE)
 
 
 def test_size_and_encoding_limits():

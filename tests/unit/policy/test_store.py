@@ -75,6 +75,80 @@ def test_a_broken_update_keeps_the_last_known_good(clock: ManualClock):
     assert "Cedar syntax" in str(events[-1][1]["problem"])
 
 
+MISTYPED = GOOD.replace(b"match_path: {tenant: tenants}", b"match_path: {tenant: [tenants]}")
+
+
+class Exploding:
+    """A compile step (or source) that fails in a way no one planned for."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def __call__(self, *_args):
+        raise self.error
+
+
+def test_a_mistyped_update_keeps_the_last_known_good_and_is_counted(clock: ManualClock):
+    """Availability attack: a mistyped update (a list where a name goes) raised TypeError out
+    of the store: every request refetched, failed, and no PolicyReloadFailed was counted."""
+    events: list = []
+    source = FakeSource(GOOD, MISTYPED)
+    store = make(source, clock, events)
+    good = store.current()
+    clock.advance(61)
+    for _ in range(3):
+        assert store.current() is good
+    assert [name for name, _ in events] == ["loaded", "reload_failed"]
+    assert "match_path.tenant" in str(events[-1][1]["problem"])
+    assert len(source.calls) == 2  # not refetched per request: next check after the interval
+
+
+@pytest.mark.parametrize("error", [TypeError("boom"), RuntimeError("cedar"), KeyError("k")])
+def test_any_exception_while_compiling_is_an_invalid_document(clock: ManualClock, error):
+    events: list = []
+    table = demo_table()
+    steps = iter([lambda data: compile_bundle(data, table), Exploding(error)])
+
+    def compile_next(data: bytes):
+        return next(steps)(data)
+
+    store = PolicyStore(
+        FakeSource(GOOD, OTHER),
+        compile_next,
+        clock=clock,
+        refresh_s=60,
+        on_event=lambda name, fields: events.append((name, fields)),
+    )
+    good = store.current()
+    clock.advance(61)
+    assert store.current() is good
+    assert events[-1][0] == "reload_failed" and events[-1][1]["why"] == "invalid"
+    assert type(error).__name__ in str(events[-1][1]["problem"])
+    assert str(error) not in str(events[-1][1])  # the type only, never the text
+
+
+def test_any_exception_while_fetching_keeps_the_last_known_good(clock: ManualClock):
+    events: list = []
+    store = make(FakeSource(GOOD, ValueError("sdk surprise")), clock, events)
+    good = store.current()
+    clock.advance(61)
+    assert store.current() is good
+    assert events[-1][0] == "reload_failed" and events[-1][1]["why"] == "source"
+    assert events[-1][1]["error_type"] == "ValueError"
+
+
+def test_a_mistyped_bundle_at_cold_start_denies_then_recovers(clock: ManualClock):
+    """At cold start the same TypeError escaped the init phase, and the function answered
+    Internal until redeployed; now it has no policy set, and retries until the fix lands."""
+    source = FakeSource(MISTYPED, MISTYPED, GOOD)
+    store = make(source, clock)
+    assert store.current() is None and store.unavailable.why == "invalid"
+    clock.advance(5)
+    assert store.current() is None
+    clock.advance(5)
+    assert store.current() is not None
+
+
 def test_a_good_update_replaces_it(clock: ManualClock):
     store = make(FakeSource(GOOD, OTHER), clock)
     first = store.current()
