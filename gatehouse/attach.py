@@ -27,15 +27,18 @@ import click
 from gatehouse.attach_plan import (
     KINDS,
     MAX_TTL,
+    MTLS_TTL_HINT,
     PRINCIPAL,
     ApiMethod,
     AuthorizerSpec,
+    CacheKeyError,
     FunctionArn,
     MethodSwitch,
     Plan,
     RoutePattern,
     Step,
     authorizers_arn,
+    check_cache_key,
     describe_owner,
     kind_defaults,
     match_methods,
@@ -106,10 +109,17 @@ def _spec(
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="'--identity-source'") from None
     ttl = model.cache_ttl_seconds if ttl is None else ttl
+    if ttl > 0 and kind == "mtls":
+        raise CliError(
+            f"--ttl {ttl}: the mtls authorizer cannot be cached; the client certificate is "
+            "not an identity source API Gateway can key its cache on",
+            hint=MTLS_TTL_HINT,
+            code=ExitCode.USAGE,
+        )
     if ttl > 0 and not sources:
         raise click.BadParameter(
-            f"a {kind} authorizer has no identity source by default, and API Gateway caches "
-            "only on identity sources: pass --identity-source too, or keep --ttl 0",
+            f"a {kind} authorizer without identity source cannot be cached (API Gateway caches "
+            "only on identity sources): keep --ttl 0",
             param_hint="'--ttl'",
         )
     return AuthorizerSpec(
@@ -174,9 +184,17 @@ class _Api:
         with aws_errors(f"reading the authorizers of API {self.api_id}"):
             return pages(self.apigateway.get_authorizers, restApiId=self.api_id, limit=500)
 
-    def require_function(self, function: FunctionArn) -> None:
+    def require_function(self, function: FunctionArn) -> dict[str, str] | None:
+        """Check the function exists; its environment variables, when Lambda shows them."""
         with aws_errors(f"looking up function {function.arn}"):
-            self.lambda_.get_function_configuration(FunctionName=function.arn)
+            config = self.lambda_.get_function_configuration(FunctionName=function.arn)
+        # No "Environment": the function has no variables. "Error": Lambda could not decrypt
+        # them for us (a customer-managed KMS key), so they are unknown.
+        environment = config.get("Environment") or {}
+        if environment.get("Error"):
+            return None
+        variables = environment.get("Variables") or {}
+        return {str(k): str(v) for k, v in variables.items()}
 
     def account(self) -> str:
         with aws_errors("asking STS for the account of the API"):
@@ -308,7 +326,11 @@ def _build_plan(
 ) -> Plan:
     rest_api = api.rest_api()
     stage_info = api.require_stage(stage)
-    api.require_function(spec.function)
+    environment = api.require_function(spec.function)
+    try:
+        cache_warning = check_cache_key(spec, environment)
+    except CacheKeyError as error:
+        raise CliError(str(error), hint=error.hint, code=ExitCode.USAGE) from None
     methods = api.methods()
     guarded, preflight, unmatched = match_methods(methods, patterns)
     if unmatched or not guarded:
@@ -338,7 +360,7 @@ def _build_plan(
     statements = api.policy_statements(spec.function)
     covering = [s for s in statements if statement_covers(s, source_arn)]
     sid = statement_id(api.api_id)
-    warnings: list[str] = []
+    warnings: list[str] = [cache_warning] if cache_warning else []
     if covering:
         reused = covering[0]
         permission = Step("keep", f"reuse permission statement {reused.get('Sid', '?')}")

@@ -575,10 +575,84 @@ def test_mtls_is_an_uncached_request_authorizer_without_identity_source(world):
     assert "identitySource" not in authorizer
 
 
-def test_caching_without_an_identity_source_is_refused(world):
-    result = world.run("--route", "GET /pets", "--ttl", "60", kind="mtls")
-    assert result.exit_code == 2
-    assert "caches only on identity sources" in result.stderr
+@pytest.mark.parametrize(
+    "extra",
+    [(), ("--identity-source", "method.request.header.X-Device")],
+    ids=["no identity source", "a client-chosen header"],
+)
+def test_a_cached_mtls_authorizer_is_refused(world, extra):
+    # A cache keyed on anything but the certificate replays one client's Allow to any other
+    # chain-valid client (revoked, unpinned) sending the same values: never cache mTLS.
+    result = world.run("--route", "GET /pets", "--ttl", "300", *extra, kind="mtls")
+    error, hint = failed(result, 2)
+    assert "mtls authorizer cannot be cached" in error
+    assert "client certificate" in error
+    assert hint.startswith("hint: keep --ttl 0")
+    assert "--identity-source" not in hint  # the old hint suggested it: never a fix
+    assert world.authorizers().keys() == {"legacy"}
+
+
+def set_environment(world: World, **variables: str) -> None:
+    world.lambda_.update_function_configuration(
+        FunctionName=world.function_arn, Environment={"Variables": variables}
+    )
+
+
+def test_a_cached_policy_authorizer_over_an_mtls_authenticator_is_refused(world):
+    set_environment(world, GATEHOUSE_POLICY_AUTHENTICATOR="mtls")
+    error, hint = failed(world.run("--route", "GET /pets", kind="policy"), 2)
+    assert "GATEHOUSE_POLICY_AUTHENTICATOR=mtls" in error
+    assert hint.startswith("hint: keep --ttl 0")
+    assert world.authorizers().keys() == {"legacy"}
+    assert world.run("--route", "GET /pets", "--ttl", "0", kind="policy").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "variables", "source", "header"),
+    [
+        ("policy", {"GATEHOUSE_POLICY_AUTHENTICATOR": "jwt_bearer"}, "X-Device", "authorization"),
+        ("policy", {"GATEHOUSE_POLICY_AUTHENTICATOR": "api_key"}, "Authorization", "x-api-key"),
+        ("apikey", {}, "X-Device", "x-api-key"),
+        ("apikey", {"GATEHOUSE_APIKEY_HEADER": "X-Key"}, "x-api-key", "x-key"),
+    ],
+    ids=["policy jwt", "policy api key", "apikey", "apikey custom header"],
+)
+def test_a_cache_key_without_the_functions_credential_is_refused(
+    world, kind, variables, source, header
+):
+    set_environment(world, **variables)
+    result = world.run(
+        "--route", "GET /pets", "--identity-source", f"method.request.header.{source}", kind=kind
+    )
+    error, hint = failed(result, 2)
+    assert f"does not hold the {header} header" in error
+    assert f"--identity-source method.request.header.{header}" in hint
+
+
+def test_a_policy_cache_key_on_the_functions_credential_is_accepted_silently(world):
+    set_environment(world, GATEHOUSE_POLICY_AUTHENTICATOR="jwt_bearer")
+    result = world.run("--route", "GET /pets", kind="policy")
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("Authorization", "with the mtls authenticator pass --ttl 0"),
+        ("X-Device", "holds neither an Authorization nor an x-api-key header"),
+    ],
+)
+def test_a_policy_function_of_unknown_authenticator_is_warned_about(world, source, expected):
+    # The function shows no GATEHOUSE_POLICY_AUTHENTICATOR: attach cannot tell; it warns.
+    result = world.run(
+        "--route", "GET /pets", "--identity-source", f"method.request.header.{source}",
+        kind="policy",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (warning,) = [line for line in result.stderr.splitlines() if "GATEHOUSE_POLICY" in line]
+    assert warning.startswith("warning: ")
+    assert expected in warning
 
 
 @pytest.mark.parametrize(
