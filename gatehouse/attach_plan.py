@@ -309,8 +309,9 @@ def check_cache_key(spec: AuthorizerSpec, environment: Mapping[str, str] | None)
             f"({POLICY_AUTHENTICATOR_VAR}=mtls), which API Gateway cannot cache on",
             MTLS_TTL_HINT,
         )
-    if authenticator in _CREDENTIAL_HEADERS:
-        variable, default = _CREDENTIAL_HEADERS[authenticator]
+    credential = _CREDENTIAL_HEADERS.get(authenticator or "")
+    if credential is not None:
+        variable, default = credential
         header = ((environment or {}).get(variable) or default).lower()
         if header in headers:
             return None
