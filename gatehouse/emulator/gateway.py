@@ -2,8 +2,10 @@
 
 For each request (facts/apigw-contract.md §6, one step per method below):
 
-1. match the route (none: 403 ``Missing Authentication Token``); build the ``methodArn`` from
-   the concrete path (over 1600 bytes: 414); a resource-policy explicit deny: 403, no invoke;
+1. match the route on the raw, still percent-encoded path, by API Gateway's precedence
+   (literal > ``{param}`` > ``{proxy+}``, a method > ``ANY``; none: 403 ``Missing
+   Authentication Token``); build the ``methodArn`` from the concrete raw path (over 1600
+   bytes: 414); a resource-policy explicit deny: 403, no invoke;
 2. identity-source pre-checks: TOKEN header missing, empty or failing the validation regex,
    or (REQUEST with caching on) any identity source missing or empty: 401, no invoke;
 3. the result cache (:mod:`gatehouse.emulator.cache`): a hit replays the stored response;

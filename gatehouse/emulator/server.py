@@ -2,7 +2,9 @@
 
 HTTPS asks for a client certificate (``CERT_OPTIONAL``) and verifies it against the truststore
 (the local CA), as an API Gateway custom domain with mutual TLS does: a certificate from
-another CA fails the handshake; no certificate is fine (the authorizer decides). Werkzeug puts
+another CA fails the handshake. Unlike that domain, which requires a certificate in every
+handshake, no certificate is fine here (the other routes work over HTTPS, and the mTLS
+authorizer answers 401; docs/local.md "Known differences"). Werkzeug puts
 the verified leaf in ``environ["SSL_CLIENT_CERT"]`` (PEM), which the gateway hands to REQUEST
 authorizers as ``requestContext.identity.clientCert``.
 
