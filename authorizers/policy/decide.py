@@ -38,6 +38,7 @@ from authorizers.core.routes import (
     ANY_METHOD,
     NotCacheSafe,
     PolicyResources,
+    RouteTemplate,
     cache_safe_resources,
     pattern_reaches,
 )
@@ -137,6 +138,7 @@ def decide(
         evaluation=evaluation,
         reason=reason,
         cells=cells,
+        path_bound=snapshot.path_bound,
         context=context,
     )
     if decision is None:
@@ -170,13 +172,14 @@ def _cache_safe(
     evaluation: Evaluation,
     reason: Reason | None,
     cells: Sequence[Cell] | None,
+    path_bound: frozenset[RouteTemplate],
     context: Mapping[str, ContextValue],
 ) -> Decision | None:
     """The stage-wide answer from the enumerated cells, or None when there is none."""
     if cells is None:
         return None
     allowed = [cell.template for cell in cells if cell.allowed]
-    if _reaches_unbound_values(tuple(cells)):
+    if _reaches_unbound_values(tuple(cells), path_bound):
         return None
     try:
         resources = cache_safe_resources(request.arn, allowed, [c.template for c in cells])
@@ -198,12 +201,16 @@ def _cache_safe(
 
 
 @lru_cache(maxsize=256)
-def _reaches_unbound_values(cells: tuple[Cell, ...]) -> bool:
+def _reaches_unbound_values(cells: tuple[Cell, ...], path_bound: frozenset[RouteTemplate]) -> bool:
     """Could an allowed pattern of one route reach a request of a path-bound route with a
     parameter value we did not evaluate? Its cells cover only the candidate values; every
-    other value must stay implicitly denied, so no *other* route's Allow may cover it."""
-    specialized = {cell.route for cell in cells if cell.template != cell.route}
-    for route in specialized:
+    other value must stay implicitly denied, so no *other* route's Allow may cover it.
+
+    Every path-bound route is checked, *including one with no cell at all* (the request did
+    not bind its parameter and the principal has no candidate value): it is evaluated for no
+    value, so no Deny is written for it, and another route's broad Allow (``GET/*/*`` of
+    ``GET /{section}/{proxy+}``) would otherwise reach all of it."""
+    for route in path_bound:
         for cell in cells:
             if not cell.allowed or cell.route == route:
                 continue

@@ -103,6 +103,14 @@ class PolicySnapshot:
         self._annotations = dict(annotations)
         self._dependence = dict(dependence)
         self._actions = {str(route): route for route in table.routes}
+        # Routes whose decision reads one of their own path parameters: their cells cover only
+        # the candidate values (possibly none at all), every other value stays unevaluated.
+        self.path_bound: frozenset[RouteTemplate] = frozenset(
+            route
+            for route in table.routes
+            if not self._dependence[str(route)].dynamic
+            and set(table.params(route)) & self._dependence[str(route)].params
+        )
         self._slices: dict[str, tuple[cedarpy.PolicySet, cedarpy.Entities]] = {}
         self._full_base: cedarpy.Entities | None = None
         # Path parameters are compared with the principal's id or tenants only when a policy

@@ -240,3 +240,155 @@ def test_odd_tenant_names_are_never_spelled_into_a_cached_policy():
     result = check_replays(odd, ("GET", "/tenants/acme/orders"))
     resources = " ".join(result.decision.resources.allow)
     assert "a/b" not in resources and "%2F" not in resources
+
+
+# --- broad routes, tenant-less principals ------------------------------------------------
+
+ZERO_CELLS_TABLE = RouteTable.parse(["GET /tenants/{tenant}/orders", "GET /{section}/{proxy+}"])
+ZERO_CELLS_BUNDLE = b"""version: 1
+rules:
+  - id: own-tenant
+    routes: ["GET /tenants/{tenant}/orders"]
+    match_path: {tenant: tenants}
+  - id: docs
+    routes: ["GET /{section}/{proxy+}"]
+"""
+
+
+def test_a_tenantless_principals_broad_allow_never_reaches_an_unevaluated_route():
+    """Attack: mallory (member of no tenant) first calls GET /docs/intro. The tenant route
+    was evaluated for no value at all (no candidate, none in the request), so it got no Deny,
+    and the docs route's 'GET/*/*' cached Allow reached GET /tenants/acme/orders, which a
+    fresh evaluation denies."""
+    snapshot = compile_bundle(ZERO_CELLS_BUNDLE, ZERO_CELLS_TABLE)
+    mallory = user("mallory")
+    first = run(mallory, "GET", "/docs/intro", snapshot=snapshot, table=ZERO_CELLS_TABLE)
+    assert first.decision.effect is Effect.ALLOW
+    policy = render_policy(first.decision.resources)
+    target = f"{ARN}/GET/tenants/acme/orders"
+    fresh = run(mallory, "GET", "/tenants/acme/orders", snapshot=snapshot, table=ZERO_CELLS_TABLE)
+    assert fresh.decision.effect is Effect.DENY
+    assert evaluate_policy(policy, target) is not PolicyOutcome.ALLOW
+
+
+#: (route table, bundle, concrete requests that resolve to a route of the table)
+BROAD_SCENARIOS = {
+    "proxy-after-section": (
+        ZERO_CELLS_TABLE,
+        ZERO_CELLS_BUNDLE,
+        [
+            *(("GET", f"/tenants/{t}/orders") for t in ("acme", "globex", "mallory")),
+            ("GET", "/docs/intro"),
+            ("GET", "/tenants/acme/orders/7"),
+            ("GET", "/a/b/c"),
+        ],
+    ),
+    "two-params": (
+        RouteTable.parse(
+            [
+                "GET /{a}/{b}",
+                "GET /tenants/{tenant}/orders",
+                "GET /tenants/{tenant}/orders/{id}",
+                "DELETE /tenants/{tenant}/orders/{id}",
+            ]
+        ),
+        b"""version: 1
+principal: {tenant_group_prefix: tenant-}
+rules:
+  - id: own
+    routes: ["GET /tenants/{tenant}/orders", "GET /tenants/{tenant}/orders/{id}"]
+    match_path: {tenant: tenants}
+  - id: admins-delete-own
+    routes: ["DELETE /tenants/{tenant}/orders/{id}"]
+    groups: [admins]
+    match_path: {tenant: tenants}
+  - id: pairs
+    routes: ["GET /{a}/{b}"]
+    groups: [readers]
+""",
+        [
+            *(("GET", f"/tenants/{t}/orders") for t in ("acme", "globex", "p")),
+            *(("GET", f"/tenants/{t}/orders/1") for t in ("acme", "globex")),
+            *(("DELETE", f"/tenants/{t}/orders/1") for t in ("acme", "globex")),
+            ("GET", "/x/y"),
+            ("GET", "/tenants/acme"),
+        ],
+    ),
+    "groups-as-tenants": (
+        RouteTable.parse(["GET /t/{tenant}/items", "GET /t/{tenant}/items/{id}", "GET /{proxy+}"]),
+        b"""version: 1
+rules:
+  - id: own
+    routes: ["GET /t/{tenant}/items", "GET /t/{tenant}/items/{id}"]
+    match_path: {tenant: groups}
+  - id: any
+    routes: ["GET /{proxy+}"]
+    groups: [admins]
+""",
+        [
+            *(("GET", f"/t/{t}/items") for t in ("acme", "globex", "admins", "p")),
+            *(("GET", f"/t/{t}/items/1") for t in ("acme", "globex")),
+            ("GET", "/t/acme/items/1/2"),
+            ("GET", "/other"),
+        ],
+    ),
+    "id-equality-and-any": (
+        RouteTable.parse(
+            [
+                "GET /users/{user}/profile",
+                "GET /users/{user}/{proxy+}",
+                "ANY /files/{proxy+}",
+                "GET /files/public",
+            ]
+        ),
+        b"""version: 1
+cedar: |
+  permit (principal, action == Gatehouse::Action::"GET /users/{user}/profile", resource)
+  when { context.path.user == principal.id };
+  permit (principal, action == Gatehouse::Action::"GET /users/{user}/{proxy+}", resource)
+  when { principal.groups.contains("admins") };
+  permit (principal, action == Gatehouse::Action::"ANY /files/{proxy+}", resource)
+  when { principal.groups.contains("readers") };
+  forbid (principal, action == Gatehouse::Action::"ANY /files/{proxy+}", resource)
+  when { context.path.proxy like "secret*" };
+  permit (principal, action == Gatehouse::Action::"GET /files/public", resource);
+""",
+        [
+            *(("GET", f"/users/{u}/profile") for u in ("p", "acme", "globex")),
+            ("GET", "/users/p/x/y"),
+            *((m, f"/files/{f}") for m in ("GET", "POST") for f in ("a", "secret1", "a/b")),
+            ("GET", "/files/public"),
+        ],
+    ),
+}
+_BROAD_SNAPSHOTS = {
+    name: compile_bundle(bundle, table) for name, (table, bundle, _) in BROAD_SCENARIOS.items()
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    scenario=st.sampled_from(sorted(BROAD_SCENARIOS)),
+    groups=st.sets(
+        st.sampled_from(["readers", "admins", "tenant-acme", "tenant-globex", "acme"]), max_size=3
+    ),
+    name=st.sampled_from(["p", "acme"]),
+    first=st.integers(min_value=0),
+)
+def test_property_broad_routes_never_replay_a_false_allow(scenario, groups, name, first):
+    """Cache safety over tables with '{proxy+}' and '/{a}/{b}' routes, and principals with no
+    tenant at all: the answer for any first request, replayed by API Gateway for every other
+    request with the same credential, never allows what a fresh evaluation denies."""
+    table, _bundle, requests = BROAD_SCENARIOS[scenario]
+    snapshot = _BROAD_SNAPSHOTS[scenario]
+    who = user(name, *groups)
+    method, path = requests[first % len(requests)]
+    answer = run(who, method, path, snapshot=snapshot, table=table)
+    policy = render_policy(answer.decision.resources)
+    for method2, path2 in requests:
+        fresh = run(who, method2, path2, snapshot=snapshot, table=table)
+        assert fresh.decision.reason is not Reason.UNKNOWN_ROUTE, (method2, path2)
+        cached = evaluate_policy(policy, f"{ARN}/{method2}{path2}") is PolicyOutcome.ALLOW
+        assert not (cached and fresh.decision.effect is Effect.DENY), (
+            f"{who.id} {sorted(groups)}: {method} {path} cached -> allows {method2} {path2}"
+        )
