@@ -41,3 +41,11 @@ def test_routing_is_on_the_raw_path_over_a_real_socket(local):
     answer = local.call("GET", "/tenants/acme%2F..%2Fglobex/orders")
     assert answer.status == 401
     assert answer.header("x-gatehouse-authorizer") == "policy; cache=skipped"
+
+
+def test_an_encoded_traversal_reaches_the_authorizer_raw_and_is_refused(local):
+    # bob (acme) names acme%2F..%2Fglobex: routed as one {tenant} segment, handed over raw;
+    # the authorizer sees it (the header says it was consulted) and never grants globex.
+    answer = local.call("GET", "/tenants/acme%2F..%2Fglobex/orders", local.bearer("bob"))
+    assert answer.status == (403 if local.policy_available else 500)
+    assert (answer.header("x-gatehouse-authorizer") or "").startswith("policy; cache=")
