@@ -86,9 +86,20 @@ def _calibrate(func: Callable[[], object], budget_s: float) -> int:
 
 
 def run(rounds: int = 7, budget_s: float = 0.05, only: str | None = None) -> list[Row]:
-    """Measure every row (rows print nothing: their stdout, e.g. EMF lines, goes to devnull)."""
+    """Measure every row (rows print nothing: their stdout, EMF and log lines, goes to devnull).
+
+    The Powertools Logger's handler holds the stream it was built with, so ``redirect_stdout``
+    alone would leave log lines on the terminal: it is pointed at the sink as well.
+    """
+    from authorizers.core.observability import logger
+
+    handler = logger.registered_handler
     with Path(os.devnull).open("w") as sink, contextlib.redirect_stdout(sink):
-        return _run(rounds, budget_s, only)
+        previous = handler.setStream(sink)  # type: ignore[attr-defined]
+        try:
+            return _run(rounds, budget_s, only)
+        finally:
+            handler.setStream(previous)  # type: ignore[attr-defined]
 
 
 def _run(rounds: int, budget_s: float, only: str | None) -> list[Row]:
