@@ -36,6 +36,7 @@ from authorizers.core.request import Request
 from authorizers.core.route_arn import MAX_RESOURCE_CHARS
 from authorizers.core.routes import (
     ANY_METHOD,
+    MAX_POLICY_RESOURCE_BYTES,
     NotCacheSafe,
     PolicyResources,
     RouteTemplate,
@@ -49,7 +50,7 @@ from authorizers.policy.model import (
     principal_entity,
     resource_entity,
 )
-from authorizers.policy.routes import RouteTable
+from authorizers.policy.routes import REFUSED_PATH_GLOBS, RouteTable
 from authorizers.policy.store import Unavailable
 
 
@@ -187,6 +188,11 @@ def _cache_safe(
         return None
     if not resources.allow:
         resources = PolicyResources(allow=(), deny=(request.arn.all_routes(),))
+    else:
+        refused = _refused_paths(request, resources)
+        if refused is None:
+            return None
+        resources = refused
     outcome = evaluate_policy(render_policy(resources), request.arn.arn)
     if (outcome is PolicyOutcome.ALLOW) != evaluation.allowed:
         return None  # the policy would not give Cedar's answer for this request: scope it
@@ -198,6 +204,25 @@ def _cache_safe(
         usage_identifier_key=identity.usage_identifier_key,
         reason=reason,
     )
+
+
+def _refused_paths(request: Request, resources: PolicyResources) -> PolicyResources | None:
+    """``resources`` with an explicit Deny for every path the route rules refuse and a glob
+    can express (:data:`REFUSED_PATH_GLOBS`); None when that no longer fits a response.
+
+    Needed only when an Allow holds a ``*`` (IAM's ``*`` crosses ``/``): an exact resource
+    is a path the table resolves, which never holds such a spelling.
+    """
+    if not any("*" in resource for resource in resources.allow):
+        return resources
+    arn = request.arn
+    extra = tuple(f"{arn.stage_prefix}/{glob}" for glob in REFUSED_PATH_GLOBS)
+    everything = (*resources.allow, *resources.deny, *extra)
+    if any(len(resource) > MAX_RESOURCE_CHARS for resource in extra):
+        return None
+    if sum(len(resource) + 3 for resource in everything) > MAX_POLICY_RESOURCE_BYTES:
+        return None
+    return PolicyResources(allow=resources.allow, deny=(*resources.deny, *extra))
 
 
 @lru_cache(maxsize=256)

@@ -42,6 +42,28 @@ from authorizers.core.routes import ANY_METHOD, RouteTemplate, RouteTemplateErro
 #: Most routes one table may hold (each is a Cedar action; the schema grows with them).
 MAX_ROUTES: Final = 2000
 _DOT_SEGMENTS: Final = frozenset({".", ".."})
+_DOTS: Final = _DOT_SEGMENTS
+
+
+def _dot_spellings() -> tuple[str, ...]:
+    one = (".", "%2e", "%2E")
+    return (*one, *(a + b for a in one for b in one))
+
+
+#: IAM globs (after ``{api}/{stage}/``) for requests the rules above always refuse and a glob
+#: can express: an encoded slash anywhere, an empty segment, and a ``.``/``..`` segment in
+#: any spelling (raw, ``%2e``, ``%2E``), last or followed by ``/``. No request the table
+#: resolves matches one (the API id, stage and method never hold ``%``, ``/.`` or ``//``, and
+#: a table literal may not hold ``%`` or be a dot segment), so they are added as Deny to every
+#: cache-safe Allow: IAM's ``*`` in ``GET/tenants/acme/orders/*`` crosses ``/`` and would
+#: otherwise reach ``GET /tenants/acme/orders/..%2F..%2Fglobex``. What a glob cannot express
+#: (a malformed escape such as ``%zz``, invalid UTF-8) is the documented residual.
+REFUSED_PATH_GLOBS: Final[tuple[str, ...]] = (
+    "*//*",
+    "*%2F*",
+    "*%2f*",
+    *(glob for dots in _dot_spellings() for glob in (f"*/{dots}", f"*/{dots}/*")),
+)
 
 
 class RouteTableError(ValueError):
@@ -103,6 +125,17 @@ class RouteTable:
             raise RouteTableError("a route is listed twice")
         self._set = frozenset(self.routes)
         self._segments = {route: segments(route) for route in self.routes}
+        for route, parts in self._segments.items():
+            for part in parts:
+                # A literal that is a dot segment can never match (the rules refuse it), and
+                # one with a percent-escape would be the only legitimate way for "%2F" or
+                # "%2e" to appear in a request: refusing both keeps the cached answer's
+                # REFUSED_PATH_GLOBS from ever denying a request the table allows.
+                if part.literal is not None and ("%" in part.literal or part.literal in _DOTS):
+                    raise RouteTableError(
+                        f"route {route}: a literal segment may not be '.', '..' or hold a "
+                        "percent-escape (write it decoded)"
+                    )
         # Index for tables of hundreds of routes: (segment count, first segment or None for a
         # parameter) -> routes; greedy routes are always candidates.
         self._index: dict[tuple[int, str | None], list[RouteTemplate]] = {}

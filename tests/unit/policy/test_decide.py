@@ -11,7 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from authorizers.core.decision import Effect, render_policy
-from authorizers.core.exceptions import ConfigurationError, Reason, UpstreamError
+from authorizers.core.exceptions import (
+    ConfigurationError,
+    InvalidRequestError,
+    Reason,
+    UpstreamError,
+)
 from authorizers.core.iam_match import PolicyOutcome, evaluate_policy
 from authorizers.policy.decide import decide
 from authorizers.policy.engine import compile_bundle
@@ -392,3 +397,136 @@ def test_property_broad_routes_never_replay_a_false_allow(scenario, groups, name
         assert not (cached and fresh.decision.effect is Effect.DENY), (
             f"{who.id} {sorted(groups)}: {method} {path} cached -> allows {method2} {path2}"
         )
+
+
+# --- what the route rules refuse stays refused in a cached answer ------------------------
+
+#: Requests the normalization rules refuse (docs/policies.md), under alice's allowed prefix.
+REFUSED_REPLAYS = [
+    "/tenants/acme/orders/..%2F..%2Fglobex",
+    "/tenants/acme/orders/a%2Fb",
+    "/tenants/acme/orders/a%2fb",
+    "/tenants/acme/orders/..",
+    "/tenants/acme/orders/.",
+    "/tenants/acme/orders/%2e%2e",
+    "/tenants/acme/orders/%2E.",
+    "/tenants/acme/orders/%2e",
+    "/tenants/acme/orders/../../globex/orders",
+    "/tenants/acme/orders/./7",
+    "/tenants/acme/orders//",
+    "/tenants/acme/orders/a//b",
+]
+
+
+@pytest.mark.parametrize("path", REFUSED_REPLAYS)
+@pytest.mark.parametrize("method", ["GET", "DELETE"])
+def test_a_cached_allow_never_covers_an_encoded_slash_or_dot_segment(method, path):
+    """Attack: after alice's GET /tenants/acme/orders, API Gateway replays her cached
+    'GET/tenants/acme/orders/*' for '..%2F..%2Fglobex', 'a%2Fb', '%2e%2e' or '//': IAM's '*'
+    crosses '/', while a fresh evaluation refuses them (UnknownRoute). The cached answer must
+    carry an explicit Deny for each."""
+    answer = run(ALICE, "GET", "/tenants/acme/orders")
+    assert answer.decision.cache_safe
+    fresh = run(ALICE, method, path)
+    assert fresh.decision.reason is Reason.UNKNOWN_ROUTE
+    policy = render_policy(answer.decision.resources)
+    assert evaluate_policy(policy, f"{ARN}/{method}{path}") is PolicyOutcome.EXPLICIT_DENY
+
+
+_SEGMENTS = st.sampled_from(
+    [
+        "a",
+        "acme",
+        "7",
+        ".",
+        "..",
+        "...",
+        ".a",
+        "a.",
+        "%2e",
+        "%2E%2e",
+        "%2e.",
+        "%2f",
+        "%2F",
+        "a%2Fb",
+        "%41",
+        "%25",
+        "%252F",
+        "%zz",
+        "%",
+        "~",
+        "a:b",
+        "%20",
+        "%2D",
+        "",
+    ]
+)
+_WIDE_TABLE = RouteTable.parse(
+    ["ANY /{proxy+}", "GET /tenants/{tenant}/orders", "GET /a.b/{id}", "GET /"]
+)
+
+
+def _refused_only_policy() -> dict:
+    from authorizers.policy.routes import REFUSED_PATH_GLOBS
+
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": f"{ARN}/*/*"},
+            {
+                "Effect": "Deny",
+                "Action": "execute-api:Invoke",
+                "Resource": [f"{ARN}/{glob}" for glob in REFUSED_PATH_GLOBS],
+            },
+        ],
+    }
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    method=st.sampled_from(["GET", "POST", "DELETE"]),
+    parts=st.lists(_SEGMENTS, min_size=0, max_size=4),
+    trailing=st.booleans(),
+)
+def test_property_the_refused_path_denies_match_exactly_what_the_rules_refuse(
+    method, parts, trailing
+):
+    """The explicit Denies never deny a request the route table resolves (they would turn a
+    legitimate call into a cached 403), and every request they deny is one the rules refuse."""
+    path = "/" + "/".join(parts) + ("/" if trailing and parts else "")
+    try:
+        req = request(method, path)
+    except InvalidRequestError:  # the ARN parser refuses it: it never reaches a policy
+        return
+    resolved = _WIDE_TABLE.resolve(req) is not None
+    outcome = evaluate_policy(_refused_only_policy(), req.arn.arn)
+    if resolved:
+        assert outcome is PolicyOutcome.ALLOW, f"a resolvable request is denied: {path}"
+    if outcome is PolicyOutcome.EXPLICIT_DENY:
+        assert not resolved
+
+
+def test_a_static_exact_allow_needs_no_refused_path_denies():
+    table = RouteTable.parse(["GET /health", "GET /admin"])
+    snapshot = compile_bundle(
+        b'version: 1\ncedar: \'permit (principal, action == Gatehouse::Action::"GET /health",'
+        b" resource);'\n",
+        table,
+    )
+    answer = run(BOB, "GET", "/health", snapshot=snapshot, table=table)
+    assert answer.decision.cache_safe and answer.decision.resources.deny == ()
+
+
+def test_refused_path_denies_that_do_not_fit_scope_the_answer():
+    """Near the response size cap the explicit Denies would not fit: the answer names this
+    request only rather than dropping them."""
+    routes = [f"GET /r{i:03d}/{{id}}" for i in range(70)]
+    table = RouteTable.parse(routes)
+    snapshot = compile_bundle(
+        b'version: 1\ncedar: \'permit (principal, action in Gatehouse::Action::"GET",'
+        b" resource);'\n",
+        table,
+    )
+    answer = run(BOB, "GET", "/r001/7", snapshot=snapshot, table=table)
+    assert answer.decision.effect is Effect.ALLOW and not answer.decision.cache_safe
+    assert answer.decision.resources.allow == (f"{ARN}/GET/r001/7",)

@@ -181,6 +181,12 @@ def test_http_api_route_key_names_the_route():
         (["FETCH /a"], "METHOD"),
         ([3], "string"),
         (["GET /{proxy+}/x"], "last"),
+        # A literal that would make "%2F"/"%2e" or a dot segment a legitimate request: the
+        # cached answer's explicit Denies for them would then deny it.
+        (["GET /a%2Fb"], "percent-escape"),
+        (["GET /x/%2e/{id}"], "percent-escape"),
+        (["GET /x/.."], "literal segment may not be"),
+        (["GET /./x"], "literal segment may not be"),
     ],
 )
 def test_bad_tables_are_refused(routes, problem):
