@@ -131,3 +131,16 @@ def route_dependence(
             if "*" in admitted or route in admitted:
                 result[route] = result[route].merged(found)
     return result
+
+
+def request_varying(est: Mapping[str, Any]) -> list[str]:
+    """Ids of the static policies whose conditions read request-varying context (headers,
+    source IP, time, or the context as a whole): answers API Gateway's cache cannot replay."""
+    found = []
+    policies = est.get("staticPolicies", {})
+    for policy_id, policy in policies.items() if isinstance(policies, dict) else ():
+        for condition in policy.get("conditions", []):
+            if dependence(condition.get("body")).dynamic:
+                found.append(str(policy_id))
+                break
+    return found

@@ -88,7 +88,9 @@ class PolicyAuthorizer:
             )
         store = PolicyStore(
             config.source,
-            lambda data: compile_bundle(data, config.table, headers=config.headers),
+            lambda data: compile_bundle(
+                data, config.table, headers=config.headers, require_cacheable=config.cached
+            ),
             clock=MonotonicClock(),
             refresh_s=config.refresh_s,
             on_event=_log_store_event,
@@ -115,6 +117,7 @@ class PolicyAuthorizer:
                 shadow=shadow,
                 now=self._clock.now(),
                 headers=self.config.headers,
+                authorizer_cache=self.config.cached,
             )
         except AuthorizerError as error:
             if snapshot is None:
@@ -137,7 +140,7 @@ class PolicyAuthorizer:
             count(KIND, PolicyMetric.EVALUATION_ERROR)
         if result.shadow_deny:
             count(KIND, PolicyMetric.SHADOW_DENY)
-        if not shadow and not result.decision.cache_safe:
+        if not shadow and self.config.cached and not result.decision.cache_safe:
             count(KIND, PolicyMetric.NOT_CACHE_SAFE)
         logger.info("policy decision", extra=_log_fields(result.log))
         return result.decision

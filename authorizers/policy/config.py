@@ -17,6 +17,7 @@ from typing import Final
 from authorizers.core.config import PREFIX, Settings, json_list
 from authorizers.core.exceptions import ConfigurationError
 from authorizers.policy.authenticate import ROUTE_SETTINGS, AuthenticatorKind
+from authorizers.policy.engine import AUTHORIZER_CACHE_SETTING
 from authorizers.policy.model import CREDENTIAL_HEADERS, HEADER_NAME
 from authorizers.policy.routes import RouteTable, RouteTableError
 from authorizers.policy.source import PolicySource, SourceError, parse_source
@@ -28,6 +29,7 @@ ROUTES_VAR: Final = "GATEHOUSE_POLICY_ROUTES"
 MODE_VAR: Final = "GATEHOUSE_POLICY_MODE"
 REFRESH_VAR: Final = "GATEHOUSE_POLICY_REFRESH_SECONDS"
 HEADERS_VAR: Final = "GATEHOUSE_POLICY_CONTEXT_HEADERS"
+AUTHORIZER_CACHE_VAR: Final = AUTHORIZER_CACHE_SETTING
 HTTP_FORMAT_VAR: Final = "GATEHOUSE_HTTP_RESPONSE_FORMAT"
 MAX_CONTEXT_HEADERS: Final = 16
 
@@ -40,6 +42,19 @@ class Mode(StrEnum):
     SHADOW = "shadow"
 
 
+class AuthorizerCache(StrEnum):
+    """Is API Gateway's authorizer cache on for this authorizer (result TTL > 0)?
+
+    ``on`` (the default, as API Gateway's and CDK's): every answer must stay right when it is
+    replayed for the TTL, so a bundle whose policies read request-varying context (headers,
+    source IP, time) is refused at load. ``off``: the operator confirms the TTL is 0; such
+    policies are accepted and every answer names its request only.
+    """
+
+    ON = "on"
+    OFF = "off"
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyConfig:
     authenticator: AuthenticatorKind
@@ -48,6 +63,12 @@ class PolicyConfig:
     mode: Mode = Mode.ENFORCE
     refresh_s: int = 60
     headers: tuple[str, ...] = ()
+    authorizer_cache: AuthorizerCache = AuthorizerCache.ON
+
+    @property
+    def cached(self) -> bool:
+        """Answers may be replayed by API Gateway's authorizer cache."""
+        return self.authorizer_cache is AuthorizerCache.ON
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> PolicyConfig:
@@ -73,6 +94,9 @@ class PolicyConfig:
         except RouteTableError as error:
             raise ConfigurationError(ROUTES_VAR, str(error)) from None
         mode = Mode(settings.choice(MODE_VAR, Mode, default=Mode.ENFORCE))
+        authorizer_cache = AuthorizerCache(
+            settings.choice(AUTHORIZER_CACHE_VAR, AuthorizerCache, default=AuthorizerCache.ON)
+        )
         refresh_s = settings.integer(
             REFRESH_VAR,
             default=60,
@@ -113,6 +137,7 @@ class PolicyConfig:
             mode=mode,
             refresh_s=refresh_s,
             headers=headers,
+            authorizer_cache=authorizer_cache,
         )
 
 

@@ -74,9 +74,13 @@ def decide(
     shadow: bool,
     now: float,
     headers: Sequence[str] = (),
+    authorizer_cache: bool = True,
 ) -> PolicyDecision:
     """Raises ``UpstreamError``/``ConfigurationError`` (enforce mode, no policy set) and, from
-    header reads, ``InvalidRequestError`` (a context header sent twice with two values)."""
+    header reads, ``InvalidRequestError`` (a context header sent twice with two values).
+
+    ``authorizer_cache`` False: the operator confirmed API Gateway caches nothing (TTL 0), so
+    the answer names this request only; no stage-wide policy is computed."""
     version = snapshot.version if snapshot is not None else "none"
     context: dict[str, ContextValue] = {**identity.context, "policy_version": version}
     log: dict[str, Any] = {
@@ -132,6 +136,10 @@ def decide(
         log["errored_policies"] = list(evaluation.errored)
     if shadow:
         return _shadow_allow(request, identity, context, log, evaluation)
+    if not authorizer_cache:
+        scoped = _this_request(request, identity, evaluation, reason, context)
+        log["cache_safe"] = False
+        return PolicyDecision(scoped, log, evaluation)
     cells = snapshot.enumerate(principal, match, resource, cedar_context)
     decision = _cache_safe(
         request,

@@ -26,7 +26,12 @@ import cedarpy
 
 from authorizers.core.cache import BoundedTTLCache
 from authorizers.core.routes import RouteTemplate, RouteTemplateError
-from authorizers.policy.analysis import Dependence, route_dependence, scoped_actions
+from authorizers.policy.analysis import (
+    Dependence,
+    request_varying,
+    route_dependence,
+    scoped_actions,
+)
 from authorizers.policy.bundle import Bundle, BundleError, parse_bundle
 from authorizers.policy.model import (
     ACTION_TYPE,
@@ -94,8 +99,11 @@ class PolicySnapshot:
         version: str,
         annotations: Mapping[str, str],
         dependence: Mapping[str, Dependence],
+        request_varying: tuple[str, ...] = (),
     ) -> None:
         self.bundle = bundle
+        #: Policies (by ``@id``) that read headers, the source IP or the time.
+        self.request_varying = request_varying
         self.table = table
         self.version = version
         self._policies: dict[str, Any] = dict(est.get("staticPolicies", {}))
@@ -343,16 +351,41 @@ def bundle_version(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
+#: The setting that tells the authorizer API Gateway's cache is off (config.py reads it).
+AUTHORIZER_CACHE_SETTING: Final = "GATEHOUSE_POLICY_AUTHORIZER_CACHE"
+
+
 def compile_bundle(
-    data: bytes, table: RouteTable, *, headers: Sequence[str] = ()
+    data: bytes,
+    table: RouteTable,
+    *,
+    headers: Sequence[str] = (),
+    require_cacheable: bool = False,
 ) -> PolicySnapshot:
-    """Parse, compile, validate and pre-parse a bundle. Raises :class:`BundleError`."""
+    """Parse, compile, validate and pre-parse a bundle. Raises :class:`BundleError`.
+
+    ``require_cacheable``: API Gateway's authorizer cache is on (the authorizer passes its
+    ``GATEHOUSE_POLICY_AUTHORIZER_CACHE``): a policy that reads request-varying context is
+    refused, because its answer would be replayed for the TTL whatever the headers, source IP
+    or time of the next request.
+    """
     bundle = parse_bundle(data, table)
-    return compile_parsed(bundle, table, headers=headers, version=bundle_version(data))
+    return compile_parsed(
+        bundle,
+        table,
+        headers=headers,
+        version=bundle_version(data),
+        require_cacheable=require_cacheable,
+    )
 
 
 def compile_parsed(
-    bundle: Bundle, table: RouteTable, *, headers: Sequence[str], version: str
+    bundle: Bundle,
+    table: RouteTable,
+    *,
+    headers: Sequence[str],
+    version: str,
+    require_cacheable: bool = False,
 ) -> PolicySnapshot:
     text = bundle.policy_text()
     try:
@@ -377,6 +410,14 @@ def compile_parsed(
     frozen_groups = {k: frozenset(v) for k, v in groups.items()}
     admits = {policy_id: _admitted(policy, frozen_groups) for policy_id, policy in policies.items()}
     _validate(policies, admits, table, headers)
+    varying = [annotations[policy_id] for policy_id in request_varying(est)]
+    if require_cacheable and varying:
+        raise BundleError(
+            f"policy {varying[0]!r} reads request-varying context (headers, source_ip, time): "
+            "API Gateway's authorizer cache would replay its answer for the cache TTL whatever "
+            "they are. Set the API's authorizer result TTL to 0 and "
+            f"{AUTHORIZER_CACHE_SETTING}=off, or do not read them"
+        )
     dependence = route_dependence(est, [str(r) for r in table.routes], frozen_groups)
     return PolicySnapshot(
         bundle=bundle,
@@ -386,6 +427,7 @@ def compile_parsed(
         version=version,
         annotations=annotations,
         dependence=dependence,
+        request_varying=tuple(varying),
     )
 
 

@@ -196,3 +196,51 @@ def test_an_unknown_route_is_denied(handler_for, make_token):
     response = handler(event_for(token_for(make_token, "alice"), "GET", "/admin", "/admin"))
     assert effect(response, "GET", "/admin") == "Deny"
     assert response["context"]["reason"] == "UnknownRoute"
+
+
+OFFICE_ONLY = """version: 1
+cedar: |
+  @id("office-only")
+  permit (principal, action in Gatehouse::Action::"GET", resource)
+  when { context has source_ip && context.source_ip.isInRange(ip("10.0.0.0/8")) };
+"""
+
+
+def test_a_source_ip_policy_is_refused_while_the_authorizer_cache_is_on(
+    handler_for, make_token, capsys, tmp_path: Path
+):
+    """Attack: bob's 'office network only' Allow, cached by API Gateway for the TTL, is
+    replayed when the same token calls from the internet. With the cache on (the default),
+    the bundle does not load, every request is denied, and the log names the setting."""
+    bundle = tmp_path / "office.yaml"
+    bundle.write_text(OFFICE_ONLY)
+    handler = handler_for(source=str(bundle))
+    out = capsys.readouterr().out
+    assert '"reload_failed"' in out and "GATEHOUSE_POLICY_AUTHORIZER_CACHE=off" in out
+    event = event_for(token_for(make_token, "bob"), "GET", "/tenants/acme/orders")
+    event["requestContext"]["identity"]["sourceIp"] = "10.1.2.3"
+    response = handler(event)
+    assert effect(response, "GET", "/tenants/acme/orders") == "Deny"
+    assert response["context"]["reason"] == "Configuration"
+
+
+def test_with_the_cache_declared_off_answers_name_their_request_only(
+    handler_for, make_token, capsys, tmp_path: Path
+):
+    bundle = tmp_path / "office.yaml"
+    bundle.write_text(OFFICE_ONLY)
+    handler = handler_for(source=str(bundle), GATEHOUSE_POLICY_AUTHORIZER_CACHE="off")
+    token = token_for(make_token, "bob")
+    route = "/tenants/{tenant}/orders"
+    inside = event_for(token, "GET", "/tenants/acme/orders", route)
+    inside["requestContext"]["identity"]["sourceIp"] = "10.1.2.3"
+    capsys.readouterr()
+    response = handler(inside)
+    assert response["policyDocument"]["Statement"][0]["Resource"] == [
+        f"{ARN}/GET/tenants/acme/orders"
+    ]
+    assert effect(response, "GET", "/tenants/acme/orders") == "Allow"
+    assert "PolicyNotCacheSafe" not in capsys.readouterr().out  # nothing to warn about
+    outside = event_for(token, "GET", "/tenants/acme/orders", route)
+    outside["requestContext"]["identity"]["sourceIp"] = "198.51.100.9"
+    assert effect(handler(outside), "GET", "/tenants/acme/orders") == "Deny"

@@ -9,7 +9,7 @@ import pytest
 from authorizers.core.exceptions import ConfigurationError
 from authorizers.policy.authenticate import AuthenticatorKind
 from authorizers.policy.authorizer import PolicyAuthorizer
-from authorizers.policy.config import Mode, PolicyConfig, authenticator_environ
+from authorizers.policy.config import AuthorizerCache, Mode, PolicyConfig, authenticator_environ
 from tests.jwt_fixtures import AUDIENCE, ISSUER
 from tests.unit.policy.helpers import DEMO, DEMO_ROUTES
 
@@ -41,6 +41,12 @@ def test_defaults():
     assert config.authenticator is AuthenticatorKind.JWT
     assert config.mode is Mode.ENFORCE and config.refresh_s == 60 and config.headers == ()
     assert len(config.table) == 4
+    assert config.authorizer_cache is AuthorizerCache.ON and config.cached
+
+
+def test_the_authorizer_cache_can_be_declared_off():
+    config = PolicyConfig.from_environ(environ(GATEHOUSE_POLICY_AUTHORIZER_CACHE="off"))
+    assert config.authorizer_cache is AuthorizerCache.OFF and not config.cached
 
 
 @pytest.mark.parametrize(
@@ -54,6 +60,7 @@ def test_defaults():
         ({"GATEHOUSE_POLICY_ROUTES": "[]"}, "ROUTES", "non-empty"),
         ({"GATEHOUSE_POLICY_ROUTES": '["GET /a", "GET /a"]'}, "ROUTES", "twice"),
         ({"GATEHOUSE_POLICY_MODE": "audit"}, "MODE", "enforce, shadow"),
+        ({"GATEHOUSE_POLICY_AUTHORIZER_CACHE": "0"}, "AUTHORIZER_CACHE", "on, off"),
         ({"GATEHOUSE_POLICY_REFRESH_SECONDS": "1"}, "REFRESH", "range"),
         ({"GATEHOUSE_POLICY_REFRESH_SECONDS": "86400"}, "REFRESH", "range"),
         ({"GATEHOUSE_POLICY_CONTEXT_HEADERS": "Authorization"}, "HEADERS", "credentials"),

@@ -20,7 +20,7 @@ from authorizers.policy.model import (
     resource_entity,
 )
 from authorizers.policy.routes import RouteTable
-from tests.unit.policy.helpers import BOB, CAROL, demo_table, force_policies, request, user
+from tests.unit.policy.helpers import BOB, CAROL, DEMO, demo_table, force_policies, request, user
 
 TABLE = RouteTable.parse(["GET /orders/{id}", "DELETE /orders/{id}", "GET /health"])
 
@@ -274,3 +274,34 @@ def test_demo_snapshot_metadata():
     assert snapshot.policy_count == 4 and len(snapshot.version) == 16
     assert decide(snapshot, CAROL, "GET", "/tenants/globex/orders/7").allowed
     assert json.loads(json.dumps(snapshot.bundle.rules[0].routes[0].path))
+
+
+REQUEST_VARYING = {
+    "source_ip": 'context has source_ip && context.source_ip.isInRange(ip("10.0.0.0/8"))',
+    "header": 'context.headers has x_channel && context.headers.x_channel == "web"',
+    "time": "context.time < 2000000000",
+}
+
+
+@pytest.mark.parametrize("condition", sorted(REQUEST_VARYING.values()))
+def test_request_varying_policies_are_refused_while_the_authorizer_cache_is_on(condition):
+    """Attack: an 'office network only' (or header, or business-hours) Allow is replayed by
+    API Gateway's cache for the TTL to the same token from anywhere, at any time. With the
+    cache on (the default), such a bundle must not load; the message says what to set."""
+    text = (
+        "version: 1\ncedar: |\n"
+        '  @id("office-only")\n'
+        "  permit (principal, action, resource) when { " + condition + " };\n"
+    ).encode()
+    table = RouteTable.parse(["GET /payroll"])
+    with pytest.raises(BundleError, match="'office-only' reads request-varying") as raised:
+        compile_bundle(text, table, headers=["x-channel"], require_cacheable=True)
+    assert "GATEHOUSE_POLICY_AUTHORIZER_CACHE=off" in str(raised.value)
+    assert "TTL to 0" in str(raised.value)
+    snapshot = compile_bundle(text, table, headers=["x-channel"])  # the cache is off
+    assert snapshot.request_varying == ("office-only",)
+
+
+def test_the_demo_is_cacheable():
+    snapshot = compile_bundle(DEMO.read_bytes(), demo_table(), require_cacheable=True)
+    assert snapshot.request_varying == ()
