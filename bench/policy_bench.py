@@ -89,7 +89,12 @@ def _decision(snapshot: PolicySnapshot, table: RouteTable, request: Request) -> 
     assert match is not None
     principal = principal_entity(WHO, snapshot.mapping)
     context = build_context(
-        match, scopes=WHO.scopes, now=time.time(), source_ip=request.source_ip, headers={}
+        match,
+        method=request.method or "GET",
+        scopes=WHO.scopes,
+        now=time.time(),
+        source_ip=request.source_ip,
+        headers={},
     )
     resource = resource_entity(request.arn.api_id, request.arn.stage)
     return snapshot.evaluate(principal, match.action, resource, context).allowed
@@ -112,7 +117,7 @@ def register() -> None:
         "action": {"type": "Gatehouse::Action", "id": match100.action},
         "resource": {"type": "Gatehouse::Api", "id": "abcdef1234/prod"},
         "context": build_context(
-            match100, scopes=frozenset(), now=time.time(), source_ip=None, headers={}
+            match100, method="GET", scopes=frozenset(), now=time.time(), source_ip=None, headers={}
         ),
     }
 
@@ -137,7 +142,7 @@ def register() -> None:
 
     enumeration = "Cedar policy cache-safe enumeration (100 routes)"
     context100 = build_context(
-        match100, scopes=frozenset(), now=time.time(), source_ip=None, headers={}
+        match100, method="GET", scopes=frozenset(), now=time.time(), source_ip=None, headers={}
     )
     resource100 = resource_entity("abcdef1234", "prod")
 

@@ -8,6 +8,8 @@ cache, each route is therefore classified from the policies that can apply to it
 - **static**: its policies read nothing of the context but ``context.scopes``;
 - **path-bound**: they read ``context.path.<p>`` (``has`` or value) and ``context.scopes``
   only: the decision is a function of those path parameters;
+- reading ``context.method`` is safe too: it is the route's own method, or for an ``ANY``
+  route one of the seven HTTP methods, each evaluated (``Dependence.method``);
 - **dynamic**: they read anything else of the context (or the context as a whole).
 
 The walk is conservative: any ``context`` it does not recognise as one of the two safe shapes
@@ -32,9 +34,15 @@ class Dependence:
 
     params: frozenset[str] = frozenset()
     dynamic: bool = False
+    #: Reads ``context.method``: fixed for a method route, one of the HTTP methods for ``ANY``.
+    method: bool = False
 
     def merged(self, other: Dependence) -> Dependence:
-        return Dependence(self.params | other.params, self.dynamic or other.dynamic)
+        return Dependence(
+            self.params | other.params,
+            self.dynamic or other.dynamic,
+            self.method or other.method,
+        )
 
 
 def _is_context(node: object) -> bool:
@@ -69,6 +77,7 @@ def dependence(expression: object) -> Dependence:
     """Walk one condition body (Cedar EST)."""
     params: set[str] = set()
     dynamic = False
+    method = False
     stack = [expression]
     while stack:
         node = stack.pop()
@@ -78,6 +87,9 @@ def dependence(expression: object) -> Dependence:
             continue
         if _context_attr(node) in _IDENTITY_BOUND:
             continue
+        if _context_attr(node) == "method":
+            method = True
+            continue
         if _is_context(node):
             dynamic = True
             continue
@@ -85,7 +97,7 @@ def dependence(expression: object) -> Dependence:
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
-    return Dependence(frozenset(params), dynamic)
+    return Dependence(frozenset(params), dynamic, method)
 
 
 def scoped_actions(scope: Mapping[str, Any], groups: Mapping[str, frozenset[str]]) -> set[str]:
@@ -123,7 +135,7 @@ def route_dependence(
         found = Dependence()
         for condition in policy.get("conditions", []):
             found = found.merged(dependence(condition.get("body")))
-        if not found.params and not found.dynamic:
+        if not found.params and not found.dynamic and not found.method:
             continue
         scope = policy.get("action", {})
         admitted = scoped_actions(scope if isinstance(scope, dict) else {}, groups)

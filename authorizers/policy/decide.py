@@ -115,7 +115,12 @@ def decide(
     principal = principal_entity(identity, snapshot.mapping)
     resource = resource_entity(request.arn.api_id, request.arn.stage)
     cedar_context = build_context(
-        match, scopes=identity.scopes, now=now, source_ip=request.source_ip, headers=header_values
+        match,
+        method=request.method or match.template.method,
+        scopes=identity.scopes,
+        now=now,
+        source_ip=request.source_ip,
+        headers=header_values,
     )
     evaluation = snapshot.evaluate(principal, match.action, resource, cedar_context)
     reason = (

@@ -25,7 +25,8 @@ from typing import Any, Final
 import cedarpy
 
 from authorizers.core.cache import BoundedTTLCache
-from authorizers.core.routes import RouteTemplate, RouteTemplateError
+from authorizers.core.route_arn import HTTP_METHODS
+from authorizers.core.routes import ANY_METHOD, RouteTemplate, RouteTemplateError
 from authorizers.policy.analysis import (
     Dependence,
     request_varying,
@@ -297,15 +298,21 @@ class PolicySnapshot:
             dependence = self._dependence[str(route)]
             if dependence.dynamic:
                 return None
+            if route.method != ANY_METHOD:
+                methods: tuple[str | None, ...] = (route.method,)
+            elif dependence.method:
+                methods = tuple(sorted(HTTP_METHODS))  # one cell per concrete method
+            else:
+                methods = (None,)  # any method decides the same: the request's stands in
             names = self.table.params(route)
             bound = [name for name in names if name in dependence.params]
             choices: list[list[tuple[str, str]]] = []
             for name in bound:
                 own = [match.raw_params[name]] if name in match.raw_params else []
                 choices.append([(name, value) for value in dict.fromkeys(own + candidates)])
-            for combination in itertools.product(*choices):
+            for method, combination in itertools.product(methods, itertools.product(*choices)):
                 bound_values = dict(combination)
-                template = _specialize(route, bound_values)
+                template = _specialize(route, bound_values, method)
                 if template is None:
                     return None
                 path = {
@@ -316,7 +323,12 @@ class PolicySnapshot:
                 }
                 # Only what a non-dynamic route may read (see ``analysis``): a smaller
                 # context is a cheaper Cedar request, and the decision is the same.
-                cells.append((template, route, {"path": path, "scopes": scopes}))
+                cell_context = {
+                    "path": path,
+                    "method": method or context.get("method", "GET"),
+                    "scopes": scopes,
+                }
+                cells.append((template, route, cell_context))
                 if len(cells) > MAX_CELLS:
                     return None
         results = self.evaluate_many(
@@ -335,13 +347,16 @@ def _decoded(value: str) -> str:
     return unquote(value) if "%" in value else value
 
 
-def _specialize(route: RouteTemplate, values: Mapping[str, str]) -> RouteTemplate | None:
-    """``GET /t/{tenant}/o/{id}`` with tenant=acme -> ``GET /t/acme/o/{id}``."""
+def _specialize(
+    route: RouteTemplate, values: Mapping[str, str], method: str | None = None
+) -> RouteTemplate | None:
+    """``GET /t/{tenant}/o/{id}`` with tenant=acme -> ``GET /t/acme/o/{id}``; ``method``
+    replaces an ``ANY`` route's method (``ANY /files/{proxy+}`` -> ``POST /files/{proxy+}``)."""
     path = route.path
     for name, value in values.items():
         path = path.replace(f"{{{name}+}}", value).replace(f"{{{name}}}", value)
     try:
-        return RouteTemplate.parse(f"{route.method} {path}")
+        return RouteTemplate.parse(f"{method or route.method} {path}")
     except RouteTemplateError:
         return None
 

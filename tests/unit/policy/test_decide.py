@@ -530,3 +530,47 @@ def test_refused_path_denies_that_do_not_fit_scope_the_answer():
     answer = run(BOB, "GET", "/r001/7", snapshot=snapshot, table=table)
     assert answer.decision.effect is Effect.ALLOW and not answer.decision.cache_safe
     assert answer.decision.resources.allow == (f"{ARN}/GET/r001/7",)
+
+
+# --- ANY routes and context.method -------------------------------------------------------
+
+ANY_TABLE = RouteTable.parse(["ANY /files/{proxy+}", "GET /files/public"])
+ANY_BUNDLE = b"""version: 1
+cedar: |
+  @id("readers-read-files")
+  permit (principal in Gatehouse::Group::"readers",
+          action == Gatehouse::Action::"ANY /files/{proxy+}", resource)
+  when { context.method == "GET" || context.method == "HEAD" };
+  @id("writers-everything")
+  permit (principal in Gatehouse::Group::"writers",
+          action == Gatehouse::Action::"ANY /files/{proxy+}", resource);
+  @id("public")
+  permit (principal, action == Gatehouse::Action::"GET /files/public", resource);
+"""
+ANY_REPLAYS = [
+    (method, path)
+    for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+    for path in ("/files/a", "/files/a/b", "/files/public")
+]
+
+
+@pytest.mark.parametrize("groups", [("readers",), ("writers",), ()])
+@pytest.mark.parametrize("first", [("GET", "/files/a"), ("DELETE", "/files/a")])
+def test_an_any_route_is_restricted_by_method(groups, first):
+    """Attack: a read-only principal writes (POST/DELETE) through an 'ANY /files/{proxy+}'
+    route: its action is the ANY template, so without context.method a policy could not tell
+    a GET from a DELETE. Fresh and cached answers both allow reads only."""
+    snapshot = compile_bundle(ANY_BUNDLE, ANY_TABLE, require_cacheable=True)
+    who = user("p", *groups)
+    answer = run(who, *first, snapshot=snapshot, table=ANY_TABLE)
+    if groups:
+        assert answer.decision.cache_safe  # one cell per method, not a per-request answer
+    policy = render_policy(answer.decision.resources)
+    for method, path in ANY_REPLAYS:
+        fresh = run(who, method, path, snapshot=snapshot, table=ANY_TABLE).decision.effect
+        cached = evaluate_policy(policy, f"{ARN}/{method}{path}") is PolicyOutcome.ALLOW
+        assert not (cached and fresh is Effect.DENY), (method, path)
+        if answer.decision.cache_safe:
+            assert cached == (fresh is Effect.ALLOW), (method, path)
+        if groups == ("readers",) and method not in ("GET", "HEAD") and path != "/files/public":
+            assert fresh is Effect.DENY

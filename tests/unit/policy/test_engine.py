@@ -42,6 +42,7 @@ def decide(snapshot, who, method, path, *, headers=None, now=None):
     principal = principal_entity(who, snapshot.mapping)
     context = build_context(
         match,
+        method=method,
         scopes=who.scopes,
         now=now if now is not None else time.time(),
         source_ip="203.0.113.7",
@@ -188,7 +189,9 @@ def test_headers_and_source_ip_reach_the_context():
 def test_an_unparseable_source_ip_is_left_out():
     match = TABLE.resolve(request("GET", "/orders/1"))
     assert match is not None
-    context = build_context(match, scopes=frozenset(), now=1.9, source_ip="nope", headers={})
+    context = build_context(
+        match, method="GET", scopes=frozenset(), now=1.9, source_ip="nope", headers={}
+    )
     assert "source_ip" not in context and context["time"] == 1  # whole seconds, never floats
 
 
@@ -206,6 +209,14 @@ def test_dependence_analysis():
     assert snapshot.dependence(get) == Dependence(frozenset({"id"}), False)
     assert snapshot.dependence(delete).dynamic
     assert snapshot.dependence(health) == Dependence()
+    by_method = compile_bundle(
+        bundle(
+            "permit (principal, action, resource) "
+            'when { context.method == "GET" && context.path has id };'
+        ),
+        TABLE,
+    )
+    assert by_method.dependence(health) == Dependence(frozenset({"id"}), False, method=True)
 
 
 def test_schema_shape():
