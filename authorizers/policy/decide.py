@@ -201,14 +201,16 @@ def _cache_safe(
         return None
     if not resources.allow:
         resources = PolicyResources(allow=(), deny=(request.arn.all_routes(),))
-    else:
+    outcome = evaluate_policy(render_policy(resources), request.arn.arn)
+    if (outcome is PolicyOutcome.ALLOW) != evaluation.allowed:
+        return None  # the policy would not give Cedar's answer for this request: scope it
+    if resources.allow:
+        # Checked before they are added (a faster check, and the same answer): they are
+        # Denies, and this request resolved to a route, so none of them matches it.
         refused = _refused_paths(request, resources)
         if refused is None:
             return None
         resources = refused
-    outcome = evaluate_policy(render_policy(resources), request.arn.arn)
-    if (outcome is PolicyOutcome.ALLOW) != evaluation.allowed:
-        return None  # the policy would not give Cedar's answer for this request: scope it
     return Decision(
         effect=Effect.ALLOW if evaluation.allowed else Effect.DENY,
         principal_id=identity.id,
