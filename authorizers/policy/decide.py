@@ -11,9 +11,13 @@ closed:
    (:mod:`authorizers.policy.engine`). Denied: ``PolicyDeny``; a policy errored: ``Internal``.
 4. The returned IAM policy is made right for every route of the table this principal's
    cached answer can be replayed for (:meth:`PolicySnapshot.enumerate` and
-   :func:`authorizers.core.routes.cache_safe_resources`). When that is impossible (a policy
-   reads headers, the source IP or the time; too many cells; an over-broad pattern), the
+   :func:`authorizers.core.routes.cache_safe_resources`), with explicit Denies for the paths
+   the route rules refuse (:data:`~authorizers.policy.routes.REFUSED_PATH_GLOBS`). When that
+   is impossible (a policy reads headers, the source IP or the time, which the authorizer
+   only loads with the cache declared off; too many cells; an over-broad pattern; a
+   path-bound route left with unevaluated values that another route's Allow reaches), the
    answer names this request only and ``cache_safe`` is False (docs/policies.md, "Caching").
+   With ``authorizer_cache`` False (TTL 0) every answer names this request only.
    The effect for *this* request is always Cedar's answer from step 3.
 
 Shadow mode evaluates everything the same way, then allows every authenticated request with a

@@ -3,8 +3,9 @@
 The only module of this authorizer that reads the environment or holds module-level state.
 The authorizer (and its first policy load) is built during the init phase; a configuration
 error does not crash it (see ``authorizers.core.pipeline.ColdStart``): every request is then
-denied and the log says why. A policy source that fails at cold start is not a configuration
-error: the function starts, denies every request, and retries the load.
+denied and the log says why. A policy source that fails at cold start, or a bundle that does
+not compile (whatever the exception), is not a configuration error: the function starts,
+denies every request, and retries the load until a good bundle is there.
 """
 
 from __future__ import annotations
