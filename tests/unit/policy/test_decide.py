@@ -276,6 +276,9 @@ def test_a_tenantless_principals_broad_allow_never_reaches_an_unevaluated_route(
     assert evaluate_policy(policy, target) is not PolicyOutcome.ALLOW
 
 
+#: Spellings the route rules refuse, appended to a request's path.
+REFUSED_SUFFIXES = ["/..%2F..%2Fglobex", "/a%2fb", "/%2e%2E", "/./x", "/..", "//x"]
+
 #: (route table, bundle, concrete requests that resolve to a route of the table)
 BROAD_SCENARIOS = {
     "proxy-after-section": (
@@ -397,6 +400,12 @@ def test_property_broad_routes_never_replay_a_false_allow(scenario, groups, name
         assert not (cached and fresh.decision.effect is Effect.DENY), (
             f"{who.id} {sorted(groups)}: {method} {path} cached -> allows {method2} {path2}"
         )
+        # ... and what the route rules refuse, spelled under the same path, stays refused.
+        for suffix in REFUSED_SUFFIXES:
+            odd = path2.rstrip("/") + suffix
+            assert evaluate_policy(policy, f"{ARN}/{method2}{odd}") is not PolicyOutcome.ALLOW, (
+                f"{who.id}: {method} {path} cached -> allows {method2} {odd}"
+            )
 
 
 # --- what the route rules refuse stays refused in a cached answer ------------------------
