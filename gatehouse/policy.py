@@ -77,11 +77,28 @@ def policy() -> None:
 @click.argument("bundle", type=click.Path(dir_okay=False, path_type=Path))
 @ROUTES_OPTION
 @HEADERS_OPTION
-def validate(bundle: Path, routes: str | None, context_headers: tuple[str, ...]) -> None:
-    """Check BUNDLE: shape, YAML rules, Cedar syntax, schema validation."""
+@click.option(
+    "--authorizer-cache",
+    type=click.Choice(["on", "off"]),
+    default="on",
+    show_default=True,
+    envvar="GATEHOUSE_POLICY_AUTHORIZER_CACHE",
+    help="As the authorizer's GATEHOUSE_POLICY_AUTHORIZER_CACHE: while on, policies that "
+    "read headers, source IP or time are refused (their answers would be replayed).",
+)
+def validate(
+    bundle: Path, routes: str | None, context_headers: tuple[str, ...], authorizer_cache: str
+) -> None:
+    """Check BUNDLE as the authorizer would load it: shape, YAML rules, Cedar syntax, schema
+    validation, and (cache on) no request-varying policy."""
     table = _table(routes)
     try:
-        snapshot = compile_file(bundle, table, [h.lower() for h in context_headers])
+        snapshot = compile_file(
+            bundle,
+            table,
+            [h.lower() for h in context_headers],
+            require_cacheable=authorizer_cache == "on",
+        )
     except (BundleError, CaseError) as error:
         click.echo(f"invalid: {bundle}: {error}")
         raise click.exceptions.Exit(FAILED) from None

@@ -104,13 +104,24 @@ def route_table(routes: object) -> RouteTable:
         raise CaseError(f"routes: {error}") from None
 
 
-def compile_file(path: Path, table: RouteTable, headers: Sequence[str] = ()) -> PolicySnapshot:
-    """Raises BundleError (invalid bundle) or CaseError (unreadable file)."""
+def compile_file(
+    path: Path,
+    table: RouteTable,
+    headers: Sequence[str] = (),
+    *,
+    require_cacheable: bool = False,
+) -> PolicySnapshot:
+    """Raises BundleError (invalid bundle) or CaseError (unreadable file).
+
+    ``require_cacheable``: judge the bundle as an authorizer with API Gateway's result cache on
+    (``GATEHOUSE_POLICY_AUTHORIZER_CACHE=on``) does: policies reading headers, source IP or time
+    are refused.
+    """
     try:
         data = path.read_bytes()
     except OSError:
         raise CaseError(f"{path}: cannot be read") from None
-    return compile_bundle(data, table, headers=headers)
+    return compile_bundle(data, table, headers=headers, require_cacheable=require_cacheable)
 
 
 def identity(name: str, spec: object) -> Identity:

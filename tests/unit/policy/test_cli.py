@@ -196,3 +196,21 @@ def test_explain_other_principal_types_and_headers():
     assert run("explain", str(DEMO), "nonsense", "--routes", ROUTES).exit_code == 2
     missing = run("explain", "/nope.yaml", "GET /x", "--routes", ROUTES)
     assert missing.exit_code == 2
+
+
+def test_validate_judges_a_request_varying_bundle_as_the_authorizer_does(tmp_path: Path):
+    """Attack: a source-IP policy that validates in CI but whose exact-route Allow API Gateway
+    would replay from any IP for the cache TTL (the authorizer refuses it while the cache is
+    on; validate must say so too)."""
+    bundle = tmp_path / "office.yaml"
+    bundle.write_text(
+        "version: 1\n"
+        "cedar: |\n"
+        '  @id("office-only")\n'
+        "  permit (principal, action, resource)\n"
+        '  when { context has source_ip && context.source_ip.isInRange(ip("10.0.0.0/8")) };\n'
+    )
+    cached = run("validate", str(bundle), "--routes", ROUTES)
+    assert cached.exit_code == 1 and "reads request-varying context" in cached.output
+    uncached = run("validate", str(bundle), "--routes", ROUTES, "--authorizer-cache", "off")
+    assert uncached.exit_code == 0, uncached.output
