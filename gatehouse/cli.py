@@ -28,8 +28,8 @@ def main(
 ) -> None:
     """Gatehouse operator toolkit.
 
-    Writes what the authorizers read. Exit codes: 0 ok, 2 usage error, 3 not found,
-    4 AWS failure, 5 conflict (docs/cli.md).
+    Writes what the authorizers read. Exit codes: 0 ok, 1 a failed check (policy, smoke),
+    2 usage error, 3 not found, 4 AWS failure, 5 conflict (docs/cli.md).
     """
     ctx.obj = Settings(
         region=region or None,

@@ -76,8 +76,8 @@ def _say(message: str) -> None:
 @click.option(
     "--info-file",
     type=click.Path(dir_okay=False, path_type=Path),
-    hidden=True,
-    help="Write URLs, tokens, keys and certificate paths here as JSON once ready.",
+    help="Once ready, write URLs, region, API id, table, tokens, keys and certificate paths "
+    "here as JSON (for scripts and the gatehouse CLI).",
 )
 def local(
     *,
@@ -117,7 +117,7 @@ def local(
         raise CliError(
             f"port {error.port} on {error.host} is already in use",
             hint="stop the program using it, or pick other ports: --port, --tls-port, "
-            "--moto-port (0 picks a free one)",
+            "--moto-port (0 picks a free one; with make: make local LOCAL_ARGS='--port 0')",
             code=ExitCode.CONFLICT,
         ) from None
     except StackError as error:

@@ -99,8 +99,11 @@ def validate(
             [h.lower() for h in context_headers],
             require_cacheable=authorizer_cache == "on",
         )
-    except (BundleError, CaseError) as error:
+    except BundleError as error:
         click.echo(f"invalid: {bundle}: {error}")
+        raise click.exceptions.Exit(FAILED) from None
+    except CaseError as error:  # the file itself: its message names it
+        click.echo(f"invalid: {error}")
         raise click.exceptions.Exit(FAILED) from None
     rules = len(snapshot.bundle.rules)
     click.echo(

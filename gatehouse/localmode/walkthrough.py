@@ -68,6 +68,8 @@ class Walkthrough:
 
     def curl(self, step: Step) -> str:
         parts = ["curl", "-s"]
+        if step.expect_header is not None:
+            parts.append("-i")  # the header is the point of the step: show it
         if step.tls:
             parts += ["--cacert", "$PKI/ca.pem"]
             if step.cert:
