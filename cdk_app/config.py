@@ -33,7 +33,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal, TypeVar
 
-from cdk_app.api_model import ApiSettings
 from cdk_app.settings import (
     AttachSettings,
     FunctionSettings,
@@ -53,6 +52,7 @@ from cdk_app.settings import (
     parse_waf,
     unknown_key_message,
 )
+from gatehouse.api_model import ApiSettings
 
 __all__ = [
     "ARCHITECTURES",

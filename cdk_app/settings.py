@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal, TypeVar
 
-from cdk_app.api_model import ApiSettings, AuthorizerName, UsagePlanModel
+from gatehouse.api_model import ApiSettings, AuthorizerName, UsagePlanModel
 
 __all__ = [
     "AttachRoute",

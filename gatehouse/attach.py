@@ -50,7 +50,7 @@ from gatehouse.aws import Settings, aws_errors, pages
 from gatehouse.errors import CliError, ExitCode
 
 if TYPE_CHECKING:
-    from cdk_app.api_model import AuthorizerModel, AuthorizerName
+    from gatehouse.api_model import AuthorizerName
 
 _SHOWN_ROUTES: Final = 12
 
@@ -81,18 +81,6 @@ def _function(_ctx: click.Context, _param: click.Parameter, value: str) -> Funct
         raise click.BadParameter(str(error)) from None
 
 
-def _kind_defaults(kind: AuthorizerName) -> AuthorizerModel:
-    try:
-        return kind_defaults(kind)
-    except ImportError as error:
-        raise CliError(
-            f"cannot load the authorizer settings of the demo stage: {error}",
-            hint="run python -m gatehouse from the repository root, or reinstall with cdk_app "
-            "in pyproject.toml's package list (make bootstrap)",
-            code=ExitCode.USAGE,
-        ) from None
-
-
 def _spec(
     *,
     kind: AuthorizerName,
@@ -101,7 +89,7 @@ def _spec(
     ttl: int | None,
     identity_source: str | None,
 ) -> AuthorizerSpec:
-    model = _kind_defaults(kind)
+    model = kind_defaults(kind)
     sources = model.identity_sources
     if identity_source is not None:
         try:

@@ -2,7 +2,7 @@
 
 Nothing here talks to AWS: :mod:`gatehouse.attach` reads the API, builds a :class:`Plan` with
 these functions, prints it and (unless ``--dry-run``) applies it. The authorizer settings of
-each kind come from :mod:`cdk_app.api_model`, the same data the CDK stack and local mode use,
+each kind come from :mod:`gatehouse.api_model`, the same data the CDK stack and local mode use,
 so an attached authorizer is configured exactly like the demo stage's.
 """
 
@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 if TYPE_CHECKING:
-    from cdk_app.api_model import AuthorizerModel, AuthorizerName
+    from gatehouse.api_model import AuthorizerModel, AuthorizerName
 
-# The names of cdk_app.api_model.AuthorizerName (a test keeps them in step). cdk_app is
-# imported only when attach runs, so the rest of the CLI works where it is not installed.
+# The names of gatehouse.api_model.AuthorizerName (a test keeps them in step).
 KINDS: Final[tuple[AuthorizerName, ...]] = ("jwt", "apikey", "mtls", "policy")
 HTTP_METHODS: Final = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 PRINCIPAL: Final = "apigateway.amazonaws.com"
@@ -40,11 +39,8 @@ _FUNCTION_ARN: Final = re.compile(
 
 
 def kind_defaults(kind: AuthorizerName) -> AuthorizerModel:
-    """The demo stage's authorizer of ``kind``: type, identity sources, regex, default TTL.
-
-    Raises :class:`ImportError` when :mod:`cdk_app` cannot be imported.
-    """
-    from cdk_app.api_model import Resources, demo_api  # noqa: PLC0415 - see KINDS
+    """The demo stage's authorizer of ``kind``: type, identity sources, regex, default TTL."""
+    from gatehouse.api_model import Resources, demo_api  # noqa: PLC0415 - only attach needs it
 
     # demo_api() wants to know where the authorizers' state lives; attach reads only the API
     # Gateway side of each authorizer, which never depends on these values.

@@ -1,6 +1,6 @@
 """One Lambda function per authorizer of the API model, with exactly the access it needs.
 
-The environment of each function is the model's, unchanged (:mod:`cdk_app.api_model` is the one
+The environment of each function is the model's, unchanged (:mod:`gatehouse.api_model` is the one
 source of truth; a test compares the template with it). The handler lives in the layer; a
 function's own code holds only the data files it reads:
 
@@ -26,9 +26,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk_app.api_model import ApiModel, AuthorizerName
 from cdk_app.components.function import GatehouseFunction
 from cdk_app.settings import FunctionSettings
+from gatehouse.api_model import ApiModel, AuthorizerName
 
 TASK_ROOT: Final = PurePosixPath("/var/task")
 """Where Lambda unpacks a function's own code."""

@@ -15,7 +15,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from cdk_app.api_model import AuthorizerModel
+from gatehouse.api_model import AuthorizerModel
 
 
 def lambda_authorizer(

@@ -26,8 +26,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from cdk_app.api_model import AuthorizerName
 from cdk_app.settings import MonitoringSettings
+from gatehouse.api_model import AuthorizerName
 
 METRIC_NAMESPACE: Final = "Gatehouse"
 METRIC_AUTHORIZER: Final[Mapping[AuthorizerName, str]] = {

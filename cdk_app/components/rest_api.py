@@ -1,4 +1,4 @@
-"""The regional REST API, rendered from :class:`cdk_app.api_model.ApiModel`.
+"""The regional REST API, rendered from :class:`gatehouse.api_model.ApiModel`.
 
 Everything route- and authorizer-shaped comes from the model: one TOKEN or REQUEST authorizer
 per model authorizer (identity sources, validation regex, cache TTL), one method per route
@@ -32,8 +32,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk_app.api_model import ApiModel, AuthorizerName
 from cdk_app.components.lambda_authorizer import lambda_authorizer
+from gatehouse.api_model import ApiModel, AuthorizerName
 
 _PERIOD = {"DAY": apigw.Period.DAY, "WEEK": apigw.Period.WEEK, "MONTH": apigw.Period.MONTH}
 _PATH_PARAM = re.compile(r"\{([A-Za-z0-9_]+)\+?\}")

@@ -1,6 +1,6 @@
 """The API stack: everything stateless that serves requests, rendered from the API model.
 
-Composition only: the authorizers layer; :func:`cdk_app.api_model.demo_api`, wired to the
+Composition only: the authorizers layer; :func:`gatehouse.api_model.demo_api`, wired to the
 stateful resources of the identity stack; one function per authorizer; the demo backend; the
 REST API; the optional mTLS domain; the WAF web ACL; monitoring; optional AWS Config rules.
 The authorizers and the API live in one stack (an authorizer function in another stack makes
@@ -16,7 +16,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from cdk_app.api_model import ApiModel, AuthorizerName, Resources, demo_api
 from cdk_app.components.authorizer_functions import (
     TASK_ROOT,
     AuthorizerFunctions,
@@ -34,6 +33,7 @@ from cdk_app.config import StageConfig
 from cdk_app.constants import ARCHITECTURES
 from cdk_app.stacks.common import log_retention, removal_policy, repo_path
 from cdk_app.stacks.identity_stack import IdentityStack
+from gatehouse.api_model import ApiModel, AuthorizerName, Resources, demo_api
 
 
 def stage_resources(stack: cdk.Stack, config: StageConfig, state: IdentityStack) -> Resources:

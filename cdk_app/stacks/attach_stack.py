@@ -2,7 +2,7 @@
 
 Given the API's id and root resource id (``attach`` in the stage settings), it creates the
 authorizer functions the listed routes use (rendered from
-:func:`cdk_app.api_model.attached_api`), their API Gateway authorizers on that API, the listed
+:func:`gatehouse.api_model.attached_api`), their API Gateway authorizers on that API, the listed
 routes (new resources and methods, integrated with a demo backend function), and its own
 deployment to the named stage: an imported API gets no automatic deployment, so
 ``deployment_revision`` is part of the deployment's logical id (bump it to force a redeploy).
@@ -19,7 +19,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from constructs import Construct
 
-from cdk_app.api_model import ApiModel, attached_api
 from cdk_app.components.authorizer_functions import AuthorizerFunctions
 from cdk_app.components.authorizers_layer import AuthorizersLayer
 from cdk_app.components.backends import DemoBackend
@@ -31,6 +30,7 @@ from cdk_app.settings import AttachSettings
 from cdk_app.stacks.api_stack import data_access, function_code, stage_resources
 from cdk_app.stacks.common import log_retention, removal_policy
 from cdk_app.stacks.identity_stack import IdentityStack
+from gatehouse.api_model import ApiModel, attached_api
 
 
 class AttachStack(cdk.Stack):

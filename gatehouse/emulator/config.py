@@ -1,6 +1,6 @@
 """What the emulator needs to know about one REST API stage: routes, authorizers, responses.
 
-Built from :class:`cdk_app.api_model.ApiModel` (:meth:`GatewayConfig.from_model`), the same
+Built from :class:`gatehouse.api_model.ApiModel` (:meth:`GatewayConfig.from_model`), the same
 model the CDK stack renders, so local mode guards every route exactly as a deployed stage does.
 Only what API Gateway itself does lives here; each authorizer's *function* settings (its
 environment) stay in the model and go to the worker that runs it.
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final, Literal
 
 if TYPE_CHECKING:
-    from cdk_app.api_model import ApiModel
+    from gatehouse.api_model import ApiModel
 
 #: REST API result cache bounds (API Gateway refuses a TTL above an hour).
 MAX_TTL_SECONDS: Final = 3600

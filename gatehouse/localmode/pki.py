@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from cdk_app.api_model import MTLS_SAN_URI
+from gatehouse.api_model import MTLS_SAN_URI
 
 ORGANIZATION: Final = "Gatehouse Local"
 CA_NAME: Final = "Gatehouse Local CA"

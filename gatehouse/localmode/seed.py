@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from authorizers.api_key.keys import Environment, generate
 from authorizers.api_key.record import PARTITION_KEY, KeyRecord, KeyStatus
-from cdk_app.api_model import UsagePlanModel
+from gatehouse.api_model import UsagePlanModel
 from gatehouse.keystore import KeyTable
 from gatehouse.localmode.pki import LocalPki
 from gatehouse.usage_plans import attach, ensure_tenant_key, find_usage_plan

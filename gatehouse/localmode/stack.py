@@ -1,8 +1,8 @@
 """Start and stop everything ``gatehouse local`` runs: moto, the seeded state, one worker per
 authorizer, the gateway on HTTP and HTTPS.
 
-The demo API comes from :func:`cdk_app.api_model.demo_api`, built with local
-:class:`~cdk_app.api_model.Resources` and the chosen stage's settings from ``cdk.json``: the
+The demo API comes from :func:`gatehouse.api_model.demo_api`, built with local
+:class:`~gatehouse.api_model.Resources` and the chosen stage's settings from ``cdk.json``: the
 same routes, authorizer types, identity sources, validation regex, cache TTLs and function
 environments as the deployed stage. Nothing about the authorizers is written here twice.
 """
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from cdk_app.api_model import ApiModel, ApiSettings, Resources, demo_api
+from gatehouse.api_model import ApiModel, ApiSettings, Resources, demo_api
 from gatehouse.emulator.backend import demo_backend
 from gatehouse.emulator.config import GatewayConfig
 from gatehouse.emulator.functions import WorkerFunction, start_all, worker_environment

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from cdk_app.api_model import demo_api
 from cdk_app.stacks.api_stack import ApiStack
+from gatehouse.api_model import demo_api
 from tests.cdk.conftest import (
     ORIGINS,
     STAGES,

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from cdk_app.api_model import ApiSettings, UsagePlanModel
 from cdk_app.config import LOG_RETENTION_DAYS, StageConfig, StageConfigError, load_stage_configs
 from cdk_app.settings import AttachRoute, IdentitySettings, MtlsSettings
+from gatehouse.api_model import ApiSettings, UsagePlanModel
 
 CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
 

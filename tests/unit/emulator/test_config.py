@@ -1,10 +1,10 @@
-"""The emulator's view of the demo API comes from the one model (cdk_app.api_model)."""
+"""The emulator's view of the demo API comes from the one model (gatehouse.api_model)."""
 
 from __future__ import annotations
 
 import pytest
 
-from cdk_app.api_model import TOKEN_VALIDATION_REGEX, ApiSettings, Resources, demo_api
+from gatehouse.api_model import TOKEN_VALIDATION_REGEX, ApiSettings, Resources, demo_api
 from gatehouse.emulator.config import AuthorizerSpec, GatewayConfig, IdentitySource, Route
 
 RESOURCES = Resources(

@@ -36,7 +36,7 @@ def test_validate_the_demo_bundle():
 
 def test_the_demo_routes_are_the_demo_apis_policy_routes():
     """The sample is tested against the route table the demo API really generates."""
-    from cdk_app.api_model import Resources, demo_api
+    from gatehouse.api_model import Resources, demo_api
 
     resources = Resources(
         region="eu-west-1",
