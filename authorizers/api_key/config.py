@@ -24,6 +24,7 @@ from authorizers.core.config import (
 )
 from authorizers.core.exceptions import ConfigurationError
 from authorizers.core.routes import Match, RouteTemplate, RouteTemplateError
+from authorizers.core.settings_file import read_settings
 
 TABLE_VAR: Final = "GATEHOUSE_APIKEY_TABLE"
 HEADER_VAR: Final = "GATEHOUSE_APIKEY_HEADER"
@@ -61,6 +62,12 @@ class ApiKeyConfig:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> ApiKeyConfig:
+        """The settings from ``environ`` and the settings file it names, if any
+        (``GATEHOUSE_CONFIG_FILE``, :mod:`authorizers.core.settings_file`)."""
+        return read_settings(environ, cls._read)
+
+    @classmethod
+    def _read(cls, environ: Mapping[str, str]) -> ApiKeyConfig:
         """Read and validate every setting; raises ConfigurationError naming the first problem."""
         settings = Settings(environ)
         core = CoreConfig.read(settings)

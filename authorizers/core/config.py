@@ -147,13 +147,17 @@ class Settings:
     def items(
         self, name: str, *, hint: str, default: tuple[str, ...] | _Missing = REQUIRED
     ) -> tuple[str, ...]:
-        """A comma-separated list of non-empty items, in order, without duplicates."""
+        """A list of non-empty items, in order, without duplicates: comma-separated
+        (``a,b``) or a JSON list of strings (``["a", "b"]``, what a settings file holds)."""
         value = self._raw(name)
         if value is None:
             if isinstance(default, _Missing):
                 raise ConfigurationError(name, f"required and not set; {hint}")
             return default
-        parts = [part.strip() for part in value.split(",")]
+        if value.startswith("["):
+            parts = _string_list(name, value, hint)
+        else:
+            parts = [part.strip() for part in value.split(",")]
         if any(not part for part in parts):
             raise ConfigurationError(name, f"has an empty item; {hint}")
         if len(set(parts)) != len(parts):
@@ -219,6 +223,18 @@ def json_list(setting: str, text: str) -> list[Any]:
     if not isinstance(value, list) or not value:
         raise ConfigurationError(setting, "must be a non-empty JSON list")
     return value
+
+
+def _string_list(setting: str, text: str, hint: str) -> list[str]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigurationError(
+            setting, f"must be comma-separated or a JSON list of strings; {hint}"
+        )
+    return [item.strip() for item in value]
 
 
 def check_keys(setting: str, where: str, item: Mapping[str, Any], known: Iterable[str]) -> None:

@@ -23,6 +23,7 @@ from authorizers.core.config import (
 from authorizers.core.context import ContextError, validate_context
 from authorizers.core.exceptions import ConfigurationError
 from authorizers.core.routes import Match, RouteTemplate, RouteTemplateError
+from authorizers.core.settings_file import read_settings
 from authorizers.jwt_bearer.fetch import FetchError, check_url
 from authorizers.jwt_bearer.issuers import (
     IssuerKind,
@@ -88,6 +89,12 @@ class JwtConfig:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], *, in_lambda: bool) -> JwtConfig:
+        """The settings from ``environ`` and the settings file it names, if any
+        (``GATEHOUSE_CONFIG_FILE``, :mod:`authorizers.core.settings_file`)."""
+        return read_settings(environ, lambda resolved: cls._read(resolved, in_lambda=in_lambda))
+
+    @classmethod
+    def _read(cls, environ: Mapping[str, str], *, in_lambda: bool) -> JwtConfig:
         """Read and validate every setting; raises ConfigurationError naming the first problem.
 
         ``in_lambda``: running in a deployed function, where local-mode settings are refused.

@@ -17,6 +17,7 @@ from typing import Final
 
 from authorizers.core.config import CoreConfig, Settings, json_list
 from authorizers.core.exceptions import ConfigurationError
+from authorizers.core.settings_file import read_settings
 from authorizers.mtls.certificate import CertificatePolicy, TrustAnchor, load_trust_anchors
 from authorizers.mtls.crl_store import S3Location
 from authorizers.mtls.rules import MAX_RULES, Rule, RuleError, parse_rule
@@ -55,6 +56,12 @@ class MtlsConfig:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> MtlsConfig:
+        """The settings from ``environ`` and the settings file it names, if any
+        (``GATEHOUSE_CONFIG_FILE``, :mod:`authorizers.core.settings_file`)."""
+        return read_settings(environ, cls._read)
+
+    @classmethod
+    def _read(cls, environ: Mapping[str, str]) -> MtlsConfig:
         """Read and validate every setting; raises ConfigurationError naming the first problem.
 
         Reads the trust anchor file when the setting is a path (cold start only).

@@ -20,6 +20,7 @@ from authorizers.core.decision import Decision
 from authorizers.core.exceptions import AuthorizerError, ConfigurationError
 from authorizers.core.observability import logger
 from authorizers.core.request import Request
+from authorizers.core.settings_file import read_settings
 from authorizers.policy.authenticate import Authenticator, authenticator_from_environ
 from authorizers.policy.config import (
     HTTP_FORMAT_VAR,
@@ -76,6 +77,14 @@ class PolicyAuthorizer:
     def from_environ(
         cls, environ: Mapping[str, str], *, in_lambda: bool, load: bool = True
     ) -> PolicyAuthorizer:
+        """Build from ``environ`` and its settings file: the file is resolved once, here, so
+        the policy settings and the authenticator's come from the same merged view."""
+        return read_settings(
+            environ, lambda resolved: cls._build(resolved, in_lambda=in_lambda, load=load)
+        )
+
+    @classmethod
+    def _build(cls, environ: Mapping[str, str], *, in_lambda: bool, load: bool) -> PolicyAuthorizer:
         config = PolicyConfig.from_environ(environ)
         authenticator = authenticator_from_environ(
             config.authenticator, authenticator_environ(environ), in_lambda=in_lambda

@@ -16,6 +16,7 @@ from typing import Final
 
 from authorizers.core.config import PREFIX, Settings, json_list
 from authorizers.core.exceptions import ConfigurationError
+from authorizers.core.settings_file import read_settings
 from authorizers.policy.authenticate import ROUTE_SETTINGS, AuthenticatorKind
 from authorizers.policy.engine import AUTHORIZER_CACHE_SETTING
 from authorizers.policy.model import CREDENTIAL_HEADERS, HEADER_NAME
@@ -72,6 +73,12 @@ class PolicyConfig:
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> PolicyConfig:
+        """The settings from ``environ`` and the settings file it names, if any
+        (``GATEHOUSE_CONFIG_FILE``, :mod:`authorizers.core.settings_file`)."""
+        return read_settings(environ, cls._read)
+
+    @classmethod
+    def _read(cls, environ: Mapping[str, str]) -> PolicyConfig:
         """Read the ``GATEHOUSE_POLICY_*`` settings; raises ConfigurationError naming the first
         problem. Other ``GATEHOUSE_*`` variables are left to the authenticator's reader."""
         settings = Settings(environ)

@@ -99,3 +99,15 @@ def test_blank_values_count_as_unset():
     assert Settings({"GATEHOUSE_X": "   "}).boolean("GATEHOUSE_X", default=True) is True
     with pytest.raises(ValueError, match="start with"):
         Settings({}).text("OTHER", hint="x")
+
+
+def test_items_also_take_a_json_list_of_strings_with_the_same_checks():
+    assert Settings({"GATEHOUSE_X": '["a", " b"]'}).items("GATEHOUSE_X", hint="h") == ("a", "b")
+    for bad, problem in (
+        ('["a", 1]', "JSON list of strings"),
+        ('["a", "a"]', "twice"),
+        ('["a", ""]', "empty item"),
+        ("[a", "JSON list of strings"),
+    ):
+        with pytest.raises(ConfigurationError, match=problem):
+            Settings({"GATEHOUSE_X": bad}).items("GATEHOUSE_X", hint="h")
