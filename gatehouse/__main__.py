@@ -1,5 +1,5 @@
 """``python -m gatehouse`` is the ``gatehouse`` command."""
 
-from gatehouse.cli import main
+from gatehouse._launcher import main
 
 main()

@@ -6,6 +6,7 @@ import time
 
 import click
 
+from gatehouse import __version__
 from gatehouse.attach import attach
 from gatehouse.aws import Settings
 from gatehouse.keys import keys
@@ -21,7 +22,7 @@ from gatehouse.policy import policy
     help="Send every AWS call here, e.g. moto / local mode (default: AWS_ENDPOINT_URL).",
 )
 @click.option("--now", type=float, hidden=True, help="Epoch seconds to use as now (tests).")
-@click.version_option("0.1.0", prog_name="gatehouse")
+@click.version_option(__version__, prog_name="gatehouse")
 @click.pass_context
 def main(
     ctx: click.Context, region: str | None, endpoint_url: str | None, now: float | None

@@ -16,6 +16,7 @@ import os
 import signal
 import threading
 import time
+from importlib.util import find_spec
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -96,6 +97,7 @@ def local(
 
     Exit codes: 0 ok, 1 smoke surprise, 2 usage, 4 could not start, 5 port in use.
     """
+    _needs_local_mode_packages()
     from gatehouse.emulator.server import PortInUse  # noqa: PLC0415 - keeps --help fast
     from gatehouse.localmode.stack import Options, StackError, start  # noqa: PLC0415
     from gatehouse.localmode.walkthrough import walkthrough  # noqa: PLC0415
@@ -148,6 +150,20 @@ def local(
         _say("==> stopping")
     finally:
         stack.stop()
+
+
+LOCAL_MODE_MODULES = ("moto", "werkzeug")
+
+
+def _needs_local_mode_packages() -> None:
+    """moto (server mode) and werkzeug come with the ``testing`` extra, not with ``cli``."""
+    missing = [name for name in LOCAL_MODE_MODULES if find_spec(name) is None]
+    if missing:
+        raise CliError(
+            f"gatehouse local needs {' and '.join(missing)}, which this installation lacks",
+            hint="pip install 'gatehouse[cli,testing]' (or 'gatehouse[all]')",
+            code=ExitCode.USAGE,
+        )
 
 
 def _gateway_log(*, verbose: bool) -> None:

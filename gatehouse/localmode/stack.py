@@ -2,9 +2,11 @@
 authorizer, the gateway on HTTP and HTTPS.
 
 The demo API comes from :func:`gatehouse.api_model.demo_api`, built with local
-:class:`~gatehouse.api_model.Resources` and the chosen stage's settings from ``cdk.json``: the
-same routes, authorizer types, identity sources, validation regex, cache TTLs and function
-environments as the deployed stage. Nothing about the authorizers is written here twice.
+:class:`~gatehouse.api_model.Resources` and the chosen stage's settings from the Gatehouse
+repository's ``cdk.json`` (run from a checkout) or the built-in dev settings (run from an
+installed wheel): the same routes, authorizer types, identity sources, validation regex, cache
+TTLs and function environments as the deployed stage. Nothing about the authorizers is written
+here twice. The demo policy bundle ships inside the package (``assets/demo.yaml``).
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ from gatehouse.emulator.usage import ApiGatewayPlans
 from gatehouse.localmode.pki import LocalPki, make_pki
 from gatehouse.localmode.seed import Seeded, seed_all
 
-REPO_ROOT: Final = Path(__file__).resolve().parents[2]
+DEMO_BUNDLE: Final = Path(__file__).resolve().parent / "assets" / "demo.yaml"
 DEFAULT_ACCOUNT: Final = "123456789012"
+#: The built-in stage when no Gatehouse cdk.json is at hand (the dev stage's region).
+BUILTIN_STAGE: Final = "dev"
+BUILTIN_REGION: Final = "eu-west-1"
 HOST: Final = "127.0.0.1"
 
 Progress = Callable[[str], None]
@@ -51,11 +56,8 @@ class Options:
     moto_port: int = 5055
     state_dir: Path = Path(".local")
     stage: str = "dev"
-    repo_root: Path = REPO_ROOT
-
-    @property
-    def policy_bundle(self) -> Path:
-        return self.repo_root / "policies" / "demo.yaml"
+    cdk_json: Path = Path("cdk.json")
+    policy_bundle: Path = DEMO_BUNDLE
 
 
 @dataclass
@@ -82,18 +84,27 @@ class Stack:
                 self._stoppers.pop()()
 
 
-def _stage_settings(repo_root: Path, stage: str) -> tuple[str, str, ApiSettings, Any]:
-    """Region, account, API settings and the stage config of ``stage`` in ``cdk.json``."""
+def _stage_settings(cdk_json: Path, stage: str) -> tuple[str, str, ApiSettings, Any]:
+    """Region, account, API settings and the stage config of ``stage``.
+
+    From ``cdk_json`` when it is the Gatehouse repository's (it has a ``gatehouse`` context and
+    ``cdk_app`` is importable); otherwise the built-in dev stage, so that an installed wheel
+    runs the demo anywhere, including in a repository with a ``cdk.json`` of its own.
+    """
+    context = _gatehouse_context(cdk_json)
+    if context is None:
+        if stage != BUILTIN_STAGE:
+            raise StackError(
+                f"stage {stage!r} needs the Gatehouse repository's cdk.json, and {cdk_json} "
+                "is not one",
+                f"run from a Gatehouse checkout, or leave out --stage (the built-in demo is "
+                f"{BUILTIN_STAGE!r})",
+            )
+        return BUILTIN_REGION, DEFAULT_ACCOUNT, ApiSettings(), None
     from cdk_app.config import StageConfigError, load_stage_configs  # noqa: PLC0415
 
     try:
-        context = json.loads((repo_root / "cdk.json").read_text(encoding="utf-8"))["context"]
         configs = load_stage_configs({**context, "stage": stage})
-    except (OSError, ValueError, KeyError) as error:
-        raise StackError(
-            f"cannot read the stage settings from cdk.json: {str(error).splitlines()[0]}",
-            "run from the repository root (or fix cdk.json)",
-        ) from None
     except StageConfigError as error:
         raise StackError(
             f"cdk.json: {error.problems[0]}", "fix cdk.json; `make synth` reports the same"
@@ -101,6 +112,34 @@ def _stage_settings(repo_root: Path, stage: str) -> tuple[str, str, ApiSettings,
     config = configs[0]
     settings = getattr(config, "api", None) or ApiSettings()
     return config.region, config.account or DEFAULT_ACCOUNT, settings, config
+
+
+def _gatehouse_context(cdk_json: Path) -> dict[str, Any] | None:
+    """``cdk.json``'s context when it configures Gatehouse stages, else ``None``."""
+    try:
+        context = json.loads(cdk_json.read_text(encoding="utf-8")).get("context")
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, AttributeError) as error:
+        raise StackError(
+            f"cannot read {cdk_json}: {str(error).splitlines()[0] if str(error) else error}",
+            "fix cdk.json, or run from another directory to use the built-in demo",
+        ) from None
+    if not isinstance(context, dict) or "gatehouse" not in context:
+        return None
+    try:
+        import cdk_app.config  # noqa: F401, PLC0415 - the repository's demo deployment
+    except ImportError:
+        return None
+    return context
+
+
+def _runtime_root() -> str:
+    """The directory holding the ``authorizers`` package this process runs (a checkout or
+    site-packages), so each worker runs exactly the same authorizer code."""
+    import authorizers  # noqa: PLC0415
+
+    return str(Path(authorizers.__file__).resolve().parents[1])
 
 
 def _login_url(config: Any, region: str, client_id: str) -> str | None:
@@ -131,7 +170,12 @@ def start(options: Options, progress: Progress) -> Stack:
     """Start everything; on any failure, stop what was started and raise :class:`StackError`."""
     for port in (options.moto_port, options.http_port, options.https_port):
         check_port_free(HOST, port)  # PortInUse -> the CLI's clear message
-    region, account, settings, stage_config = _stage_settings(options.repo_root, options.stage)
+    region, account, settings, stage_config = _stage_settings(options.cdk_json, options.stage)
+    if stage_config is None:
+        progress(
+            f"==> serving the built-in demo API ({BUILTIN_STAGE} settings): "
+            f"{options.cdk_json} is not the Gatehouse repository's"
+        )
     stoppers: list[Callable[[], None]] = []
     try:
         return _start(options, progress, region, account, settings, stage_config, stoppers)
@@ -211,7 +255,7 @@ def _start(  # noqa: PLR0917 - one private call site
                     region=region,
                     endpoint_url=moto_url,
                     pythonpath=os.pathsep.join(
-                        p for p in (str(options.repo_root), os.environ.get("PYTHONPATH")) if p
+                        p for p in (_runtime_root(), os.environ.get("PYTHONPATH")) if p
                     ),
                 ),
                 log_path=state / "logs" / f"{name}.log",
