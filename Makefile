@@ -22,7 +22,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help bootstrap lint types unit test layer synth bench local smoke deploy lock clean
+.PHONY: help bootstrap lint types unit test layer synth bench local smoke dist example deploy lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -69,7 +69,29 @@ unit: bootstrap layers/build/host/.stamp layers/build/arm64/.stamp
 	@echo "==> pytest"
 	@$(PY) -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 
-test: bootstrap lint types unit smoke ## lint, types, the whole test suite and the local smoke run, offline
+test: bootstrap lint types unit smoke example ## lint, types, the test suite, the local smoke run and the example service, offline
+
+# The distribution: one wheel and one sdist of `gatehouse` (version: authorizers.__version__).
+dist: $(STAMPS)/venv ## build the gatehouse wheel and sdist into dist/
+	@echo "==> building the gatehouse wheel and sdist"
+	@rm -rf dist build
+	@$(PY) -m build --no-isolation --outdir dist . > $(STAMPS)/dist.log 2>&1 || { cat $(STAMPS)/dist.log; exit 1; }
+	@rm -rf build
+	@ls dist
+
+# The example service as a team would run it: a fresh virtualenv outside .venv, the built wheel
+# with its extras (not the checkout, not PYTHONPATH), the example's own tests from its own
+# directory. Rebuilt every run, so it proves the released artefacts on their own.
+EXAMPLE := examples/orders-service
+EXAMPLE_VENV := .example-venv
+example: dist ## test examples/orders-service against the built wheel in a fresh virtualenv
+	@echo "==> example service: fresh virtualenv, gatehouse from dist/, its own tests"
+	@rm -rf $(EXAMPLE_VENV) && $(PYTHON_BOOT) -m venv $(EXAMPLE_VENV)
+	@$(EXAMPLE_VENV)/bin/python -m pip install --quiet --no-input -c constraints.txt \
+		"$$(ls dist/gatehouse-*.whl)[all]" 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@$(EXAMPLE_VENV)/bin/python -m pip install --quiet --no-input -c constraints.txt \
+		--find-links dist "./$(EXAMPLE)[test]" 2>&1 | { grep -v "^WARNING: Location" || true; }
+	@cd $(EXAMPLE) && PYTHONPATH= ../../$(EXAMPLE_VENV)/bin/python -m pytest -q -p no:cacheprovider
 
 # The architectures the stages in cdk.json use (validated by cdk_app.config): a layer is built
 # for each and no other, since each build downloads that architecture's wheels.
@@ -102,4 +124,4 @@ lock: ## re-resolve constraints.txt from requirements-dev.txt in a scratch venv
 	@rm -rf .lock-venv
 
 clean: ## remove build output (keeps .venv and node_modules)
-	@rm -rf cdk.out layers/build .pytest_cache .mypy_cache .ruff_cache .coverage
+	@rm -rf cdk.out layers/build dist build .example-venv .pytest_cache .mypy_cache .ruff_cache .coverage
