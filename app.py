@@ -13,13 +13,19 @@ import sys
 from cdk_app.app_builder import build_app
 from cdk_app.components.authorizer_functions import BundleMissingError
 from cdk_app.components.authorizers_layer import LayerNotBuiltError
+from cdk_app.components.settings_file import EnvironmentTooLargeError
 from cdk_app.config import StageConfigError
 
 
 def main() -> int:
     try:
         app = build_app()
-    except (StageConfigError, LayerNotBuiltError, BundleMissingError) as error:
+    except (
+        StageConfigError,
+        LayerNotBuiltError,
+        BundleMissingError,
+        EnvironmentTooLargeError,
+    ) as error:
         print(f"gatehouse: {error}", file=sys.stderr)
         return 2
     app.synth()

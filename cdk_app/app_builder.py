@@ -42,6 +42,9 @@ def build_app(
         If a stage's layer has not been built (``make layer ARCH=<arch>``).
     cdk_app.components.authorizer_functions.BundleMissingError
         If a file the stage bundles (trust anchors, policy bundle) does not exist.
+    cdk_app.components.settings_file.EnvironmentTooLargeError
+        If an authorizer's settings cannot fit in Lambda's 4 KB environment, even with the
+        token-free ones moved to its ``gatehouse.json``.
     """
     app = cdk.App(
         context=dict(context) if context is not None else None,

@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
-from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from cdk_app.components.authorizer_functions import (
     TASK_ROOT,
     AuthorizerFunctions,
     DataAccess,
-    single_file_code,
+    bundled_file,
 )
 from cdk_app.components.authorizers_layer import AuthorizersLayer
 from cdk_app.components.backends import DemoBackend
@@ -50,14 +49,20 @@ def stage_resources(stack: cdk.Stack, config: StageConfig, state: IdentityStack)
     )
 
 
-def function_code(config: StageConfig) -> dict[AuthorizerName, lambda_.Code]:
-    """The data files each authorizer function carries (see authorizer_functions)."""
-    code: dict[AuthorizerName, lambda_.Code] = {
-        "mtls": single_file_code(repo_path(config.mtls.trust_anchors_file), "trust anchors"),
+def data_files(config: StageConfig) -> dict[AuthorizerName, tuple[Path, ...]]:
+    """The data files each authorizer function carries (see authorizer_functions).
+
+    Raises
+    ------
+    cdk_app.components.authorizer_functions.BundleMissingError
+        If one of them does not exist.
+    """
+    files: dict[AuthorizerName, tuple[Path, ...]] = {
+        "mtls": (bundled_file(repo_path(config.mtls.trust_anchors_file), "trust anchors"),),
     }
     if config.policy.source is None:
-        code["policy"] = single_file_code(repo_path(config.policy.bundle), "policy bundle")
-    return code
+        files["policy"] = (bundled_file(repo_path(config.policy.bundle), "policy bundle"),)
+    return files
 
 
 def data_access(stack: cdk.Stack, config: StageConfig, state: IdentityStack) -> DataAccess:
@@ -120,7 +125,7 @@ class ApiStack(cdk.Stack):
             self,
             "Authorizers",
             model=self.model,
-            code=function_code(config),
+            data_files=data_files(config),
             layer=self.authorizers_layer.layer,
             architecture=architecture,
             settings=config.functions,

@@ -27,7 +27,7 @@ from cdk_app.components.rest_api import path_parameters
 from cdk_app.config import StageConfig
 from cdk_app.constants import ARCHITECTURES
 from cdk_app.settings import AttachSettings
-from cdk_app.stacks.api_stack import data_access, function_code, stage_resources
+from cdk_app.stacks.api_stack import data_access, data_files, stage_resources
 from cdk_app.stacks.common import log_retention, removal_policy
 from cdk_app.stacks.identity_stack import IdentityStack
 from gatehouse.api_model import ApiModel, attached_api
@@ -59,12 +59,11 @@ class AttachStack(cdk.Stack):
         layer = AuthorizersLayer(
             self, "AuthorizersLayer", architecture=architecture, removal_policy=policy
         )
-        code = {n: c for n, c in function_code(config).items() if n in self.model.authorizers}
         self.functions = functions = AuthorizerFunctions(
             self,
             "Authorizers",
             model=self.model,
-            code=code,
+            data_files=data_files(config),
             layer=layer.layer,
             architecture=architecture,
             settings=config.functions,
