@@ -9,6 +9,7 @@ import click
 from gatehouse import __version__
 from gatehouse.attach import attach
 from gatehouse.aws import Settings
+from gatehouse.generate_event import generate_event
 from gatehouse.keys import keys
 from gatehouse.local import local
 from gatehouse.policy import policy
@@ -39,5 +40,5 @@ def main(
     )
 
 
-for command in (local, keys, policy, attach):
+for command in (local, keys, policy, attach, generate_event):
     main.add_command(command)

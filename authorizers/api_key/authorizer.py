@@ -44,7 +44,9 @@ class ApiKeyAuthorizer:
         return self.config.core
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Self:
+    def from_environ(cls, environ: Mapping[str, str], *, clock: Clock | None = None) -> Self:
+        """Build from the settings, as the cold start does; ``clock`` replaces the wall clock
+        that key expiry is checked against (the testing kit's time travel)."""
         config = ApiKeyConfig.from_environ(environ)
         store = DynamoDbKeyStore(
             config.table,
@@ -52,7 +54,7 @@ class ApiKeyAuthorizer:
             negative_ttl_s=config.negative_cache_s,
             max_entries=config.cache_size,
         )
-        return cls(config, store=store, clock=SystemClock())
+        return cls(config, store=store, clock=clock or SystemClock())
 
     def authenticate(self, request: Request) -> KeyRecord:
         """The active, unexpired record of the presented key; raises the core's 401 errors."""

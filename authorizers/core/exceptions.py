@@ -124,7 +124,12 @@ class Unauthorized(Exception):
 
     API Gateway turns a Lambda error whose message is exactly ``Unauthorized`` into a 401; any
     other message becomes a 500. Raised only by :mod:`authorizers.core.pipeline`.
+
+    ``reason`` is the fixed reason of the 401 (also in the log line and the metric), for
+    in-process callers such as ``gatehouse.testing``; the message stays exactly
+    ``Unauthorized`` and the Lambda runtime reports nothing else of the exception.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, reason: Reason | None = None) -> None:
         super().__init__("Unauthorized")
+        self.reason = reason

@@ -183,7 +183,7 @@ def _unauthorized(
     logger.info("unauthorized", extra={"authorizer": kind, "reason": reason.value})
     if v2 and http_format is HttpResponseFormat.SIMPLE:
         return {"isAuthorized": False}
-    raise Unauthorized from None
+    raise Unauthorized(reason) from None
 
 
 def _fault(

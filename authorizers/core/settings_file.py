@@ -105,7 +105,7 @@ def resolve(environ: Mapping[str, str]) -> ResolvedSettings:
             raise ConfigurationError(
                 setting, f"is set both in the environment and in {name}; keep one of them"
             )
-        merged[setting] = _as_text(setting, value, name)
+        merged[setting] = setting_text(setting, value, name)
     return ResolvedSettings(merged, file=name, from_file=frozenset(document))
 
 
@@ -239,8 +239,12 @@ def _setting_name(key: object) -> str:
     return key
 
 
-def _as_text(setting: str, value: object, file: str) -> str:
-    """The string the variable would hold: what every reader already validates."""
+def setting_text(setting: str, value: object, origin: str) -> str:
+    """The string the variable would hold: what every reader already validates.
+
+    ``origin`` names where the value came from in error messages (the file, or the testing
+    kit's arguments); the value itself is never part of a message.
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -249,19 +253,19 @@ def _as_text(setting: str, value: object, file: str) -> str:
         return str(value)
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ConfigurationError(setting, f"must be a finite number (in {file})")
+            raise ConfigurationError(setting, f"must be a finite number (in {origin})")
         return repr(value)
     if isinstance(value, list | dict):
 
         def refuse(_: object) -> object:
             # YAML reads an unquoted 2026-01-01 as a date, which JSON cannot carry.
             raise ConfigurationError(
-                setting, f"holds a value that is not JSON in {file} (a date? quote it)"
+                setting, f"holds a value that is not JSON in {origin} (a date? quote it)"
             )
 
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=refuse)
     if value is None:
-        raise ConfigurationError(setting, f"is null in {file}; give it a value or remove it")
+        raise ConfigurationError(setting, f"is null in {origin}; give it a value or remove it")
     raise ConfigurationError(
-        setting, f"must be a string, number, boolean, list or object (in {file})"
+        setting, f"must be a string, number, boolean, list or object (in {origin})"
     )

@@ -8,7 +8,7 @@ policy authorizer stops at ``authenticate`` and asks Cedar instead).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Self
 
 from authorizers.core.clock import Clock, MonotonicClock, SystemClock
@@ -66,10 +66,22 @@ class JwtAuthorizer:
         return self.config.core
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str], *, in_lambda: bool) -> Self:
+    def from_environ(
+        cls,
+        environ: Mapping[str, str],
+        *,
+        in_lambda: bool,
+        fetch: Callable[[str], object] | None = None,
+        clock: Clock | None = None,
+    ) -> Self:
+        """Build from the settings, as the cold start does.
+
+        ``fetch`` and ``clock`` replace the HTTPS fetcher and the wall clock (the testing kit's
+        in-process issuers and time travel); the handler passes neither.
+        """
         config = JwtConfig.from_environ(environ, in_lambda=in_lambda)
         settings = config.jwks
-        fetcher = HttpsJsonFetcher(
+        fetcher = fetch or HttpsJsonFetcher(
             connect_timeout_s=min(1.0, settings.timeout_s),
             total_timeout_s=settings.timeout_s,
             max_bytes=settings.max_bytes,
@@ -77,7 +89,7 @@ class JwtAuthorizer:
         )
         cache = JwksCache(
             fetch=fetcher,
-            clock=MonotonicClock(),
+            clock=clock or MonotonicClock(),  # time travel ages the key cache too
             max_age_s=settings.max_age_s,
             cooldown_s=settings.cooldown_s,
             stale_if_error_s=settings.stale_if_error_s,
@@ -89,7 +101,7 @@ class JwtAuthorizer:
             revocation = DynamoDbRevocationList(
                 config.revocation_table, cache_ttl_s=config.revocation_cache_s
             )
-        return cls(config, jwks=cache, clock=SystemClock(), revocation=revocation)
+        return cls(config, jwks=cache, clock=clock or SystemClock(), revocation=revocation)
 
     def _key(self, profile: IssuerProfile, kid: str) -> VerificationKey:
         static = self._static.get(profile.issuer)

@@ -63,8 +63,11 @@ class MtlsAuthorizer:
         return self.config.core
 
     @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> Self:
+    def from_environ(cls, environ: Mapping[str, str], *, clock: Clock | None = None) -> Self:
+        """Build from the settings, as the cold start does; ``clock`` replaces the wall clock
+        that certificate and CRL validity are checked against (the testing kit)."""
         config = MtlsConfig.from_environ(environ)
+        wall_clock = clock or SystemClock()
         store = None
         if config.revocation is Revocation.CRL:
             store = CrlStore(
@@ -72,13 +75,13 @@ class MtlsAuthorizer:
                 config.anchors,
                 fetch=S3Fetcher(max_bytes=config.crl.max_bytes),
                 clock=MonotonicClock(),
-                wall_clock=SystemClock(),
+                wall_clock=wall_clock,
                 refresh_s=config.crl.refresh_s,
                 retry_s=config.crl.retry_s,
                 stale_grace_s=config.crl.stale_grace_s,
                 on_event=_log_crl_event,
             )
-        return cls(config, clock=SystemClock(), crl_store=store)
+        return cls(config, clock=wall_clock, crl_store=store)
 
     def authenticate(self, request: Request) -> tuple[CertificateFacts, Identity]:
         """The inspected, mapped, unrevoked certificate; raises the core's 401/403 errors."""

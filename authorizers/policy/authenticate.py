@@ -15,12 +15,13 @@ authorizer would decide alone; here we stop at *who the caller is* and hand that
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any, Final, Protocol
 
 from authorizers.api_key.authorizer import ApiKeyAuthorizer
 from authorizers.api_key.decide import build_context as api_key_context
+from authorizers.core.clock import Clock
 from authorizers.core.config import CoreConfig
 from authorizers.core.request import Request
 from authorizers.jwt_bearer.authorizer import JwtAuthorizer
@@ -148,11 +149,19 @@ class MtlsAuthentication:
 
 
 def authenticator_from_environ(
-    kind: AuthenticatorKind, environ: Mapping[str, str], *, in_lambda: bool
+    kind: AuthenticatorKind,
+    environ: Mapping[str, str],
+    *,
+    in_lambda: bool,
+    fetch: Callable[[str], object] | None = None,
+    clock: Clock | None = None,
 ) -> Authenticator:
-    """The configured authenticator, built through its own settings reader."""
+    """The configured authenticator, built through its own settings reader (``fetch`` and
+    ``clock``: see :meth:`JwtAuthorizer.from_environ`)."""
     if kind is AuthenticatorKind.JWT:
-        return JwtAuthentication(JwtAuthorizer.from_environ(environ, in_lambda=in_lambda))
+        return JwtAuthentication(
+            JwtAuthorizer.from_environ(environ, in_lambda=in_lambda, fetch=fetch, clock=clock)
+        )
     if kind is AuthenticatorKind.API_KEY:
-        return ApiKeyAuthentication(ApiKeyAuthorizer.from_environ(environ))
-    return MtlsAuthentication(MtlsAuthorizer.from_environ(environ))
+        return ApiKeyAuthentication(ApiKeyAuthorizer.from_environ(environ, clock=clock))
+    return MtlsAuthentication(MtlsAuthorizer.from_environ(environ, clock=clock))

@@ -11,7 +11,7 @@ stop the function from starting: requests are denied and the log says why).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from authorizers.core.clock import Clock, MonotonicClock, SystemClock
@@ -75,19 +75,42 @@ class PolicyAuthorizer:
 
     @classmethod
     def from_environ(
-        cls, environ: Mapping[str, str], *, in_lambda: bool, load: bool = True
+        cls,
+        environ: Mapping[str, str],
+        *,
+        in_lambda: bool,
+        load: bool = True,
+        fetch: Callable[[str], object] | None = None,
+        clock: Clock | None = None,
     ) -> PolicyAuthorizer:
         """Build from ``environ`` and its settings file: the file is resolved once, here, so
-        the policy settings and the authenticator's come from the same merged view."""
+        the policy settings and the authenticator's come from the same merged view.
+        ``fetch`` and ``clock`` go to the authenticator and the decision (the testing kit);
+        the handler passes neither."""
         return read_settings(
-            environ, lambda resolved: cls._build(resolved, in_lambda=in_lambda, load=load)
+            environ,
+            lambda resolved: cls._build(
+                resolved, in_lambda=in_lambda, load=load, fetch=fetch, clock=clock
+            ),
         )
 
     @classmethod
-    def _build(cls, environ: Mapping[str, str], *, in_lambda: bool, load: bool) -> PolicyAuthorizer:
+    def _build(
+        cls,
+        environ: Mapping[str, str],
+        *,
+        in_lambda: bool,
+        load: bool,
+        fetch: Callable[[str], object] | None,
+        clock: Clock | None,
+    ) -> PolicyAuthorizer:
         config = PolicyConfig.from_environ(environ)
         authenticator = authenticator_from_environ(
-            config.authenticator, authenticator_environ(environ), in_lambda=in_lambda
+            config.authenticator,
+            authenticator_environ(environ),
+            in_lambda=in_lambda,
+            fetch=fetch,
+            clock=clock,
         )
         if authenticator.core.http_response_format is HttpResponseFormat.SIMPLE:
             raise ConfigurationError(
@@ -106,7 +129,7 @@ class PolicyAuthorizer:
         )
         if load:
             store.refresh()
-        return cls(config, authenticator=authenticator, store=store, clock=SystemClock())
+        return cls(config, authenticator=authenticator, store=store, clock=clock or SystemClock())
 
     @property
     def snapshot(self) -> PolicySnapshot | None:
