@@ -109,6 +109,15 @@ def resolve(environ: Mapping[str, str]) -> ResolvedSettings:
     return ResolvedSettings(merged, file=name, from_file=frozenset(document))
 
 
+def read_file(path: Path) -> dict[str, Any]:
+    """The settings of one file as written (values not yet turned into variable text), with
+    the file's own checks: format, size, duplicate keys, ``GATEHOUSE_*`` names only."""
+    document = _load(_path(str(path), None))
+    for key in document:
+        _setting_name(key)
+    return document
+
+
 def _path(name: str, task_root: str | None) -> Path:
     path = Path(name)
     if not path.is_absolute():

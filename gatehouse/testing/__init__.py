@@ -31,7 +31,13 @@ from gatehouse.testing.answers import (
     assert_unauthorized,
     replay,
 )
-from gatehouse.testing.build import AUTHORIZER_KINDS, AuthorizerUnderTest, authorizer
+from gatehouse.testing.build import (
+    AUTHORIZER_KINDS,
+    NETWORK,
+    AuthorizerUnderTest,
+    authorizer,
+    settings_from,
+)
 from gatehouse.testing.events import EVENT_KINDS, Api, EventKindError, LambdaContext, build_event
 from gatehouse.testing.identity import CognitoPool, OidcIssuer, serve
 from gatehouse.testing.pki import Certificate, Pki
@@ -39,6 +45,7 @@ from gatehouse.testing.pki import Certificate, Pki
 __all__ = [
     "AUTHORIZER_KINDS",
     "EVENT_KINDS",
+    "NETWORK",
     "Answer",
     "Api",
     "AuthorizerUnderTest",
@@ -56,4 +63,5 @@ __all__ = [
     "build_event",
     "replay",
     "serve",
+    "settings_from",
 ]

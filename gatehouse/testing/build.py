@@ -26,12 +26,29 @@ from typing import Any, Final, Literal, get_args
 from authorizers.core.clock import Clock
 from authorizers.core.exceptions import Unauthorized
 from authorizers.core.pipeline import Authorizer, ColdStart, lambda_handler_for
-from authorizers.core.settings_file import CONFIG_FILE_SETTING, PREFIX, setting_text
+from authorizers.core.settings_file import CONFIG_FILE_SETTING, PREFIX, read_file, setting_text
 from gatehouse.testing.answers import Answer
 from gatehouse.testing.events import LambdaContext
 from gatehouse.testing.identity import FetchSource, serve
 
-__all__ = ["AUTHORIZER_KINDS", "AuthorizerKind", "AuthorizerUnderTest", "authorizer"]
+__all__ = [
+    "AUTHORIZER_KINDS",
+    "NETWORK",
+    "AuthorizerKind",
+    "AuthorizerUnderTest",
+    "authorizer",
+    "settings_from",
+]
+
+
+class _Network:
+    """``http=NETWORK``: the authorizer's real HTTPS fetcher, over sockets (server-mode moto)."""
+
+    def __repr__(self) -> str:
+        return "NETWORK"
+
+
+NETWORK: Final = _Network()
 
 AuthorizerKind = Literal["jwt", "apikey", "mtls", "policy"]
 AUTHORIZER_KINDS: Final[tuple[AuthorizerKind, ...]] = get_args(AuthorizerKind)
@@ -73,7 +90,7 @@ def authorizer(
     *,
     settings_file: str | PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
-    http: FetchSource | Iterable[FetchSource] | None = None,
+    http: FetchSource | Iterable[FetchSource] | _Network | None = None,
     clock: Clock | None = None,
     **settings: Any,
 ) -> AuthorizerUnderTest:
@@ -87,7 +104,9 @@ def authorizer(
         Settings as the function's environment would hold them (``GATEHOUSE_*`` names).
     http:
         What the JWT authorizer's HTTPS fetches reach: in-process issuers
-        (:class:`OidcIssuer`, :class:`CognitoPool`); default: nothing (no socket).
+        (:class:`OidcIssuer`, :class:`CognitoPool`); default: nothing (no socket);
+        :data:`NETWORK`: the real fetcher (a moto server on loopback, with
+        ``jwt_allow_loopback_http=True``).
     clock:
         The wall clock tokens, keys and certificates are checked against (time travel:
         ``ManualClock``).
@@ -120,14 +139,22 @@ def authorizer(
                 f"{CONFIG_FILE_SETTING} is given both as settings_file= and in environ"
             )
         merged[CONFIG_FILE_SETTING] = str(Path(settings_file).resolve())
-    fetch = serve(http) if http is not None else serve(())
+    fetch = None if http is NETWORK else serve(() if http is None else http)  # type: ignore[arg-type]
     return AuthorizerUnderTest(kind, _build(kind, merged, fetch, clock))
+
+
+def settings_from(path: str | PathLike[str]) -> dict[str, Any]:
+    """A settings file as keyword settings for :func:`authorizer` (``GATEHOUSE_JWT_ISSUERS`` ->
+    ``jwt_issuers``), values as written: change what differs under test (a pool id, a table
+    name), then build. Raises ``ConfigurationError`` for a file the runtime would refuse."""
+    document = read_file(Path(path))
+    return {name.removeprefix(PREFIX).lower(): value for name, value in document.items()}
 
 
 def _build(
     kind: AuthorizerKind,
     environ: Mapping[str, str],
-    fetch: Callable[[str], object],
+    fetch: Callable[[str], object] | None,
     clock: Clock | None,
 ) -> Authorizer:
     # Imported per kind, as each handler module imports only its own authorizer.

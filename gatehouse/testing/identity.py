@@ -180,21 +180,39 @@ class CognitoPool:
 
     PASSWORD = "Gatehouse-test-1!"  # noqa: S105 - moto's users only
 
-    def __init__(self, client: Any, pool_id: str, region: str) -> None:
+    def __init__(
+        self, client: Any, pool_id: str, region: str, *, server_url: str | None = None
+    ) -> None:
         self.cognito = client
         self.pool_id = pool_id
         self.region = region
+        self.server_url = server_url
+        # moto's tokens carry the real Cognito issuer, in either mode: the issuer check is the
+        # production one; only where the JWKS is fetched differs.
         self.issuer = f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
         self.jwks_uri = f"{self.issuer}/.well-known/jwks.json"
 
     @classmethod
-    def create(cls, *, region: str = "eu-west-1", name: str = "gatehouse-test") -> CognitoPool:
-        """A new pool (call under ``mock_aws``)."""
-        import boto3  # noqa: PLC0415 - only the Cognito fixture needs it
+    def create(
+        cls,
+        *,
+        region: str = "eu-west-1",
+        name: str = "gatehouse-test",
+        server_url: str | None = None,
+    ) -> CognitoPool:
+        """A new pool: under ``mock_aws`` (in-process), or in the moto server at
+        ``server_url`` (server mode: the authorizer fetches the JWKS over loopback HTTP)."""
+        import boto3  # noqa: PLC0415 - only the Cognito fixtures need it
 
-        client = boto3.client("cognito-idp", region_name=region)
+        client = boto3.client(
+            "cognito-idp",
+            region_name=region,
+            endpoint_url=server_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto's fake credentials
+        )
         pool_id = client.create_user_pool(PoolName=name)["UserPool"]["Id"]
-        return cls(client, pool_id, region)
+        return cls(client, pool_id, region, server_url=server_url)
 
     def app_client(self, name: str) -> str:
         """A new app client (no secret, password auth); returns its client id."""
@@ -248,15 +266,18 @@ class CognitoPool:
         token_use: str = "access",  # noqa: S107 - a token kind, not a password
         **extra: Any,
     ) -> dict[str, Any]:
-        """This pool's entry for ``GATEHOUSE_JWT_ISSUERS``."""
-        return {
+        """This pool's entry for ``GATEHOUSE_JWT_ISSUERS``; in server mode with the moto
+        server's JWKS URL (set ``jwt_allow_loopback_http=True`` on the authorizer too)."""
+        entry: dict[str, Any] = {
             "type": "cognito",
             "user_pool_id": self.pool_id,
             "client_ids": list(client_ids),
             "token_use": token_use,
             "algorithms": ["RS256"],
-            **extra,
         }
+        if self.server_url is not None:
+            entry["jwks_uri"] = f"{self.server_url}/{self.pool_id}/.well-known/jwks.json"
+        return {**entry, **extra}
 
     def __call__(self, url: str) -> object:
         if url == self.jwks_uri:

@@ -78,6 +78,32 @@ def gatehouse_cognito(gatehouse_aws: AwsSession) -> CognitoPool:
     return CognitoPool.create(region=gatehouse_aws.region)
 
 
+@pytest.fixture(scope="session")
+def gatehouse_moto_server() -> Iterator[str]:
+    """A moto server on 127.0.0.1 (a free port) for the session; yields its URL."""
+    import logging  # noqa: PLC0415
+    import socket  # noqa: PLC0415
+
+    from moto.server import ThreadedMotoServer  # noqa: PLC0415 - the testing extra
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request logs (tokens)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def gatehouse_cognito_server(gatehouse_moto_server: str) -> CognitoPool:
+    """A Cognito pool in a moto server: the authorizer fetches its JWKS over loopback HTTP."""
+    return CognitoPool.create(region=REGION, server_url=gatehouse_moto_server)
+
+
 @pytest.fixture
 def gatehouse_api_keys(gatehouse_aws: AwsSession) -> Any:
     """The API key table and usage plans in moto; issue, revoke, rotate via `gatehouse keys`."""

@@ -1,5 +1,6 @@
-"""A real Cognito flow against moto: pool, client, group, user, tokens from ``initiate_auth``,
-verified through the JWT authorizer with keys fetched over HTTP from a moto server on loopback.
+"""A real Cognito flow against a moto *server*: pool, client, group, user, tokens from
+``initiate_auth``, verified through the JWT authorizer with keys fetched over HTTP on loopback
+(gatehouse.testing's ``gatehouse_cognito_server``).
 
 moto's tokens carry the real Cognito issuer URL (``https://cognito-idp.<region>...``), so the
 configuration points only the *JWKS URI* at the local server (local mode); the issuer check is
@@ -8,126 +9,71 @@ not weakened.
 
 from __future__ import annotations
 
-import json
-import logging
-import socket
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 
-from authorizers.core.exceptions import Unauthorized
-from authorizers.core.pipeline import ColdStart, handle
-from authorizers.jwt_bearer.authorizer import JwtAuthorizer
-from tests.conftest import load_event
+from gatehouse.testing import (
+    NETWORK,
+    assert_allows,
+    assert_denies,
+    assert_unauthorized,
+    authorizer,
+    build_event,
+)
 
 pytestmark = pytest.mark.enable_socket  # loopback only: the moto server binds 127.0.0.1
-REGION = "us-east-1"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+@pytest.fixture
+def pool(gatehouse_cognito_server):
+    gatehouse_cognito_server.web = gatehouse_cognito_server.app_client("web")
+    gatehouse_cognito_server.user("alice", groups=["admins"])
+    return gatehouse_cognito_server
 
 
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def cognito(moto_url: str) -> dict[str, Any]:
-    client = boto3.client(
-        "cognito-idp",
-        region_name=REGION,
-        endpoint_url=moto_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+def gate(pool, **issuer: Any):
+    return authorizer(
+        "jwt",
+        jwt_issuers=[pool.settings(client_ids=[pool.web], **issuer)],
+        jwt_allow_loopback_http=True,
+        jwt_context_claims="sub,username,groups,token_use",
+        http=NETWORK,  # the JWKS is fetched for real, over a socket, from the moto server
     )
-    pool = client.create_user_pool(PoolName="gatehouse-test")["UserPool"]["Id"]
-    app = client.create_user_pool_client(
-        UserPoolId=pool,
-        ClientName="web",
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-    )["UserPoolClient"]["ClientId"]
-    client.create_group(GroupName="admins", UserPoolId=pool)
-    client.admin_create_user(UserPoolId=pool, Username="alice", MessageAction="SUPPRESS")
-    client.admin_set_user_password(
-        UserPoolId=pool, Username="alice", Password="Correct-Horse-9!", Permanent=True
-    )
-    client.admin_add_user_to_group(UserPoolId=pool, Username="alice", GroupName="admins")
-    auth = client.initiate_auth(
-        ClientId=app,
-        AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": "alice", "PASSWORD": "Correct-Horse-9!"},
-    )["AuthenticationResult"]
-    return {"pool": pool, "client": app, "access": auth["AccessToken"], "id": auth["IdToken"]}
 
 
-def _authorizer(moto_url: str, cognito: dict[str, Any], **issuer: Any) -> ColdStart[Any]:
-    config = {
-        "type": "cognito",
-        "user_pool_id": cognito["pool"],
-        "client_ids": [cognito["client"]],
-        "token_use": "access",
-        "algorithms": ["RS256"],
-        "jwks_uri": f"{moto_url}/{cognito['pool']}/.well-known/jwks.json",
-        **issuer,
-    }
-    environ = {
-        "GATEHOUSE_JWT_ISSUERS": json.dumps([config]),
-        "GATEHOUSE_JWT_ALLOW_LOOPBACK_HTTP": "true",
-        "GATEHOUSE_JWT_CONTEXT_CLAIMS": "sub,username,groups,token_use",
-        "GATEHOUSE_TRACING": "false",
-    }
-    return ColdStart("jwt", lambda: JwtAuthorizer.from_environ(environ, in_lambda=False))
+def event(token: str) -> dict[str, Any]:
+    return build_event("rest_token", "GET /pets/42", authorization=f"Bearer {token}")
 
 
-def _event(token: str) -> dict[str, Any]:
-    event = load_event("rest_token")
-    event["authorizationToken"] = f"Bearer {token}"
-    return event
+def test_cognito_access_token_from_initiate_auth_is_allowed(pool):
+    answer = gate(pool)(event(pool.access_token("alice", pool.web)))
+    assert_allows(answer)
+    assert answer.response["context"]["username"] == "alice"
+    assert answer.response["context"]["groups"] == "admins"
+    assert answer.response["context"]["token_use"] == "access"
 
 
-def test_cognito_access_token_from_initiate_auth_is_allowed(moto_url, cognito):
-    response = handle(_event(cognito["access"]), _authorizer(moto_url, cognito))
-    assert response["policyDocument"]["Statement"][0]["Effect"] == "Allow"
-    assert response["context"]["username"] == "alice"
-    assert response["context"]["groups"] == "admins"
-    assert response["context"]["token_use"] == "access"
-
-
-def test_id_token_presented_as_access_token_is_401(moto_url, cognito):
+def test_id_token_presented_as_access_token_is_401(pool):
     # Row 19: token-type confusion.
-    with pytest.raises(Unauthorized):
-        handle(_event(cognito["id"]), _authorizer(moto_url, cognito))
+    assert_unauthorized(gate(pool)(event(pool.id_token("alice", pool.web))), reason="InvalidClaims")
 
 
-def test_id_tokens_verify_when_configured_for_them(moto_url, cognito):
-    response = handle(_event(cognito["id"]), _authorizer(moto_url, cognito, token_use="id"))
-    assert response["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+def test_id_tokens_verify_when_configured_for_them(pool):
+    assert_allows(gate(pool, token_use="id")(event(pool.id_token("alice", pool.web))))
 
 
-def test_another_app_client_is_401(moto_url, cognito):
+def test_another_app_client_is_401(pool):
     # Row 18: audience replay across app clients.
-    cold = _authorizer(moto_url, cognito, client_ids=["some-other-client"])
-    with pytest.raises(Unauthorized):
-        handle(_event(cognito["access"]), cold)
+    other = authorizer(
+        "jwt",
+        jwt_issuers=[pool.settings(client_ids=["some-other-client"])],
+        jwt_allow_loopback_http=True,
+        http=NETWORK,
+    )
+    assert_unauthorized(other(event(pool.access_token("alice", pool.web))))
 
 
-def test_group_requirement_is_enforced_as_deny(moto_url, cognito):
-    cold = _authorizer(moto_url, cognito, required_groups=["auditors"])
-    response = handle(_event(cognito["access"]), cold)
-    assert response["policyDocument"]["Statement"][0]["Effect"] == "Deny"
-    assert response["context"]["reason"] == "NotInGroup"
+def test_group_requirement_is_enforced_as_deny(pool):
+    answer = gate(pool, required_groups=["auditors"])(event(pool.access_token("alice", pool.web)))
+    assert_denies(answer, reason="NotInGroup")

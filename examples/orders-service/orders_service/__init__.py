@@ -1,9 +1,10 @@
 """The Orders API of Example Corp: its routes and where its Gatehouse settings live.
 
-A team's own service, written against the installed ``gatehouse`` distribution: five routes,
-the identity provider the company already runs (an external OIDC issuer), partners calling with
-API keys, and one settings file per authorizer shipped with the function
-(``GATEHOUSE_CONFIG_FILE=gatehouse.json`` in the function's environment, the file in its code).
+A team's own service, written against the installed ``gatehouse`` distribution. Staff sign in
+with the company's existing Cognito user pool (``jwt``), partners call with API keys
+(``apikey``), store tills present client certificates (``mtls``), and store-scoped routes are
+decided by a Cedar policy bundle (``policy``). Each authorizer function ships one settings file
+(``GATEHOUSE_CONFIG_FILE=gatehouse.json`` in its environment, the file in its code).
 """
 
 from __future__ import annotations
@@ -12,16 +13,13 @@ from pathlib import Path
 from typing import Final
 
 SETTINGS: Final = Path(__file__).resolve().parent / "settings"
-"""One settings file per authorizer (``jwt.json``, ``apikey.json``), as deployed."""
+"""One settings file per authorizer (``jwt.json``, ``apikey.json``, ``mtls.json``,
+``policy.json`` with ``orders-policy.yaml``), as deployed."""
 
-#: The API's routes, in API Gateway's syntax, and who may call each.
-JWT_ROUTES: Final = (
-    "GET /orders",
-    "GET /orders/{id}",
-    "POST /orders",
-    "DELETE /orders/{id}",
-)
-PARTNER_ROUTES: Final = ("GET /partner/orders/{id}",)
-
-ISSUER: Final = "https://login.example-corp.test/"
-AUDIENCE: Final = "orders-api"
+#: The API's routes, in API Gateway's syntax, by the authorizer in front of them.
+ROUTES: Final = {
+    "jwt": ("GET /orders", "GET /orders/{id}", "POST /orders", "DELETE /orders/{id}"),
+    "apikey": ("GET /partner/orders/{id}",),
+    "mtls": ("POST /tills/orders",),
+    "policy": ("GET /stores/{store}/orders", "DELETE /stores/{store}/orders/{id}"),
+}
