@@ -14,8 +14,9 @@ from typing import Any, Final
 
 import click
 
+from authorizers.api_key.config import CACHE_DEFAULT_S, CACHE_MAX_S, CACHE_VAR
 from authorizers.api_key.keys import Environment, generate
-from authorizers.api_key.record import KeyRecord, KeyStatus
+from authorizers.api_key.record import PARTITION_KEY, KeyRecord, KeyStatus
 from gatehouse.aws import Settings, aws_errors
 from gatehouse.errors import CliError, ExitCode
 from gatehouse.keystore import KeyTable
@@ -84,6 +85,28 @@ def _public(record: KeyRecord, now: float) -> dict[str, Any]:
     }
 
 
+def _cached_for(key_id: str, *, now: int, cutoff: int | None = None) -> str:
+    """How long a deployed authorizer may still accept ``key_id`` after its record changed.
+
+    A warm function serves the record it read before the change from its positive cache
+    (``GATEHOUSE_APIKEY_CACHE_SECONDS``; the CLI cannot see the deployed value, so it names
+    the setting and its default), and API Gateway replays an Allow it cached for the
+    authorizer's result TTL. A ``cutoff`` (rotate's new expiry) later than any cache TTL is
+    the bound itself: by then every cache has read the new expiry, which is checked on every
+    request.
+    """
+    gateway = "plus the API's authorizer cache TTL (API Gateway replays a cached Allow)"
+    if cutoff is not None and cutoff >= now + CACHE_MAX_S:
+        return f"{key_id} is refused from {_when(cutoff)}, {gateway}"
+    later = ""
+    if cutoff is not None and cutoff > now:
+        later = f" or until {_when(cutoff)}, whichever is later"
+    return (
+        f"cached answers may still accept {key_id}: for up to {CACHE_VAR} (the authorizer's "
+        f"cache, default {CACHE_DEFAULT_S} s) from now{later}, {gateway}"
+    )
+
+
 def _settings(ctx: click.Context) -> Settings:
     settings = ctx.find_object(Settings)
     assert settings is not None  # noqa: S101 - set by the root group
@@ -129,7 +152,12 @@ def create(
     reused after, and attached to the plan. Its value goes into the record, never on screen.
     """
     settings = _settings(ctx)
+    dynamodb = settings.client("dynamodb")
     apigateway = settings.client("apigateway")
+    # Before anything is created in API Gateway: a wrong --table must not leave a tenant key
+    # created and attached for a record that is never written.
+    with aws_errors(f"checking table {table!r}"):
+        _check_table(dynamodb, table)
     with aws_errors(f"looking up usage plan {plan!r}"):
         plan_id = find_usage_plan(apigateway, name=plan, api_id=api_id, stage=stage)
     with aws_errors(f"preparing the API Gateway key of tenant {tenant!r}"):
@@ -149,7 +177,7 @@ def create(
         usage_identifier_key=tenant_key.value,
     )
     with aws_errors(f"writing to table {table!r}"):
-        KeyTable(settings.client("dynamodb"), table).put_new(record)
+        KeyTable(dynamodb, table).put_new(record)
     verb = "created" if tenant_key.created else "reused"
     _say(f"{verb} API Gateway key {tenant_key.name} ({tenant_key.id})")
     if attached:
@@ -160,6 +188,18 @@ def create(
     )
     _say("the key is printed once, below; it cannot be shown again")
     click.echo(issued.secret)
+
+
+def _check_table(dynamodb: Any, table: str) -> None:
+    """A cheap read (GetItem of a hash no key has) that fails when the table does not exist
+    (ResourceNotFoundException) or is not a key table (ValidationException: another key
+    schema), with the permissions the command needs anyway."""
+    dynamodb.get_item(
+        TableName=table,
+        Key={PARTITION_KEY: {"S": "gatehouse-table-check"}},
+        ProjectionExpression="#h",
+        ExpressionAttributeNames={"#h": PARTITION_KEY},
+    )
 
 
 @keys.command(name="list")
@@ -223,7 +263,7 @@ def show(ctx: click.Context, key_id: str, table: str, as_json: bool) -> None:
 @TABLE_OPTION
 @click.pass_context
 def revoke(ctx: click.Context, key_id: str, table: str) -> None:
-    """Revoke KEY_ID at once (the authorizer's caches may serve it up to their TTLs).
+    """Revoke KEY_ID now; cached answers may accept it up to the cache TTLs (printed).
 
     The tenant's API Gateway key and usage plan are left alone: other keys may use them.
     """
@@ -236,6 +276,7 @@ def revoke(ctx: click.Context, key_id: str, table: str) -> None:
             return
         store.revoke(record)
     _say(f"revoked {key_id} (tenant {record.tenant})")
+    _say(_cached_for(key_id, now=int(settings.now)))
 
 
 @keys.command()
@@ -246,7 +287,7 @@ def revoke(ctx: click.Context, key_id: str, table: str) -> None:
     type=click.FloatRange(min=0, max=24 * 90),
     default=24,
     show_default=True,
-    help="How long the old key keeps working.",
+    help="How long the old key keeps working (0: now, plus the cache TTLs it prints).",
 )
 @click.option(
     "--expires-in-days",
@@ -266,8 +307,8 @@ def rotate(
 ) -> None:
     """Replace KEY_ID with a new key (same tenant, plan, scopes); print it once on stdout.
 
-    The old key keeps working for --grace-hours, then expires. Both changes are one
-    DynamoDB transaction.
+    The old key keeps working for --grace-hours, then expires; cached answers may accept it
+    a little longer (the bound is printed). Both changes are one DynamoDB transaction.
     """
     settings = _settings(ctx)
     now = int(settings.now)
@@ -303,5 +344,6 @@ def rotate(
             cutoff = min(cutoff, old.expires_at)
         store.rotate(old, new, old_expires_at=cutoff)
     _say(f"created {issued.key_id} for {old.tenant}; {key_id} stops at {_when(cutoff)}")
+    _say(_cached_for(key_id, now=now, cutoff=cutoff))
     _say("the key is printed once, below; it cannot be shown again")
     click.echo(issued.secret)

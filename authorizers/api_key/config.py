@@ -34,6 +34,10 @@ NEGATIVE_CACHE_VAR: Final = "GATEHOUSE_APIKEY_NEGATIVE_CACHE_SECONDS"
 CACHE_SIZE_VAR: Final = "GATEHOUSE_APIKEY_CACHE_SIZE"
 ROUTES_VAR: Final = "GATEHOUSE_APIKEY_ROUTES"
 UNMATCHED_VAR: Final = "GATEHOUSE_APIKEY_UNMATCHED_ROUTES"
+#: The positive cache TTL: how long a change to a key's record (revoked, expiry moved by
+#: ``gatehouse keys rotate``) may go unseen by a warm function. The CLI states this bound.
+CACHE_DEFAULT_S: Final = 60
+CACHE_MAX_S: Final = 300
 
 _RULE_KEYS: Final = frozenset({"route", "scopes", "scopes_match"})
 _HEADER_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,63}", re.ASCII)
@@ -80,7 +84,9 @@ class ApiKeyConfig:
         environments = _environments(
             settings.items(ENVIRONMENTS_VAR, hint="live and/or test", default=("live",))
         )
-        cache_s = settings.number(CACHE_VAR, default=60, minimum=1, maximum=300)
+        cache_s = settings.number(
+            CACHE_VAR, default=CACHE_DEFAULT_S, minimum=1, maximum=CACHE_MAX_S
+        )
         negative_cache_s = settings.number(NEGATIVE_CACHE_VAR, default=5, minimum=1, maximum=60)
         if negative_cache_s > cache_s:
             raise ConfigurationError(NEGATIVE_CACHE_VAR, f"must not be longer than {CACHE_VAR}")

@@ -16,14 +16,19 @@ from authorizers.core.request import EventKind, Request
 
 SCHEME: Final = "apikey"
 AUTHORIZATION: Final = "authorization"
+#: HTTP's optional whitespace around a field value (RFC 9110 section 5.6.3): space and tab.
+#: Only these are trimmed. ``str.strip()`` would also remove U+00A0, U+2003, U+3000, U+0085
+#: and other Unicode spaces, so a key wrapped in them was accepted; kept, they make the key
+#: non-ASCII and ``keys.parse`` refuses it (MalformedCredentials).
+_OWS: Final = " \t"
 
 
 def _scheme_value(value: str) -> str | None:
     """``ApiKey <k>`` -> ``<k>`` (scheme case-insensitive); None for any other scheme."""
-    scheme, sep, rest = value.strip().partition(" ")
+    scheme, sep, rest = value.strip(_OWS).partition(" ")
     if not sep or scheme.lower() != SCHEME:
         return None
-    return rest.strip()
+    return rest.strip(_OWS)
 
 
 def presented_key(request: Request, header: str) -> str:
@@ -37,7 +42,7 @@ def presented_key(request: Request, header: str) -> str:
     """
     direct = request.credential(header)
     if direct is not None:
-        direct = _scheme_value(direct) or direct.strip()
+        direct = _scheme_value(direct) or direct.strip(_OWS)
     from_authorization = None
     if request.kind is not EventKind.REST_TOKEN and header != AUTHORIZATION:
         authorization = request.headers.single(AUTHORIZATION)

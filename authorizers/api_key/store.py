@@ -17,6 +17,13 @@ Caching, both keyed by the hash and never by the raw key:
 Failures fail closed and are never cached: throttling -> ``UpstreamError(UPSTREAM_THROTTLED)``,
 anything else from DynamoDB -> ``UpstreamError(UPSTREAM_UNAVAILABLE)``; an item that does not
 parse -> ``UpstreamError(INTERNAL)``. Each becomes a Deny with an ``Error`` metric.
+
+That includes an HTTP 200 whose body is not a JSON object (a proxy's HTML page, a truncated
+reply). botocore parses such a body as an empty ``GetItem`` answer, the very answer DynamoDB
+gives for "no such item", which would be a 401 ``UnknownCredential``, negative-cached. So the
+raw body is checked before botocore parses it (a ``before-parse`` hook on the client):
+a reply that is not a JSON object, or whose ``Item`` is not one, is
+``UpstreamError(UPSTREAM_UNAVAILABLE)``.
 """
 
 from __future__ import annotations
@@ -30,7 +37,9 @@ from authorizers.core.cache import BoundedTTLCache
 from authorizers.core.clock import Clock
 from authorizers.core.exceptions import Reason, UpstreamError
 from authorizers.core.observability import logger
-from authorizers.core.upstream import aws_upstream_error
+from authorizers.core.upstream import aws_upstream_error, refuse_unparseable_dynamodb_replies
+
+#: The botocore event fired with the raw HTTP response of a GetItem, before it is parsed.
 
 
 class KeyStore(Protocol):
@@ -97,6 +106,7 @@ class DynamoDbKeyStore:
 
         if self._client is None:
             self._client = self._client_factory()
+            refuse_unparseable_dynamodb_replies(self._client)
         try:
             response = self._client.get_item(
                 TableName=self._table,

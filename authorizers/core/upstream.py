@@ -9,9 +9,12 @@ may quote request parameters.
 
 from __future__ import annotations
 
-from typing import Final
+import json
+from collections.abc import Mapping
+from typing import Any, Final
 
 from authorizers.core.exceptions import Reason, UpstreamError
+from authorizers.core.observability import logger
 
 THROTTLING_CODES: Final = frozenset(
     {
@@ -39,3 +42,38 @@ def aws_upstream_error(error: BaseException) -> UpstreamError:
     if error_code(error) in THROTTLING_CODES:
         return UpstreamError(Reason.UPSTREAM_THROTTLED)
     return UpstreamError(Reason.UPSTREAM_UNAVAILABLE)
+
+
+_DYNAMODB_BEFORE_PARSE: Final = "before-parse.dynamodb.GetItem"
+
+
+def refuse_unparseable_dynamodb_replies(client: Any) -> None:
+    """Make ``client``'s GetItem raise ``UpstreamError`` (``UpstreamUnavailable``) on a 2xx reply
+    that is not a JSON object, or whose ``Item`` is not one.
+
+    botocore reads such a body (a proxy's HTML page, a truncated reply) as an empty answer, "no
+    such item": a key store would then answer 401 UnknownCredential and negative-cache it, and
+    a revocation list would answer "not revoked". Both are upstream faults, so they must fail
+    closed as one. The hook sees the raw reply before botocore parses it; a client without
+    botocore's event system (a test fake) is left as it is, and registering twice is a no-op.
+    """
+    events = getattr(getattr(client, "meta", None), "events", None)
+    if events is not None:
+        events.register(
+            _DYNAMODB_BEFORE_PARSE, _check_dynamodb_reply, unique_id=_DYNAMODB_BEFORE_PARSE
+        )
+
+
+def _check_dynamodb_reply(response_dict: Mapping[str, Any], **_: Any) -> None:
+    status = response_dict.get("status_code")
+    if not isinstance(status, int) or status >= 300:
+        return  # an error status: botocore's error parser makes it a ClientError
+    try:
+        reply = json.loads(response_dict.get("body") or b"")
+    except ValueError:  # not JSON, or not UTF-8 (UnicodeDecodeError is a ValueError)
+        reply = None
+    if isinstance(reply, dict) and isinstance(reply.get("Item", {}), dict):
+        return
+    # Never the body: it may hold an item, and so a usage-plan key value.
+    logger.error("unparseable dynamodb reply", extra={"http_status": status})
+    raise UpstreamError(Reason.UPSTREAM_UNAVAILABLE)

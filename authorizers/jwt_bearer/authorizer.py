@@ -9,21 +9,21 @@ policy authorizer stops at ``authenticate`` and asks Cedar instead).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Self
+from typing import Any, Self
 
 from authorizers.core.clock import Clock, MonotonicClock, SystemClock
 from authorizers.core.config import CoreConfig
 from authorizers.core.decision import Decision
-from authorizers.core.exceptions import AuthenticationError, Reason
+from authorizers.core.exceptions import AuthenticationError, ConfigurationError, Reason
 from authorizers.core.observability import logger
 from authorizers.core.request import Request
 from authorizers.jwt_bearer.claims import VerifiedToken
-from authorizers.jwt_bearer.config import JwtConfig, UnmatchedRoutes
+from authorizers.jwt_bearer.config import ISSUERS_VAR, JwtConfig, UnmatchedRoutes
 from authorizers.jwt_bearer.decide import decide
 from authorizers.jwt_bearer.fetch import HttpsJsonFetcher
 from authorizers.jwt_bearer.issuers import IssuerProfile
 from authorizers.jwt_bearer.jwks import JwksCache
-from authorizers.jwt_bearer.keys import KeySet, VerificationKey, parse_jwks
+from authorizers.jwt_bearer.keys import KeySet, VerificationKey
 from authorizers.jwt_bearer.revocation import DynamoDbRevocationList, RevocationList
 from authorizers.jwt_bearer.token import bearer_token
 from authorizers.jwt_bearer.verifier import JwtVerifier
@@ -46,12 +46,8 @@ class JwtAuthorizer:
         # Issuers configured with a JWKS and no URI verify against those keys only.
         self._static: dict[str, KeySet] = {}
         for profile in config.issuers:
-            if profile.preloaded_jwks is None:
-                continue
-            if profile.jwks_uri is None:
-                self._static[profile.issuer] = parse_jwks(profile.preloaded_jwks)
-            else:
-                jwks.preload(profile.jwks_uri, profile.preloaded_jwks)
+            if profile.preloaded_jwks is not None:
+                self._install_jwks(profile, profile.preloaded_jwks)
         self.verifier = JwtVerifier(
             config.issuers,
             key_lookup=self._key,
@@ -102,6 +98,21 @@ class JwtAuthorizer:
                 config.revocation_table, cache_ttl_s=config.revocation_cache_s
             )
         return cls(config, jwks=cache, clock=clock or SystemClock(), revocation=revocation)
+
+    def _install_jwks(self, profile: IssuerProfile, document: dict[str, Any]) -> None:
+        """A configured JWKS: static keys, or a preload of the URI's cache. Both get the same
+        checks; a set no token could verify against is a configuration error at cold start,
+        not a 401 ``UnknownKey`` on every request."""
+        try:
+            if profile.jwks_uri is None:
+                self._static[profile.issuer] = self._jwks.load_static(profile.issuer, document)
+            else:
+                self._jwks.preload(profile.jwks_uri, document)
+        except ValueError as error:
+            # The message is fixed text from jwks/keys (never a key or a value): safe to log.
+            raise ConfigurationError(
+                ISSUERS_VAR, f"issuer {profile.issuer}: 'jwks': {error}"
+            ) from None
 
     def _key(self, profile: IssuerProfile, kid: str) -> VerificationKey:
         static = self._static.get(profile.issuer)

@@ -1,6 +1,7 @@
 """Claim rules, applied only after the signature is verified. Pure: ``now`` is passed in.
 
-Stricter than the anchors where they are weak (facts/jwt.md §1.3, §4): ``exp`` is required
+Stricter than the anchors where they are weak (docs/jwt-attacks.md: the rows cited below, and
+"aws-jwt-verify, probed"): ``exp`` is required
 (row 13), ``iat`` may not be in the future (row 15), every consumed claim has its JSON type
 checked, never coerced (``"exp": "9999999999"`` is refused; row 16), ``iss`` is compared
 exactly (row 17), the audience or Cognito ``client_id`` must be configured (row 18), and
@@ -36,14 +37,18 @@ class VerifiedToken(NamedTuple):
 
 #: Far beyond any real time claim (year ~33,000), small enough for a float.
 _MAX_TIME = 10**12
+#: Optional claims that are strings when present (revocation keys, Cognito identities).
+_STRING_CLAIMS = ("sub", "jti", "origin_jti", "client_id", "username")
 
 
 def _number(claims: Mapping[str, Any], name: str, *, required: bool) -> float | None:
-    value = claims.get(name)
-    if value is None:
+    # Absent is decided by the member's presence, never by its value: ``"nbf": null`` is a
+    # claim of the wrong type (refused below), not a missing one.
+    if name not in claims:
         if required:
             raise AuthenticationError(Reason.INVALID_CLAIMS)
         return None
+    value = claims[name]
     # bool is an int in Python; a JSON true is not a time. A JSON integer too large for a float
     # (10**309) would make float() overflow: refused like any other non-time.
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -59,6 +64,12 @@ def _strings(value: object) -> frozenset[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise AuthenticationError(Reason.INVALID_CLAIMS)
     return frozenset(value)
+
+
+def _optional_strings(claims: Mapping[str, Any], name: str) -> frozenset[str]:
+    """A list-of-strings claim; absent is empty, present with any other JSON type (``null``
+    included) is ``INVALID_CLAIMS``."""
+    return _strings(claims[name]) if name in claims else frozenset()
 
 
 def check_time(
@@ -90,10 +101,10 @@ def check_audience(claims: Mapping[str, Any], profile: IssuerProfile) -> None:
         if not isinstance(client, str) or client not in profile.audiences:
             raise AuthenticationError(Reason.INVALID_CLAIMS)
         return
-    aud = claims.get("aud")
-    values = (
-        frozenset([aud]) if isinstance(aud, str) else _strings(aud) if aud is not None else None
-    )
+    if "aud" not in claims:
+        raise AuthenticationError(Reason.INVALID_CLAIMS)
+    aud = claims["aud"]
+    values = frozenset([aud]) if isinstance(aud, str) else _strings(aud)
     if not values or values.isdisjoint(profile.audiences):
         raise AuthenticationError(Reason.INVALID_CLAIMS)
 
@@ -110,14 +121,17 @@ def check_typ(header: Mapping[str, Any], profile: IssuerProfile) -> None:
 
 
 def scopes_of(claims: Mapping[str, Any]) -> frozenset[str]:
-    """``scope`` (space-separated string, RFC 8693/9068) or ``scp`` (a list, some IdPs)."""
-    scope = claims.get("scope")
-    if scope is not None:
+    """``scope`` (space-separated string, RFC 8693/9068) or ``scp`` (a list, some IdPs).
+
+    ``scp`` is read only when ``scope`` is absent: a ``"scope": null`` must not hand the
+    decision to whatever ``scp`` says, so it is ``INVALID_CLAIMS`` like any non-string.
+    """
+    if "scope" in claims:
+        scope = claims["scope"]
         if not isinstance(scope, str):
             raise AuthenticationError(Reason.INVALID_CLAIMS)
         return frozenset(scope.split())
-    scp = claims.get("scp")
-    return _strings(scp) if scp is not None else frozenset()
+    return _optional_strings(claims, "scp")
 
 
 def check_claims(
@@ -138,19 +152,17 @@ def check_claims(
     check_time(claims, profile, now, leeway)
     check_audience(claims, profile)
     check_typ(header, profile)
-    for name in ("sub", "jti", "origin_jti", "client_id", "username"):
-        value = claims.get(name)
-        if value is not None and not isinstance(value, str):
+    # Present means a string: a "jti": null read as absent would skip the revocation lookup.
+    for name in _STRING_CLAIMS:
+        if name in claims and not isinstance(claims[name], str):
             raise AuthenticationError(Reason.INVALID_CLAIMS)
     principal = claims.get(principal_claim)
     if not isinstance(principal, str) or not principal:
         raise AuthenticationError(Reason.INVALID_CLAIMS)
-    groups_value = claims.get(profile.groups_claim)
-    groups = _strings(groups_value) if groups_value is not None else frozenset()
     return VerifiedToken(
         profile=profile,
         claims=claims,
         principal=principal,
         scopes=scopes_of(claims),
-        groups=groups,
+        groups=_optional_strings(claims, profile.groups_claim),
     )

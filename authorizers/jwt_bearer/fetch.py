@@ -1,6 +1,6 @@
 """The one way the JWT authorizer talks to the network: a small, strict HTTPS JSON GET.
 
-Security contract (facts/jwt.md section 4, rows 4, 26, 32; PyJWT CVE-2026-48522, -102267):
+Security contract (docs/jwt-attacks.md rows 4, 26, 32; PyJWT CVE-2026-48522, CVE-2026-102267):
 
 - URLs come from the caller only (configuration, or discovery of a configured issuer), never
   from a token (``jku``/``x5u``) nor from a response (``Location``): redirects are not

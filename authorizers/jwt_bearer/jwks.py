@@ -1,7 +1,7 @@
 """JWKS cache: verification keys per trusted JWKS URI, with a bounded life and bounded fetching.
 
-Security contract (facts/jwt.md section 4 rows 4, 5, 6, 26, 27, 30, 31; section 1.2; PyJWT
-CVE-2026-48524, CVE-2026-102274):
+Security contract (docs/jwt-attacks.md rows 4, 5, 6, 26, 27, 30, 31, and its "aws-jwt-verify,
+probed" section; PyJWT CVE-2026-48524, CVE-2026-102274):
 
 - **Trusted keys only.** A JWKS URI is a string from configuration, or discovered from a
   configured issuer; never from a token. The cache is keyed on those URIs alone, so it cannot
@@ -24,6 +24,10 @@ CVE-2026-48524, CVE-2026-102274):
   skips malformed ones one by one (reported as ``jwks_members_skipped``). A non-empty ``keys``
   list in which *no* member is usable counts as a failed fetch (a broken publish must not
   replace working keys); an empty ``keys`` list is accepted as "no keys" (everything revoked).
+- **Configured sets are checked at cold start.** A preloaded set (:meth:`JwksCache.preload`)
+  and a static one (:meth:`JwksCache.load_static`: ``jwks`` without ``jwks_uri``, never
+  fetched) report skipped members and refuse a set with no usable key (a static one also when
+  it is empty), so a broken configuration fails the cold start, not every request.
 
 Times come from the injected ``clock``, which must be monotonic-style
 (:class:`authorizers.core.clock.MonotonicClock` in production, ``ManualClock`` in tests): a wall
@@ -168,14 +172,38 @@ class JwksCache:
             exceed ``max_uris``.
         """
         keyset = parse_jwks(document, max_keys=self._max_keys)
+        if keyset.skipped:
+            self._emit(JwksEvent.MEMBERS_SKIPPED, uri)
         if _unusable(keyset):
             raise ValueError("the preloaded JWKS has no usable key")
         slot = self._slot(self._sets, uri)
         with slot.lock:
             slot.current = _Stamped(keyset, self._clock.now())
             slot.failures = 0
+
+    def load_static(self, issuer: str, document: object) -> KeySet:
+        """Parse the JWKS of an issuer configured with ``jwks`` and no ``jwks_uri``: keys that
+        are never fetched, held by the caller. The checks of :meth:`preload` apply, and
+        skipped members are reported the same way (``jwks_members_skipped``, named by the
+        issuer: there is no URI).
+
+        Stricter than a preload on one point: an empty ``keys`` list is refused too. A
+        preloaded set can gain keys from its URI; a static one never can, so it would answer
+        every token 401 ``UnknownKey`` until redeployed.
+
+        Raises
+        ------
+        ValueError
+            When ``document`` is not a JWKS or holds no usable key.
+        """
+        keyset = parse_jwks(document, max_keys=self._max_keys)
+        # Reported before the verdict: an operator fixing a refused set needs to know that
+        # members were dropped, not only that none is left.
         if keyset.skipped:
-            self._emit(JwksEvent.MEMBERS_SKIPPED, uri)
+            self._emit(JwksEvent.MEMBERS_SKIPPED, issuer)
+        if not keyset.keys:
+            raise ValueError("the static JWKS has no usable key")
+        return keyset
 
     def get_key(self, uri: str, kid: str) -> VerificationKey:
         """The key ``kid`` from the JWKS at the trusted ``uri``.

@@ -7,9 +7,13 @@ Off unless ``GATEHOUSE_JWT_REVOCATION_TABLE`` is set; boto3 is imported only the
 DynamoDB drop entries once the token would have expired anyway.
 
 Keys are (iss, jti) read from a *verified* token, never the raw token text (JWT malleability:
-one token has many spellings, facts/jwt.md row 12). Answers are cached for a short bounded TTL,
-so a revocation takes effect within that TTL (plus API Gateway's authorizer cache TTL).
-DynamoDB errors fail closed: ``UpstreamError`` -> Deny, with an ``Error`` metric.
+one token has many spellings, docs/jwt-attacks.md row 12). Answers are cached for a short
+bounded TTL, so a revocation takes effect within that TTL (plus API Gateway's authorizer cache
+TTL).
+DynamoDB errors fail closed: ``UpstreamError`` -> Deny, with an ``Error`` metric. So does an
+HTTP 200 whose body is not a JSON object: botocore parses it as ``{}``, which reads as "not
+revoked", so a broken reply would let a revoked token through. The raw body is checked before
+botocore parses it (a ``before-parse`` hook, as in ``authorizers.api_key.store``).
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ from typing import Any, Protocol
 
 from authorizers.core.cache import BoundedTTLCache
 from authorizers.core.clock import Clock
-from authorizers.core.upstream import aws_upstream_error
+from authorizers.core.upstream import aws_upstream_error, refuse_unparseable_dynamodb_replies
+
+#: The botocore event fired with the raw HTTP response of a GetItem, before it is parsed.
 
 
 class RevocationList(Protocol):
@@ -62,6 +68,7 @@ class DynamoDbRevocationList:
 
         if self._client is None:
             self._client = self._client_factory()
+            refuse_unparseable_dynamodb_replies(self._client)
         try:
             item = self._client.get_item(
                 TableName=self._table,

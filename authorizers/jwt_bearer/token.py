@@ -1,14 +1,15 @@
 """Strict parsing of a compact JWS and of the ``Authorization: Bearer`` header that carries it.
 
 Why ours and not PyJWT's decoder: no library enforces the whole attack catalogue
-(facts/jwt.md §4). Here, before any key is looked up:
+(docs/jwt-attacks.md, whose row numbers are cited below). Here, before any key is looked up:
 
 - size cap (default 8 KiB; row 26) and exactly three non-empty segments (a five-segment JWE or
   a ``header.payload.`` token with no signature is refused; rows 9, 25);
 - canonical base64url only: the unpadded URL-safe alphabet, and the encoding must round-trip
   (flipped unused bits or padding make a second spelling of the same token; row 12);
 - JSON objects with no duplicate members (parser differentials; row 21) and bounded nesting;
-- header: ``alg`` and ``kid`` strings; ``crit``, ``b64``, ``cty``, ``zip`` and ``enc`` refused
+- header: ``alg`` a string, ``kid`` and ``typ`` strings when present (``null`` is not
+  absence); ``crit``, ``b64``, ``cty``, ``zip`` and ``enc`` refused
   (unsupported extensions, detached payloads, nested JWTs, JWE; rows 23-25). ``jwk``, ``jku``,
   ``x5u`` and ``x5c`` are never read: keys come only from configured trust (rows 3, 4).
 
@@ -86,13 +87,12 @@ def parse_token(token: str, *, max_bytes: int = MAX_TOKEN_BYTES) -> ParsedToken:
     header = _json_object(_b64decode(header_b64))
     payload = _json_object(_b64decode(payload_b64))
     signature = _b64decode(signature_b64)
-    alg, kid = header.get("alg"), header.get("kid")
-    if not isinstance(alg, str) or (kid is not None and not isinstance(kid, str)):
+    # kid and typ are optional, but present means a string: the "" default stands for absent
+    # only, so "typ": null is refused like "typ": 5 instead of reading as an untyped token.
+    alg, kid, typ = header.get("alg"), header.get("kid", ""), header.get("typ", "")
+    if not isinstance(alg, str) or not isinstance(kid, str) or not isinstance(typ, str):
         raise InvalidRequestError(Reason.MALFORMED_CREDENTIALS)
     if not _REFUSED_HEADER.isdisjoint(header):
-        raise InvalidRequestError(Reason.MALFORMED_CREDENTIALS)
-    typ = header.get("typ")
-    if typ is not None and not isinstance(typ, str):
         raise InvalidRequestError(Reason.MALFORMED_CREDENTIALS)
     return ParsedToken(
         header=header,

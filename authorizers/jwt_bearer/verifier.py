@@ -3,7 +3,8 @@
 Order matters: nothing from the payload is trusted before the signature checks out. The only
 unverified value read earlier is ``iss``, and only to choose among *configured* issuers
 (an unknown one is refused with no lookup, no fetch, and no cache entry: unlike
-aws-jwt-verify's key cache, which grows with forged ``iss`` values, facts §1.3 K4).
+aws-jwt-verify's key cache, which grows with forged ``iss`` values: docs/jwt-attacks.md,
+"aws-jwt-verify, probed", K4). Row numbers below are that catalogue's.
 
 Algorithm binding (rows 1, 2, 29): the header ``alg`` must be allowed for the issuer *and* be
 one the key itself may verify (from its kty/curve and its JWK ``alg``; see ``keys``). HS*, and

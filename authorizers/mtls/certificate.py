@@ -2,8 +2,10 @@
 
 Pure: no IO, no clock (``now`` is passed in), no environment. We use ``cryptography`` for
 parsing and signatures; the *policy* (what a client certificate must look like) is ours,
-because API Gateway checks only syntax, chaining and the validity window, and no library
-applies our rules (facts/mtls-apikey-policy.md section 2.5):
+because API Gateway checks only syntax, chaining and the validity window against the
+truststore, and leaves further checks, revocation included, to a Lambda authorizer (AWS: "How
+to turn on mutual TLS authentication for your REST APIs in API Gateway"), and no library
+applies our rules (docs/mtls.md, "What is checked, in order"):
 
 - **Size first.** A PEM over :data:`MAX_PEM_CHARS`, or one that is not exactly one
   ``CERTIFICATE`` block, is refused before parsing (``MALFORMED_CREDENTIALS``).
@@ -49,6 +51,11 @@ MIN_RSA_BITS: Final = 2048
 ALLOWED_CURVES: Final = frozenset({"secp256r1", "secp384r1", "secp521r1"})
 ALLOWED_HASHES: Final = frozenset({"sha256", "sha384", "sha512"})
 _PEM_BLOCK: Final = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----")
+#: What ``cryptography`` raises for DER it cannot read, at load or when a name or the
+#: extensions are first decoded. Not all are ValueErrors (an unknown version number, a
+#: repeated extension, a name attribute of the wrong string type is a TypeError): uncaught,
+#: a crafted certificate would end as an internal fault (Deny with the Error alarm), not a 401.
+_UNREADABLE: Final = (ValueError, TypeError, x509.InvalidVersion, x509.DuplicateExtension)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +109,7 @@ def parse_pem(pem: str) -> x509.Certificate:
         raise InvalidRequestError(Reason.MALFORMED_CREDENTIALS)
     try:
         return x509.load_pem_x509_certificate(pem.encode("ascii"))
-    except (ValueError, UnicodeEncodeError, UnsupportedAlgorithm):
+    except (*_UNREADABLE, UnicodeEncodeError, UnsupportedAlgorithm):
         raise InvalidRequestError(Reason.MALFORMED_CREDENTIALS) from None
 
 
@@ -128,6 +135,9 @@ def pem_fingerprint(pem: str) -> str | None:
     ):
         return None
     body = text[len(_PEM_HEADER) : -len(_PEM_FOOTER)].replace("\r", "").replace("\n", "")
+    # a2b_base64 raises a plain ValueError (not binascii.Error) for a non-ASCII str.
+    if not body.isascii():
+        return None
     try:
         der = binascii.a2b_base64(body, strict_mode=True)
     except binascii.Error:
@@ -222,8 +232,9 @@ def issuing_anchor(certificate: x509.Certificate, anchors: Sequence[TrustAnchor]
     Several anchors may share a name (a CA re-keyed): each is tried, and only a verified
     signature counts.
     """
+    issuer = _issuer_name(certificate)
     for anchor in anchors:
-        if anchor.certificate.subject != certificate.issuer:
+        if anchor.certificate.subject != issuer:
             continue
         try:
             certificate.verify_directly_issued_by(anchor.certificate)
@@ -233,13 +244,27 @@ def issuing_anchor(certificate: x509.Certificate, anchors: Sequence[TrustAnchor]
     raise _untrusted()
 
 
+def _issuer_name(certificate: x509.Certificate) -> x509.Name:
+    # Names are decoded lazily: an issuer holding invalid UTF-8 in a UTF8String fails here,
+    # and a name we cannot read names no trusted CA.
+    try:
+        return certificate.issuer
+    except _UNREADABLE:
+        raise _untrusted() from None
+
+
+def _extensions(certificate: x509.Certificate) -> x509.Extensions:
+    try:
+        return certificate.extensions
+    except _UNREADABLE:  # duplicate or undecodable extensions
+        raise _untrusted() from None
+
+
 def _check_end_entity(certificate: x509.Certificate) -> None:
     try:
-        constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
+        constraints = _extensions(certificate).get_extension_for_class(x509.BasicConstraints)
     except x509.ExtensionNotFound:
         return
-    except ValueError:  # duplicate or undecodable extensions
-        raise _untrusted() from None
     if constraints.value.ca:
         raise _untrusted()
 
@@ -266,10 +291,7 @@ def _check_strength(certificate: x509.Certificate, min_rsa_bits: int) -> None:
 
 
 def _check_usage(certificate: x509.Certificate, *, require_client_auth: bool) -> None:
-    try:
-        extensions = certificate.extensions
-    except ValueError:
-        raise _untrusted() from None
+    extensions = _extensions(certificate)
     if require_client_auth:
         try:
             eku = extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
@@ -286,7 +308,13 @@ def _check_usage(certificate: x509.Certificate, *, require_client_auth: bool) ->
 
 
 def _common_name(certificate: x509.Certificate) -> str | None:
-    names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    try:
+        subject = certificate.subject
+    except _UNREADABLE:
+        # A trusted CA signed it, but its subject does not decode (invalid UTF-8): every fact
+        # comes from the certificate, so one we cannot read is not a credential.
+        raise _untrusted() from None
+    names = subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     if len(names) != 1 or not isinstance(names[0].value, str):
         return None  # none, or ambiguous: rules on the CN then never match
     return names[0].value
@@ -297,7 +325,7 @@ _SanType = type[x509.DNSName] | type[x509.UniformResourceIdentifier] | type[x509
 
 def _sans(certificate: x509.Certificate, kind: _SanType) -> tuple[str, ...]:
     try:
-        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        san = _extensions(certificate).get_extension_for_class(x509.SubjectAlternativeName)
     except x509.ExtensionNotFound:
         return ()
     return tuple(str(value) for value in san.value.get_values_for_type(kind))

@@ -1,7 +1,8 @@
 """Certificate revocation lists: parse, verify against the issuing CA, look up serials.
 
 Pure: bytes and a trust anchor in, a :class:`RevocationList` out; freshness takes ``now``.
-Improves on the AWS sample (facts/mtls-apikey-policy.md section 2.2) in three ways:
+Improves on the AWS sample (AWS Security Blog, "How to implement client certificate revocation
+list checks at scale with API Gateway") in three ways:
 
 - **Keyed by issuer.** A list belongs to one anchor (by key id); a serial is revoked only for
   the CA that revoked it. Two CAs may issue the same serial.

@@ -21,7 +21,7 @@ from moto import mock_aws
 
 from authorizers.api_key.authorizer import ApiKeyAuthorizer
 from authorizers.api_key.config import ApiKeyConfig
-from authorizers.api_key.keys import Environment, IssuedKey, format_key, key_hash
+from authorizers.api_key.keys import Environment, IssuedKey, format_key, generate, key_hash
 from authorizers.api_key.record import KeyRecord
 from authorizers.api_key.store import DynamoDbKeyStore
 from authorizers.core.clock import ManualClock
@@ -29,7 +29,14 @@ from authorizers.core.exceptions import Unauthorized
 from authorizers.core.observability import logger
 from authorizers.core.pipeline import ColdStart, handle
 from tests.conftest import load_event
-from tests.unit.api_key.fixtures import TABLE, USAGE_KEY, create_table, issue, record_for
+from tests.unit.api_key.fixtures import (
+    TABLE,
+    USAGE_KEY,
+    RawDynamoDb,
+    create_table,
+    issue,
+    record_for,
+)
 
 ARN_PREFIX = "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234"
 ROUTES = '[{"route": "GET /pets/{petId}", "scopes": ["pets:read"]}, {"route": "GET /orders"}]'
@@ -176,6 +183,37 @@ def test_missing_and_malformed_keys_are_401_without_any_lookup(handler_for, key,
     out = metric_line(capsys.readouterr().out)
     assert f'"Reason":"{reason}"' in out
     assert '"Unauthorized":1' in out
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u2003", "\u3000", "\u0085"])
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda key, space: ("X-Api-Key", f"{space}{key}"),
+        lambda key, space: ("X-Api-Key", f"{key}{space}"),
+        lambda key, space: ("Authorization", f"ApiKey {key}{space}"),
+        lambda key, space: ("Authorization", f"ApiKey {space}{key}"),
+    ],
+    ids=["before", "after", "scheme-after", "scheme-before"],
+)
+def test_a_key_wrapped_in_non_ascii_whitespace_is_malformed_not_trimmed(
+    dynamodb, clock, space, wrap, capsys
+):
+    # GIVEN a real, active key, and a client that wraps it in a Unicode space
+    issued = issue(dynamodb)
+    client = SwitchableClient(dynamodb)
+    authorize = pipeline_for(client, clock)
+    header, value = wrap(issued.secret, space)
+    # WHEN it is presented, THEN it is refused as malformed (docs: non-ASCII is rejected),
+    # before any lookup, not trimmed into the valid key by str.strip()
+    with pytest.raises(Unauthorized):
+        authorize(with_key("rest_request", value, header=header))
+    assert '"Reason":"MalformedCredentials"' in metric_line(capsys.readouterr().out)
+    assert client.calls == 0
+    # AND the bare key (ASCII spaces and tabs around it are HTTP's own, still trimmed) works
+    assert authorize(with_key("rest_request", f" {issued.secret}\t"))["principalId"] == (
+        "tenant-acme"
+    )
 
 
 def test_a_well_formed_unknown_key_is_401(handler, capsys):
@@ -360,6 +398,27 @@ def test_dynamodb_faults_deny_with_an_error_metric_and_nothing_is_cached_as_allo
     client.error = None
     assert authorize(event)["principalId"] == "tenant-acme"
     assert client.calls == 3
+
+
+def test_a_dynamodb_200_with_a_non_json_body_is_a_fault_deny_and_not_negative_cached(clock, capsys):
+    # GIVEN a valid key, and DynamoDB's endpoint answering 200 with an HTML page
+    issued = generate(Environment.LIVE)
+    wire = RawDynamoDb(b"<html>Service Unavailable</html>")
+    authorize = pipeline_for(wire.client, clock)
+    event = with_key("rest_request", issued.secret)
+    # WHEN the key is used, THEN it is a Deny of the whole stage with UpstreamUnavailable and
+    # the Error metric, not a 401 UnknownCredential
+    response = authorize(event)
+    assert effects(response) == {"Deny": [f"{ARN_PREFIX}/prod/*/*"]}
+    assert response["context"] == {"reason": "UpstreamUnavailable"}
+    out = metric_line(capsys.readouterr().out)
+    assert '"Error":1' in out and '"Reason":"UpstreamUnavailable"' in out
+    assert '"Unauthorized"' not in out and issued.secret not in out
+    # AND nothing was negative-cached: once the endpoint answers properly, the very next
+    # request is looked up and allowed
+    wire.reply_with_item(record_for(issued))
+    assert authorize(event)["principalId"] == "tenant-acme"
+    assert wire.sent == 2
 
 
 def test_a_malformed_record_fails_closed(dynamodb, clock):

@@ -150,6 +150,60 @@ def test_configuration_error_denies_everything_and_logs_the_fix(monkeypatch, cap
     sys.modules.pop("authorizers.jwt_bearer.handler", None)
 
 
+def cold_start_with_jwks(monkeypatch: pytest.MonkeyPatch, issuer: dict[str, Any]) -> Any:
+    """The handler module, imported with one issuer ``issuer`` (its cold start already ran)."""
+    monkeypatch.setenv("GATEHOUSE_JWT_ISSUERS", json.dumps([issuer]))
+    monkeypatch.setenv("GATEHOUSE_TRACING", "false")
+    sys.modules.pop("authorizers.jwt_bearer.handler", None)
+    return importlib.import_module("authorizers.jwt_bearer.handler")
+
+
+_UNUSABLE = {"keys": [{"kty": "RSA", "kid": "x", "n": "AQAB", "e": "AQAB"}]}  # 17-bit RSA
+
+
+@pytest.mark.parametrize(
+    ("jwks", "jwks_uri"),
+    [
+        ({"keys": []}, None),
+        (_UNUSABLE, None),
+        # An empty preload stays accepted: its URI may publish keys later (docs/jwt.md).
+        (_UNUSABLE, "https://idp.example.com/jwks"),
+    ],
+    ids=["static-empty", "static-no-usable-member", "preload-no-usable-member"],
+)
+def test_a_configured_jwks_without_a_usable_key_is_a_configuration_error_at_cold_start(
+    monkeypatch, capsys, make_token, jwks, jwks_uri
+):
+    # GIVEN an issuer whose configured keys can verify nothing
+    issuer = {"type": "oidc", "issuer": ISSUER, "audiences": [AUDIENCE], "algorithms": ["RS256"]}
+    issuer["jwks"] = jwks
+    if jwks_uri is not None:
+        issuer["jwks_uri"] = jwks_uri
+    try:
+        module = cold_start_with_jwks(monkeypatch, issuer)
+        response = module.lambda_handler(
+            with_token("rest_request", make_token(live_claims())), Ctx()
+        )
+    finally:
+        sys.modules.pop("authorizers.jwt_bearer.handler", None)
+    # THEN the cold start says which setting is wrong, and every request is a Deny
+    # (Configuration, with the alarm metric) rather than a silent 401 UnknownKey
+    out = capsys.readouterr().out
+    assert "GATEHOUSE_JWT_ISSUERS: issuer https://idp.example.com: 'jwks'" in out
+    assert "no usable key" in out
+    assert response["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+    assert response["context"] == {"reason": "Configuration"}
+
+
+def test_static_jwks_skipped_members_are_logged_at_cold_start(handler_for, make_token, capsys):
+    # keys.jwks() holds a 1024-bit RSA key: skipped, and now said so, as for a preload
+    handler = handler_for()
+    assert "jwks_members_skipped" in capsys.readouterr().out
+    assert handler(with_token("rest_request", make_token(live_claims())))["principalId"] == (
+        "user-1"
+    )
+
+
 def test_jwks_unreachable_and_nothing_cached_is_401_never_allow(
     handler_for, make_token, monkeypatch
 ):
@@ -198,12 +252,41 @@ def test_revoked_token_is_401_and_dynamodb_outage_is_deny(handler_for, make_toke
     assert response["context"] == {"reason": "UpstreamThrottled"}
 
 
-def test_revocation_off_never_imports_boto3():
+def test_null_jti_cannot_skip_the_revocation_lookup(handler_for, make_token, monkeypatch, capsys):
+    # GIVEN revocation on, and a denylist that would refuse any token it is asked about
+    handler = handler_for(GATEHOUSE_JWT_REVOCATION_TABLE="revoked")
+    authorizer = sys.modules["authorizers.jwt_bearer.handler"]._COLD_START.get()
+    asked: list[tuple[str, tuple[str, ...]]] = []
+
+    class Denylist:
+        def is_revoked(self, issuer: str, ids: list[str]) -> bool:
+            asked.append((issuer, tuple(ids)))
+            return True
+
+    monkeypatch.setattr(authorizer, "_revocation", Denylist())
+    # WHEN a validly signed token carries "jti": null (read as absent, no id would be looked up)
+    token = make_token({**live_claims(), "jti": None})
+    # THEN it is a 401 InvalidClaims, decided before the denylist is consulted
+    with pytest.raises(Unauthorized):
+        handler(with_token("rest_request", token))
+    assert '"Reason":"InvalidClaims"' in capsys.readouterr().out.replace(" ", "")
+    assert asked == []
+
+
+def test_revocation_off_never_imports_boto3(keys):
+    # A static JWKS with one usable key: an empty one is a configuration error at cold start.
+    issuers = [
+        {
+            "type": "oidc",
+            "issuer": "https://idp.example.com",
+            "audiences": ["a"],
+            "algorithms": ["RS256"],
+            "jwks": {"keys": keys.jwks()["keys"][:1]},
+        }
+    ]
     code = (
         "import json, os, sys;"
-        "os.environ['GATEHOUSE_JWT_ISSUERS'] = json.dumps([{'type': 'oidc', "
-        "'issuer': 'https://idp.example.com', 'audiences': ['a'], 'algorithms': ['RS256'], "
-        "'jwks': {'keys': []}}]);"
+        f"os.environ['GATEHOUSE_JWT_ISSUERS'] = {json.dumps(issuers)!r};"
         "import authorizers.jwt_bearer.handler as h;"
         "h._COLD_START.get();"
         "print('boto3' in sys.modules, 'botocore.session' in sys.modules)"

@@ -18,14 +18,23 @@ import boto3
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
 from authorizers.core.exceptions import Unauthorized
 from tests.conftest import load_event
-from tests.unit.mtls.pki import NOW, fingerprint, issue, make_crl, pem, pki
+from tests.unit.mtls.pki import (
+    NOW,
+    der_to_pem,
+    fingerprint,
+    issue,
+    make_crl,
+    pem,
+    pki,
+    resigned,
+)
 
 BUCKET = "gatehouse-crls"
 MODULE = "authorizers.mtls.handler"
@@ -178,6 +187,45 @@ def test_same_serial_from_another_issuer_is_not_revoked(handler_for):
 def test_garbage_pem_is_401(handler_for, text):
     with pytest.raises(Unauthorized):
         handler_for()(with_cert("rest_request_mtls", text))
+
+
+def _non_ascii_inside() -> str:
+    lines = pem(pki().leaf()).splitlines()
+    lines[2] = lines[2][:10] + "\u00e9" + lines[2][11:]
+    return "\n".join(lines) + "\n"
+
+
+def _issuer_with_invalid_utf8() -> str:
+    leaf = pki().leaf(issuer_name=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Zzzzzz")]))
+    return der_to_pem(resigned(pki().ca, leaf, b"\x0c\x06Zzzzzz", b"\x0c\x06Z\xff\xfezzz"))
+
+
+def _unknown_version() -> str:
+    return der_to_pem(
+        resigned(pki().ca, pki().leaf(), bytes.fromhex("a003020102"), bytes.fromhex("a003020105"))
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        (_non_ascii_inside, "MalformedCredentials"),
+        (_issuer_with_invalid_utf8, "UntrustedCertificate"),
+        (_unknown_version, "MalformedCredentials"),
+    ],
+    ids=["non-ascii-in-pem", "issuer-invalid-utf8", "unknown-x509-version"],
+)
+def test_crafted_certificates_are_401_and_never_fire_the_error_alarm(
+    handler_for, capsys, text, reason
+):
+    # GIVEN certificates crafted to break the parser, not to pass it
+    handler = handler_for()
+    # THEN each is a 401 with its documented reason (docs/mtls.md), not Deny(Internal)
+    with pytest.raises(Unauthorized):
+        handler(with_cert("rest_request_mtls", text()))
+    out = capsys.readouterr().out.replace(" ", "")
+    assert f'"Reason":"{reason}"' in out
+    assert '"Error"' not in out  # the metric that pages an operator
 
 
 def test_one_megabyte_pem_is_401(handler_for, capsys):

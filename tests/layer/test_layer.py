@@ -112,6 +112,15 @@ def _elf_machine(path: Path) -> int:
 # the authorizer from the layer alone (a configuration error would hide a missing module).
 # Each handler is imported in its own interpreter: every authorizer refuses the others'
 # GATEHOUSE_* settings as unknown.
+# One usable public key: a static JWKS with none is a configuration error at cold start. A
+# fixed 2048-bit modulus (any odd 256-byte value parses as an RSA public key), so no key is
+# generated per run.
+_LAYER_JWK = {
+    "kty": "RSA",
+    "kid": "layer-test",
+    "e": "AQAB",
+    "n": "x" + "A" * 340 + "Q",
+}
 MINIMAL_CONFIG: dict[str, dict[str, str]] = {
     "jwt_bearer": {
         "GATEHOUSE_JWT_ISSUERS": json.dumps(
@@ -121,7 +130,7 @@ MINIMAL_CONFIG: dict[str, dict[str, str]] = {
                     "issuer": "https://idp.example.com",
                     "audiences": ["api://layer-test"],
                     "algorithms": ["RS256"],
-                    "jwks": {"keys": []},
+                    "jwks": {"keys": [_LAYER_JWK]},
                 }
             ]
         )
@@ -140,7 +149,7 @@ MINIMAL_CONFIG: dict[str, dict[str, str]] = {
                     "issuer": "https://idp.example.com",
                     "audiences": ["api://layer-test"],
                     "algorithms": ["RS256"],
-                    "jwks": {"keys": []},
+                    "jwks": {"keys": [_LAYER_JWK]},
                 }
             ]
         ),

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+import boto3
+from botocore.awsrequest import AWSResponse
 
 from authorizers.api_key.keys import Environment, IssuedKey, generate
 from authorizers.api_key.record import PARTITION_KEY, KeyRecord
@@ -43,3 +47,42 @@ def issue(client: Any, environment: Environment = Environment.LIVE, **overrides:
     issued = generate(environment)
     client.put_item(TableName=TABLE, Item=record_for(issued, **overrides).to_item())
     return issued
+
+
+class _Body:
+    """The raw stream botocore reads a response body from."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_kwargs: Any) -> Any:
+        yield self._body
+
+
+class RawDynamoDb:
+    """A real botocore DynamoDB client whose HTTP layer answers ``status`` and ``body``.
+
+    moto cannot answer HTTP 200 with a body that is not JSON; a ``before-send`` handler
+    returning a response is botocore's own way to skip the network (moto uses it too), so
+    everything after the wire (parsing, the store's reply check) runs as in production.
+    ``sent`` counts the requests that reached the "wire".
+    """
+
+    def __init__(self, body: bytes, status: int = 200) -> None:
+        self.body, self.status, self.sent = body, status, 0
+        self.client = boto3.client(
+            "dynamodb",
+            region_name="eu-west-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+        def answer(request: Any, **_kwargs: Any) -> AWSResponse:
+            self.sent += 1
+            headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "r-1"}
+            return AWSResponse(request.url, self.status, headers, _Body(self.body))
+
+        self.client.meta.events.register("before-send.dynamodb.GetItem", answer)
+
+    def reply_with_item(self, record: KeyRecord) -> None:
+        self.body = json.dumps({"Item": record.to_item()}).encode()

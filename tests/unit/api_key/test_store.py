@@ -9,12 +9,19 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from moto import mock_aws
 
-from authorizers.api_key.keys import key_hash
+from authorizers.api_key.keys import Environment, generate, key_hash
 from authorizers.api_key.record import KeyRecord
 from authorizers.api_key.store import DynamoDbKeyStore
 from authorizers.core.clock import ManualClock
 from authorizers.core.exceptions import Reason, UpstreamError
-from tests.unit.api_key.fixtures import TABLE, USAGE_KEY, create_table, issue, record_for
+from tests.unit.api_key.fixtures import (
+    TABLE,
+    USAGE_KEY,
+    RawDynamoDb,
+    create_table,
+    issue,
+    record_for,
+)
 
 
 @pytest.fixture
@@ -227,3 +234,53 @@ def test_the_client_is_built_once_lazily(dynamodb, clock):
     store.lookup(key_hash("a"))
     store.lookup(key_hash("b"))
     assert built == [1]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html><body>502 Bad Gateway</body></html>",
+        b"",
+        b'{"Item": {"key_hash": {"S": "abc"}',
+        b"[]",
+        b"null",
+        b'{"Item": "x"}',
+        b"\xff\xfe{}",
+    ],
+    ids=["html", "empty", "truncated", "list", "null", "item-not-object", "not-utf8"],
+)
+def test_a_200_reply_that_is_not_a_json_object_is_an_upstream_fault_not_an_unknown_key(
+    clock, body, capsys
+):
+    # GIVEN DynamoDB (or something in front of it) answering HTTP 200 with a broken body,
+    # which botocore alone would parse as {} - the very answer for "no such item"
+    wire = RawDynamoDb(body)
+    store = store_for(wire.client, clock)
+    # WHEN a key is looked up, twice
+    for _ in range(2):
+        with pytest.raises(UpstreamError) as caught:
+            store.lookup(key_hash("k"))
+        # THEN it is an upstream fault (Deny, Error metric), not None (401 UnknownCredential)
+        assert caught.value.reason is Reason.UPSTREAM_UNAVAILABLE
+        assert caught.value.__cause__ is None and caught.value.__context__ is None
+    # AND it was not negative-cached: both lookups went to the wire
+    assert wire.sent == 2
+    out = capsys.readouterr().out
+    assert "unparseable dynamodb reply" in out
+    if body:
+        assert body.decode("latin-1") not in out
+
+
+def test_a_200_empty_object_reply_is_still_no_such_key_and_negative_cached(clock):
+    wire = RawDynamoDb(b"{}")
+    store = store_for(wire.client, clock)
+    assert store.lookup(key_hash("k")) is None
+    assert store.lookup(key_hash("k")) is None
+    assert wire.sent == 1
+
+
+def test_a_200_reply_with_an_item_still_parses_through_the_check(clock):
+    issued = generate(Environment.LIVE)
+    wire = RawDynamoDb(b"")
+    wire.reply_with_item(record_for(issued))
+    assert store_for(wire.client, clock).lookup(issued.key_hash) == record_for(issued)

@@ -148,6 +148,35 @@ def test_preload_refuses_a_document_that_is_not_a_usable_jwks(cache):
         cache.preload(URI, {"keys": [{"kty": "RSA", "kid": "x", "n": 1, "e": 2}]})
 
 
+def test_preload_reports_skipped_members(cache, jwk, events):
+    broken = {"kty": "RSA", "kid": "x", "n": 1, "e": 2}
+    cache.preload(URI, {"keys": [jwk["ed-1"], broken]})
+    assert events.seen == [("jwks_members_skipped", URI)]
+
+
+def test_static_jwks_with_no_usable_key_is_refused_like_a_preload(cache, fetch, jwk, events):
+    # GIVEN an issuer whose only keys are in configuration (no jwks_uri: never fetched)
+    broken = {"kty": "RSA", "kid": "x", "n": 1, "e": 2}
+    # THEN a set in which no member is usable is refused, as a preload would be, and reported
+    with pytest.raises(ValueError, match="no usable key"):
+        cache.load_static(ISSUER, {"keys": [broken]})
+    assert events.seen == [("jwks_members_skipped", ISSUER)]
+    # AND so is an empty one: unlike a preload, no fetch could ever add a key to it
+    with pytest.raises(ValueError, match="no usable key"):
+        cache.load_static(ISSUER, {"keys": []})
+    with pytest.raises(ValueError, match="JWKS"):
+        cache.load_static(ISSUER, {"keys": "nope"})
+    assert fetch.calls == 0
+
+
+def test_static_jwks_reports_skipped_members_and_keeps_the_good_ones(cache, fetch, jwk, events):
+    broken = {"kty": "RSA", "kid": "x", "n": 1, "e": 2}
+    keyset = cache.load_static(ISSUER, {"keys": [jwk["ed-1"], broken, {"kty": "oct", "k": "c2"}]})
+    assert set(keyset.keys) == {"ed-1"} and keyset.skipped == 2
+    assert events.seen == [("jwks_members_skipped", ISSUER)]
+    assert fetch.calls == 0 and cache.status(ISSUER) is None  # held by the caller, not cached
+
+
 def test_the_first_fetch_happens_on_first_use(cache, fetch, jwk, events):
     # GIVEN no preload
     fetch.result = jwks(jwk, "ed-1")

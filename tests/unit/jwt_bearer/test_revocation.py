@@ -12,6 +12,7 @@ from moto import mock_aws
 from authorizers.core.clock import ManualClock
 from authorizers.core.exceptions import Reason, UpstreamError
 from authorizers.jwt_bearer.revocation import DynamoDbRevocationList
+from tests.unit.api_key.fixtures import RawDynamoDb
 
 ISS = "https://idp.example.com"
 
@@ -99,3 +100,23 @@ def test_no_ids_means_no_lookup(clock):
     client = FailingClient(RuntimeError("must not be called"))
     assert revocations(client, clock).is_revoked(ISS, []) is False
     assert client.calls == 0
+
+
+@pytest.mark.parametrize(
+    "body", [b"<html>502 Bad Gateway</html>", b"", b"[]"], ids=["html", "empty", "list"]
+)
+def test_a_200_reply_that_is_not_json_cannot_let_a_revoked_token_through(clock, body):
+    # GIVEN DynamoDB's endpoint answering 200 with a body botocore alone would parse as {}
+    # (no Item: "not revoked")
+    wire = RawDynamoDb(body)
+    denylist = revocations(wire.client, clock)
+    # THEN the lookup is an upstream fault (Deny, Error metric), never "not revoked", and the
+    # answer is not cached
+    for _ in range(2):
+        with pytest.raises(UpstreamError) as caught:
+            denylist.is_revoked(ISS, ["jti-1"])
+        assert caught.value.reason is Reason.UPSTREAM_UNAVAILABLE
+    assert wire.sent == 2
+    # AND a proper empty answer is still "not revoked"
+    wire.body = b"{}"
+    assert denylist.is_revoked(ISS, ["jti-1"]) is False

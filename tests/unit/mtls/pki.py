@@ -8,16 +8,18 @@ Shared by the unit tests and ``tests/integration/test_mtls_handler.py``.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
 import hashlib
+import textwrap
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from authorizers.mtls.certificate import key_id_of
@@ -226,8 +228,6 @@ _SHA1_RSA = bytes.fromhex("06092a864886f70d010105")  # OID 1.2.840.113549.1.1.5
 def sha1_signed(authority: Authority, key: PrivateKey) -> x509.Certificate:
     """A certificate signed with SHA-1, which ``cryptography`` no longer issues: issue it with
     SHA-256, swap the algorithm OID (same length) and re-sign the TBS with SHA-1."""
-    from cryptography.hazmat.primitives.asymmetric import padding
-
     assert isinstance(authority.key, rsa.RSAPrivateKey)
     der = issue(authority, key).public_bytes(serialization.Encoding.DER)
     assert der.count(_SHA256_RSA) == 2
@@ -237,3 +237,23 @@ def sha1_signed(authority: Authority, key: PrivateKey) -> x509.Certificate:
     rebuilt = swapped.public_bytes(serialization.Encoding.DER)
     assert len(signature) == len(swapped.signature)
     return x509.load_der_x509_certificate(rebuilt[: -len(signature)] + signature)
+
+
+def resigned(authority: Authority, certificate: x509.Certificate, old: bytes, new: bytes) -> bytes:
+    """The DER of ``certificate`` with ``old`` (found once in its TBS) replaced by ``new`` of
+    the same length, signed again by ``authority`` (RSA): a certificate a trusted CA really
+    issued, holding bytes ``cryptography`` would never build. Returned as DER: it may not load.
+    """
+    assert isinstance(authority.key, rsa.RSAPrivateKey) and len(old) == len(new)
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    tbs = certificate.tbs_certificate_bytes
+    assert tbs.count(old) == 1 and der.count(tbs) == 1
+    forged = tbs.replace(old, new)
+    signature = authority.key.sign(forged, padding.PKCS1v15(), hashes.SHA256())
+    assert len(signature) == len(certificate.signature)
+    return der.replace(tbs, forged)[: -len(signature)] + signature
+
+
+def der_to_pem(der: bytes) -> str:
+    body = "\n".join(textwrap.wrap(base64.b64encode(der).decode("ascii"), 64))
+    return f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
@@ -22,12 +23,14 @@ from tests.unit.mtls.pki import (
     DAY,
     NOW,
     SPIFFE,
+    der_to_pem,
     fingerprint,
     issue,
     make_ca,
     name,
     pem,
     pki,
+    resigned,
     sha1_signed,
 )
 
@@ -241,3 +244,58 @@ def test_pem_fingerprint_is_the_certificate_fingerprint_without_parsing():
     assert pem_fingerprint(text + text) is None
     assert pem_fingerprint(text.replace("CERTIFICATE", "PRIVATE KEY")) is None
     assert pem_fingerprint(text[:-40] + "!!!!" + text[-36:]) is None
+
+
+# -- crafted DER: a 401, never an internal fault (which would fire the Error alarm) ----------
+
+#: OIDs, DER-encoded: SubjectAlternativeName and BasicConstraints (same length).
+_SAN_OID = bytes.fromhex("0603551d11")
+_BASIC_CONSTRAINTS_OID = bytes.fromhex("0603551d13")
+#: TBS version field: [0] EXPLICIT INTEGER 2 (v3).
+_V3 = bytes.fromhex("a003020102")
+
+
+def _utf8_cn(value: str) -> bytes:
+    """The DER of a CN attribute value as UTF8String, as cryptography writes it."""
+    return bytes([0x0C, len(value)]) + value.encode()
+
+
+def test_pem_with_a_non_ascii_character_inside_is_malformed_not_a_fault():
+    # GIVEN a real certificate's PEM with one base64 character replaced by a non-ASCII one
+    lines = pem(pki().leaf()).splitlines()
+    lines[2] = lines[2][:10] + "\u00e9" + lines[2][11:]
+    text = "\n".join(lines) + "\n"
+    # THEN the cache-key shortcut declines it (it used to raise a bare ValueError) ...
+    assert pem_fingerprint(text) is None
+    # ... and the full path says MalformedCredentials
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_pem(text)
+    assert caught.value.reason is Reason.MALFORMED_CREDENTIALS
+
+
+def test_leaf_whose_issuer_name_holds_invalid_utf8_is_untrusted(anchors):
+    leaf = pki().leaf(issuer_name=name("Zzzzzz"))
+    der = resigned(pki().ca, leaf, _utf8_cn("Zzzzzz"), bytes([0x0C, 6]) + b"Z\xff\xfezzz")
+    assert untrusted(x509.load_der_x509_certificate(der), anchors) is Reason.UNTRUSTED_CERTIFICATE
+
+
+def test_leaf_signed_by_a_trusted_ca_whose_subject_holds_invalid_utf8_is_untrusted(anchors):
+    # A trusted CA's signature does not make an unreadable subject a credential.
+    leaf = pki().leaf(cn="Zzzzzz")
+    der = resigned(pki().ca, leaf, _utf8_cn("Zzzzzz"), bytes([0x0C, 6]) + b"Z\xff\xfezzz")
+    assert untrusted(x509.load_der_x509_certificate(der), anchors) is Reason.UNTRUSTED_CERTIFICATE
+
+
+def test_leaf_signed_by_a_trusted_ca_with_a_duplicate_extension_is_untrusted(anchors):
+    # The SAN's OID rewritten to BasicConstraints: two BasicConstraints, which cryptography
+    # reports with DuplicateExtension (not a ValueError).
+    der = resigned(pki().ca, pki().leaf(), _SAN_OID, _BASIC_CONSTRAINTS_OID)
+    assert untrusted(x509.load_der_x509_certificate(der), anchors) is Reason.UNTRUSTED_CERTIFICATE
+
+
+def test_certificate_with_an_unknown_x509_version_is_malformed():
+    # cryptography raises InvalidVersion (not a ValueError) when loading it.
+    der = resigned(pki().ca, pki().leaf(), _V3, bytes.fromhex("a003020105"))
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_pem(der_to_pem(der))
+    assert caught.value.reason is Reason.MALFORMED_CREDENTIALS
