@@ -27,8 +27,38 @@ class Settings:
     def client(self, service: str) -> Any:
         import boto3  # noqa: PLC0415 - only when a command talks to AWS
 
-        with aws_errors(f"creating the {service} client"):
-            return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url)
+        if self.endpoint_url is not None:
+            check_endpoint_url(self.endpoint_url)
+        try:
+            with aws_errors(f"creating the {service} client"):
+                return boto3.client(
+                    service, region_name=self.region, endpoint_url=self.endpoint_url
+                )
+        except ValueError as error:  # botocore: "Invalid endpoint: ..." (e.g. from the profile)
+            raise CliError(
+                f"creating the {service} client: {error}",
+                hint=_ENDPOINT_HINT,
+                code=ExitCode.USAGE,
+            ) from None
+
+
+_ENDPOINT_HINT = (
+    "use http(s)://HOST[:PORT], e.g. --endpoint-url http://127.0.0.1:5055; check "
+    "AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> too"
+)
+
+
+def check_endpoint_url(url: str) -> None:
+    """Refuse an endpoint URL botocore would refuse (with a ValueError and a traceback)."""
+    from botocore.utils import (  # noqa: PLC0415 - lazy, as boto3
+        is_valid_endpoint_url,
+        is_valid_ipv6_endpoint_url,
+    )
+
+    if not (is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url)):
+        raise CliError(
+            f"--endpoint-url {url!r} is not a URL", hint=_ENDPOINT_HINT, code=ExitCode.USAGE
+        )
 
 
 @contextmanager

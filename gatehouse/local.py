@@ -5,7 +5,9 @@ authorizer in its own worker process, and a walkthrough shows what to try. ``--s
 walkthrough itself and exits 1 on any surprise.
 
 Exit codes: 0 stopped cleanly (Ctrl-C) or smoke passed; 1 smoke found a surprise; 2 usage
-error; 4 local mode could not start (cdk.json, moto, seeding); 5 a port is already in use.
+error (including an ``--info-file`` whose directory does not exist); 4 local mode could not
+start (cdk.json, stage, moto, seeding); 5 a port is already in use, or another instance runs
+with the same ``--state-dir``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import click
 from gatehouse.errors import CliError, ExitCode
 
 if TYPE_CHECKING:
-    from gatehouse.localmode.stack import Stack
+    from gatehouse.localmode.stack import Options, Stack
     from gatehouse.localmode.walkthrough import Walkthrough
 
 SMOKE_FAILED = 1
@@ -95,10 +97,14 @@ def local(
     Prints a walkthrough of curl commands (with real tokens, API keys and client
     certificates) and what each returns. Ctrl-C stops everything.
 
-    Exit codes: 0 ok, 1 smoke surprise, 2 usage, 4 could not start, 5 port in use.
+    Exit codes: 0 ok, 1 smoke surprise, 2 usage, 4 could not start, 5 port in use or
+    --state-dir used by another running instance.
     """
     _needs_local_mode_packages()
+    if info_file is not None:
+        _check_info_file(info_file, state_dir)
     from gatehouse.emulator.server import PortInUse  # noqa: PLC0415 - keeps --help fast
+    from gatehouse.localmode.lock import StateDirInUse  # noqa: PLC0415
     from gatehouse.localmode.stack import Options, StackError, start  # noqa: PLC0415
     from gatehouse.localmode.walkthrough import walkthrough  # noqa: PLC0415
 
@@ -115,11 +121,20 @@ def local(
     _on_signals(stop)
     try:
         stack = start(options, _say)
-    except PortInUse as error:
+    except StateDirInUse as error:
         raise CliError(
-            f"port {error.port} on {error.host} is already in use",
-            hint="stop the program using it, or pick other ports: --port, --tls-port, "
-            "--moto-port (0 picks a free one; with make: make local LOCAL_ARGS='--port 0')",
+            str(error),
+            hint="stop it, or run this one with its own state and free ports: "
+            f"{_SECOND_INSTANCE} (with make: make local LOCAL_ARGS='{_SECOND_INSTANCE}')",
+            code=ExitCode.CONFLICT,
+        ) from None
+    except PortInUse as error:
+        option = _port_option(error.port, options)
+        raise CliError(
+            f"port {error.port} on {error.host} is already in use ({option})",
+            hint=f"stop the program using it, or pick another: {option} 0 picks a free one "
+            f"(with make: make local LOCAL_ARGS='{option} 0'); a second gatehouse local "
+            f"needs {_SECOND_INSTANCE}",
             code=ExitCode.CONFLICT,
         ) from None
     except StackError as error:
@@ -140,7 +155,14 @@ def local(
             f"{stack.https.url} (moto: {stack.moto_url}); logs in {state_dir}/logs"
         )
         if info_file is not None:
-            _write_info(info_file, stack)
+            try:
+                _write_info(info_file, stack)
+            except OSError as error:
+                raise CliError(
+                    f"cannot write --info-file {info_file}: {error.strerror or error}",
+                    hint="pass --info-file a path in a directory this user can write",
+                    code=ExitCode.USAGE,
+                ) from None
         if smoke:
             _smoke(guide)
             return
@@ -153,6 +175,39 @@ def local(
 
 
 LOCAL_MODE_MODULES = ("moto", "werkzeug")
+#: What a second instance beside a running one needs: its own PKI and ports.
+_SECOND_INSTANCE = "--state-dir .local/2 --port 0 --tls-port 0 --moto-port 0"
+
+
+def _port_option(port: int, options: Options) -> str:
+    """The option that asked for ``port`` (moto's is checked first)."""
+    by_port = {
+        options.moto_port: "--moto-port",
+        options.https_port: "--tls-port",
+        options.http_port: "--port",
+    }
+    return by_port.get(port, "--port")
+
+
+def _check_info_file(info_file: Path, state_dir: Path) -> None:
+    """Before anything starts: the info file's directory must exist (or be the state
+    directory, which local mode creates) and be writable."""
+    directory = info_file.parent.resolve()
+    if directory == state_dir.resolve():
+        return
+    if not directory.is_dir():
+        raise CliError(
+            f"--info-file {info_file}: directory {info_file.parent} does not exist",
+            hint=f"create it first, or write the file into the state directory: "
+            f"--info-file {state_dir / 'info.json'}",
+            code=ExitCode.USAGE,
+        )
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise CliError(
+            f"--info-file {info_file}: directory {info_file.parent} is not writable",
+            hint=f"pass a path this user can write, e.g. --info-file {state_dir / 'info.json'}",
+            code=ExitCode.USAGE,
+        )
 
 
 def _needs_local_mode_packages() -> None:

@@ -15,6 +15,7 @@ bundle is invalid or a case fails, 2 for a usage error.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -26,6 +27,7 @@ from gatehouse.errors import CliError, ExitCode
 from gatehouse.policy_cases import (
     CaseError,
     build_request,
+    check_document,
     compile_file,
     context_headers,
     evaluate,
@@ -123,9 +125,7 @@ def validate(
 def test_cases(settings: Settings, tests_file: Path, bundle: Path | None) -> None:
     """Run the table-driven cases of TESTS_FILE against a bundle."""
     try:
-        document = load_yaml(tests_file)
-        if not isinstance(document, dict):
-            raise CaseError(f"{tests_file}: a mapping with routes, identities and cases")
+        document = check_document(load_yaml(tests_file), tests_file)
         path = bundle or _bundle_of(tests_file, document)
         table = route_table(document.get("routes"))
         snapshot = compile_file(path, table, context_headers(document))
@@ -145,7 +145,7 @@ def test_cases(settings: Settings, tests_file: Path, bundle: Path | None) -> Non
         raise click.exceptions.Exit(FAILED)
 
 
-def _bundle_of(tests_file: Path, document: dict[str, Any]) -> Path:
+def _bundle_of(tests_file: Path, document: Mapping[str, Any]) -> Path:
     named = document.get("bundle")
     if isinstance(named, str) and named:
         return tests_file.parent / named

@@ -25,8 +25,9 @@ principal mapping, fail-closed Cedar evaluation), from a REST REQUEST event buil
 
 from __future__ import annotations
 
+import difflib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ import yaml  # type: ignore[import-untyped]  # no stubs pinned; used via safe_lo
 from authorizers.core.exceptions import InvalidRequestError, Reason
 from authorizers.core.request import Request, normalize
 from authorizers.core.routes import RouteTemplate, RouteTemplateError
-from authorizers.policy.bundle import BundleError
+from authorizers.policy.bundle import MAX_BUNDLE_BYTES, BundleError
 from authorizers.policy.decide import decide
 from authorizers.policy.engine import PolicySnapshot, compile_bundle
 from authorizers.policy.model import Identity, PrincipalType
@@ -56,8 +57,51 @@ _DEFAULT_ATTRIBUTES = {
 }
 
 
+#: The keys of a tests file, of one case and of one identity (docs/policies.md).
+DOCUMENT_KEYS = frozenset({"bundle", "routes", "identities", "cases", "context_headers"})
+CASE_KEYS = frozenset(
+    {"name", "identity", "request", "expect", "policies", "headers", "source_ip", "time"}
+)
+IDENTITY_KEYS = frozenset({"type", "id", "groups", "tenants", "scopes", "attributes", "claims"})
+
+
 class CaseError(ValueError):
     """The tests file (or an explain request) is malformed; the message says where."""
+
+
+def check_keys(where: str, mapping: Mapping[Any, Any], known: Iterable[str]) -> None:
+    """Refuse a key that is not in ``known``, suggesting the closest (a misspelt key must not
+    be ignored: a case without its ``expect``-changing key may pass for the wrong reason)."""
+    names = sorted(known)
+    for key in mapping:
+        if key not in names:
+            close = difflib.get_close_matches(str(key), names, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(names)}"
+            raise CaseError(f"{where}: unknown key {key!r}{hint}")
+
+
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """The parser's reason and where it is (1-based line and column), without the source
+    snippet PyYAML appends to ``str(error)``."""
+    problem = getattr(error, "problem", None)
+    if problem is None:  # ReaderError (a character YAML does not allow) has a reason instead
+        reason = getattr(error, "reason", None)
+        position = getattr(error, "position", None)
+        if reason is None:
+            return type(error).__name__
+        return f"{reason} (character {position + 1})" if position is not None else str(reason)
+    text = str(problem)
+    mark = getattr(error, "problem_mark", None)
+    if mark is not None:
+        text += f" at line {mark.line + 1}, column {mark.column + 1}"
+    context = getattr(error, "context", None)
+    context_mark = getattr(error, "context_mark", None)
+    if context:
+        text += f" ({context}"
+        if context_mark is not None:
+            text += f" started at line {context_mark.line + 1}, column {context_mark.column + 1}"
+        text += ")"
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +130,8 @@ def load_yaml(path: Path) -> Any:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError:
         raise CaseError(f"{path}: cannot be read") from None
-    except yaml.YAMLError:
-        raise CaseError(f"{path}: not valid YAML") from None
+    except yaml.YAMLError as error:
+        raise CaseError(f"{path}: not valid YAML: {yaml_problem(error)}") from None
 
 
 def route_table(routes: object) -> RouteTable:
@@ -121,7 +165,29 @@ def compile_file(
         data = path.read_bytes()
     except OSError:
         raise CaseError(f"{path}: cannot be read") from None
-    return compile_bundle(data, table, headers=headers, require_cacheable=require_cacheable)
+    try:
+        return compile_bundle(data, table, headers=headers, require_cacheable=require_cacheable)
+    except BundleError as error:
+        # The authorizer's message gives only the line (it may be logged in Lambda); the
+        # operator gets the parser's reason and column too.
+        reason = _bundle_yaml_problem(data)
+        if reason is None:
+            raise
+        raise BundleError(f"the bundle is not valid YAML or JSON: {reason}") from error
+
+
+def _bundle_yaml_problem(data: bytes) -> str | None:
+    """Why ``data`` is not YAML, or ``None`` when it is (or the bundle failed for another
+    reason first: too large, not UTF-8)."""
+    if len(data) > MAX_BUNDLE_BYTES:
+        return None
+    try:
+        yaml.safe_load(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
+    except yaml.YAMLError as error:
+        return yaml_problem(error)
+    return None
 
 
 def identity(name: str, spec: object) -> Identity:
@@ -130,10 +196,7 @@ def identity(name: str, spec: object) -> Identity:
     kind = _TYPES.get(str(spec.get("type", "user")))
     if kind is None:
         raise CaseError(f"identity {name!r}: type is user, api_client or device")
-    known = {"type", "id", "groups", "tenants", "scopes", "attributes", "claims"}
-    unknown = sorted(set(spec) - known)
-    if unknown:
-        raise CaseError(f"identity {name!r}: unknown key {unknown[0]!r}")
+    check_keys(f"identity {name!r}", spec, IDENTITY_KEYS)
 
     def names(key: str) -> frozenset[str]:
         value = spec.get(key) or []
@@ -141,7 +204,10 @@ def identity(name: str, spec: object) -> Identity:
             raise CaseError(f"identity {name!r}: {key} is a list of strings")
         return frozenset(value)
 
-    attributes = {**_DEFAULT_ATTRIBUTES[kind], **(spec.get("attributes") or {})}
+    extra = spec.get("attributes") or {}
+    if not isinstance(extra, dict):
+        raise CaseError(f"identity {name!r}: attributes is a mapping")
+    attributes = {**_DEFAULT_ATTRIBUTES[kind], **extra}
     claims = spec.get("claims") or {}
     if not isinstance(claims, dict):
         raise CaseError(f"identity {name!r}: claims is a mapping")
@@ -230,6 +296,15 @@ def context_headers(document: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(v.lower() for v in value)
 
 
+def check_document(document: object, where: Path) -> Mapping[str, Any]:
+    """The tests file's top level: a mapping of known keys (a misspelt ``route`` must be
+    reported as unknown, not as ``routes`` missing)."""
+    if not isinstance(document, dict):
+        raise CaseError(f"{where}: a mapping with routes, identities and cases")
+    check_keys(str(where), document, DOCUMENT_KEYS)
+    return document
+
+
 def run_cases(
     document: Mapping[str, Any], snapshot: PolicySnapshot, *, now: float
 ) -> list[CaseResult]:
@@ -245,33 +320,52 @@ def run_cases(
         if not isinstance(case, dict):
             raise CaseError(f"case {index}: a mapping")
         name = str(case.get("name", f"case {index}"))
+        check_keys(f"case {name!r}", case, CASE_KEYS)
         who = people.get(str(case.get("identity")))
         if who is None:
             raise CaseError(f"case {name!r}: identity must name one of 'identities'")
         expected = str(case.get("expect", "")).lower()
         if expected not in ("allow", "deny"):
             raise CaseError(f"case {name!r}: expect is allow or deny")
-        headers = case.get("headers") or {}
+        headers, source_ip, at, wanted = _case_fields(name, case, now)
         request = build_request(
             str(case.get("request", "")),
             headers={str(k): str(v) for k, v in headers.items()},
-            source_ip=case.get("source_ip"),
+            source_ip=source_ip,
         )
         got = evaluate(
             snapshot,
             who,
             request,
-            now=float(case.get("time", now)),
+            now=float(at),
             headers=context_headers(document),
         )
         problem = ""
         if got.decision != expected:
             problem = f"expected {expected}, got {got.decision}"
-        wanted = case.get("policies")
         if not problem and wanted is not None and sorted(map(str, wanted)) != sorted(got.policies):
             problem = f"expected policies {sorted(map(str, wanted))}, got {sorted(got.policies)}"
         results.append(CaseResult(name, not problem, expected, got, problem))
     return results
+
+
+def _case_fields(
+    name: str, case: Mapping[str, Any], now: float
+) -> tuple[Mapping[Any, Any], str | None, float, list[Any] | None]:
+    """A case's optional headers, source_ip, time and policies, type-checked."""
+    headers = case.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise CaseError(f"case {name!r}: headers is a mapping of name -> value")
+    source_ip = case.get("source_ip")
+    if source_ip is not None and not isinstance(source_ip, str):
+        raise CaseError(f"case {name!r}: source_ip is a string, e.g. '10.0.0.1'")
+    at = case.get("time", now)
+    if isinstance(at, bool) or not isinstance(at, int | float):
+        raise CaseError(f"case {name!r}: time is a number (epoch seconds)")
+    wanted = case.get("policies")
+    if wanted is not None and not isinstance(wanted, list):
+        raise CaseError(f"case {name!r}: policies is a list of policy ids")
+    return headers, source_ip, float(at), wanted
 
 
 __all__ = [
@@ -280,10 +374,13 @@ __all__ = [
     "CaseResult",
     "Outcome",
     "build_request",
+    "check_document",
+    "check_keys",
     "compile_file",
     "evaluate",
     "identity",
     "load_yaml",
     "route_table",
     "run_cases",
+    "yaml_problem",
 ]

@@ -1,6 +1,8 @@
 """Evaluate an authorizer's policy document against a request ARN the way API Gateway does.
 
-Rules (facts/apigw-contract.md §4.6): statements whose Action matches ``execute-api:Invoke``
+Rules (AWS: "Control access for invoking an API" for the ``execute-api`` ARN format, "IAM JSON
+policy elements: Resource" for its wildcards, "Policy evaluation logic" for Deny over Allow
+over the implicit deny): statements whose Action matches ``execute-api:Invoke``
 apply; a Resource pattern is an IAM glob, anchored at both ends, case-sensitive, where ``*``
 matches any run of characters *including* ``/`` and ``?`` matches one character. Any matching
 Deny wins; otherwise any matching Allow allows; otherwise the request is implicitly denied.

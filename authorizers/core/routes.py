@@ -3,8 +3,9 @@
 API Gateway caches an authorizer's *response* under the identity-source values and re-evaluates
 the cached policy against every later request that shares them. A policy that names only the
 first request's ARN therefore turns the principal's next call to another route into a 403
-(facts/apigw-contract.md §4.7, "the cached-403 pitfall"). :func:`cache_safe_resources` returns
-resources that are right for every route of the table instead.
+("the cached-403 pitfall": AWS Knowledge Center, "api-gateway-lambda-authorization-errors";
+docs/core.md, "Decisions and API Gateway's authorizer cache"). :func:`cache_safe_resources`
+returns resources that are right for every route of the table instead.
 
 The subtle part is that IAM has no single-segment wildcard: ``*`` crosses ``/``, so the pattern
 for ``GET /orders/{id}`` (``GET/orders/*``) also matches ``GET /orders/7/secret``. When such an

@@ -7,9 +7,11 @@ into a ``cedarpy.PolicySet``, and analysed for the authorizer cache
 (:mod:`authorizers.policy.analysis`). Evaluation then runs without re-parsing anything: the
 action hierarchy is pre-parsed entities; only the principal and resource are added per call.
 
-Fail closed (facts §1.2): the answer is Allow only when Cedar says ``Allow`` *and* reports no
-error. A ``forbid`` whose condition errors is skipped by Cedar, which can turn a Deny into an
-Allow; so any error is a Deny, as is ``NoDecision`` (a request Cedar could not even build).
+Fail closed (docs/policies.md, "What is decided, in order"; Cedar documentation,
+"Authorization": a policy whose evaluation errors is ignored, and the error reported): the
+answer is Allow only when Cedar says ``Allow`` *and* reports no error. A ``forbid`` whose
+condition errors is skipped by Cedar, which can turn a Deny into an Allow; so any error is a
+Deny, as is ``NoDecision`` (a request Cedar could not even build).
 """
 
 from __future__ import annotations

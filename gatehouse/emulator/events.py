@@ -1,6 +1,7 @@
 """Authorizer and integration events, shaped like API Gateway's (REST API).
 
-facts/apigw-contract.md §4.2: ``methodArn`` carries the *concrete* path; REQUEST events carry
+AWS: "Input to an API Gateway Lambda authorizer" (docs/local.md, "Emulator semantics", step 1):
+``methodArn`` carries the *concrete* path; REQUEST events carry
 the resource template, path parameters, single- and multi-value headers and query strings,
 stage variables and a ``requestContext`` whose ``identity.clientCert`` is present only when the
 caller presented a client certificate over TLS (an mTLS custom domain).

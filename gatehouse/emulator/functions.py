@@ -11,7 +11,8 @@ once its handler is imported (the cold start), then answers each ``{"event": ...
 as one Lambda execution environment. The worker's stderr (the authorizer's own log lines, which
 never hold credentials) goes to a log file.
 
-Why not moto's Lambda: it needs Docker to run code (facts/local-mode.md §4).
+Why not moto's Lambda: it needs Docker to run code (moto documentation, "Lambda"; without a
+Docker daemon an invoke answers ``FunctionError`` instead of running the handler).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The local API Gateway: one REST API stage in front of a backend, as a WSGI application.
 
-For each request (facts/apigw-contract.md §6, one step per method below):
+For each request (docs/local.md, "Emulator semantics", which names the AWS pages each step
+follows; one step per method below):
 
 1. match the route on the raw, still percent-encoded path, by API Gateway's precedence
    (literal > ``{param}`` > ``{proxy+}``, a method > ``ANY``; none: 403 ``Missing

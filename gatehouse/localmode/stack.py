@@ -28,6 +28,7 @@ from gatehouse.emulator.functions import WorkerFunction, start_all, worker_envir
 from gatehouse.emulator.gateway import Gateway
 from gatehouse.emulator.server import Listener, check_port_free, server_tls_context
 from gatehouse.emulator.usage import ApiGatewayPlans
+from gatehouse.localmode.lock import acquire
 from gatehouse.localmode.pki import LocalPki, make_pki
 from gatehouse.localmode.seed import Seeded, seed_all
 
@@ -103,11 +104,21 @@ def _stage_settings(cdk_json: Path, stage: str) -> tuple[str, str, ApiSettings, 
         return BUILTIN_REGION, DEFAULT_ACCOUNT, ApiSettings(), None
     from cdk_app.config import StageConfigError, load_stage_configs  # noqa: PLC0415
 
+    block = context.get("gatehouse")
+    stages = block.get("stages") if isinstance(block, dict) else None
+    if isinstance(stages, dict) and stages and stage not in stages:
+        known = ", ".join(map(str, stages))
+        raise StackError(
+            f"--stage {stage!r}: cdk.json has no such stage (it has: {known})",
+            f"pass one of them, e.g. --stage {next(iter(stages))}",
+        )
     try:
         configs = load_stage_configs({**context, "stage": stage})
     except StageConfigError as error:
+        # Every problem, on one line (the CLI prints one error line).
         raise StackError(
-            f"cdk.json: {error.problems[0]}", "fix cdk.json; `make synth` reports the same"
+            f"cdk.json: invalid Gatehouse stage configuration: {'; '.join(error.problems)}",
+            "fix cdk.json; `make synth` reports the same",
         ) from None
     config = configs[0]
     settings = getattr(config, "api", None) or ApiSettings()
@@ -167,23 +178,40 @@ def _timed(progress: Progress, what: str) -> contextlib.AbstractContextManager[N
 
 
 def start(options: Options, progress: Progress) -> Stack:
-    """Start everything; on any failure, stop what was started and raise :class:`StackError`."""
-    for port in (options.moto_port, options.http_port, options.https_port):
-        check_port_free(HOST, port)  # PortInUse -> the CLI's clear message
+    """Start everything; on any failure, stop what was started and raise :class:`StackError`.
+
+    First, before anything starts: the stage must exist; the state directory is locked for
+    this process (:class:`~gatehouse.localmode.lock.StateDirInUse` when another instance holds
+    it: its PKI would be regenerated); the ports must be free (``PortInUse``).
+    """
     region, account, settings, stage_config = _stage_settings(options.cdk_json, options.stage)
-    if stage_config is None:
-        progress(
-            f"==> serving the built-in demo API ({BUILTIN_STAGE} settings): "
-            f"{options.cdk_json} is not the Gatehouse repository's"
-        )
     stoppers: list[Callable[[], None]] = []
     try:
+        stoppers.append(acquire(_state_dir(options.state_dir)).release)
+        for port in (options.moto_port, options.http_port, options.https_port):
+            check_port_free(HOST, port)  # PortInUse -> the CLI's clear message
+        if stage_config is None:
+            progress(
+                f"==> serving the built-in demo API ({BUILTIN_STAGE} settings): "
+                f"{options.cdk_json} is not the Gatehouse repository's"
+            )
         return _start(options, progress, region, account, settings, stage_config, stoppers)
     except BaseException:
         while stoppers:
             with contextlib.suppress(Exception):
                 stoppers.pop()()
         raise
+
+
+def _state_dir(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StackError(
+            f"cannot create the state directory {path}: {error.strerror or error}",
+            "pass --state-dir a directory this user can write",
+        ) from None
+    return path
 
 
 def _start(  # noqa: PLR0917 - one private call site

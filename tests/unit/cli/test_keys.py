@@ -276,3 +276,63 @@ def test_every_command_has_help(command):
     assert result.exit_code == 0
     assert result.output.startswith("Usage: gatehouse")
     assert "--now" not in result.output
+
+
+def test_rotate_with_no_grace_states_the_cache_bound_it_really_has(aws):
+    # GIVEN a key a warm authorizer has just accepted (its record is now in the positive cache)
+    old = secret_of(aws.create())
+    old_id = aws.record(old).key_id
+    clock = ManualClock(start=NOW + 1)
+    warm = aws.authorizer(clock)
+    assert warm(old)["principalId"] == "tenant-acme"
+    # WHEN it is rotated with --grace-hours 0
+    rotated = aws.run("keys", "rotate", old_id, "--table", TABLE, "--grace-hours", "0", now=NOW + 1)
+    secret_of(rotated)
+    # THEN the output does not claim an immediate cut-off: it names the cache bound
+    assert f"{old_id} stops at" in rotated.stderr
+    assert (
+        f"cached answers may still accept {old_id}: for up to GATEHOUSE_APIKEY_CACHE_SECONDS "
+        "(the authorizer's cache, default 60 s) from now, plus the API's authorizer cache TTL"
+    ) in " ".join(rotated.stderr.split())
+    # AND that is the bound: a cold authorizer refuses the old key at once ...
+    with pytest.raises(Unauthorized):
+        aws.authorizer(ManualClock(start=NOW + 2))(old)
+    # ... the warm one serves its cached record until the 60 s TTL runs out, and not after
+    clock.advance(59)
+    assert warm(old)["principalId"] == "tenant-acme"
+    clock.advance(2)
+    with pytest.raises(Unauthorized):
+        warm(old)
+
+
+def test_rotate_with_a_long_grace_names_only_the_api_gateway_cache(aws):
+    old_id = aws.record(secret_of(aws.create())).key_id
+    rotated = aws.run("keys", "rotate", old_id, "--table", TABLE, "--grace-hours", "2")
+    assert rotated.exit_code == 0, rotated.output
+    assert (
+        f"{old_id} is refused from 2025-06-15T17:06:40Z, plus the API's authorizer cache TTL"
+        in (" ".join(rotated.stderr.split()))
+    )
+    assert "GATEHOUSE_APIKEY_CACHE_SECONDS" not in rotated.stderr
+
+
+def test_revoke_states_how_long_cached_answers_may_still_accept_the_key(aws):
+    key_id = aws.record(secret_of(aws.create())).key_id
+    result = aws.run("keys", "revoke", key_id, "--table", TABLE)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stderr.split())
+    assert f"cached answers may still accept {key_id}" in text
+    assert "GATEHOUSE_APIKEY_CACHE_SECONDS (the authorizer's cache, default 60 s)" in text
+    assert result.stdout == ""
+
+
+def test_a_grace_shorter_than_the_longest_cache_ttl_states_the_later_of_the_two(aws):
+    # 72 s: a function with GATEHOUSE_APIKEY_CACHE_SECONDS=300 still serves its cached record
+    # past the cut-off, one with the default 60 s stops at the cut-off
+    old_id = aws.record(secret_of(aws.create())).key_id
+    rotated = aws.run("keys", "rotate", old_id, "--table", TABLE, "--grace-hours", "0.02")
+    assert rotated.exit_code == 0, rotated.output
+    assert (
+        "from now or until 2025-06-15T15:07:52Z, whichever is later, plus the API's authorizer "
+        "cache TTL"
+    ) in " ".join(rotated.stderr.split())
