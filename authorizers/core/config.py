@@ -248,7 +248,12 @@ def check_keys(setting: str, where: str, item: Mapping[str, Any], known: Iterabl
 
 
 def _range(minimum: float, maximum: float) -> str:
-    return f"between {minimum:g} and {maximum:g}"
+    return f"between {_number(minimum)} and {_number(maximum)}"
+
+
+def _number(value: float) -> str:
+    # Whole numbers in full (1048576, not :g's 1.04858e+06), others as :g.
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _more(hint: str) -> str:

@@ -111,3 +111,12 @@ def test_items_also_take_a_json_list_of_strings_with_the_same_checks():
     ):
         with pytest.raises(ConfigurationError, match=problem):
             Settings({"GATEHOUSE_X": bad}).items("GATEHOUSE_X", hint="h")
+
+
+def test_ranges_print_whole_numbers_in_full():
+    # The attack run saw "between 1024 and 1.04858e+06" for the JWKS max bytes.
+    with pytest.raises(ConfigurationError) as error:
+        Settings({"GATEHOUSE_X": "5"}).integer("GATEHOUSE_X", minimum=1024, maximum=1_048_576)
+    assert str(error.value).endswith("between 1024 and 1048576")
+    with pytest.raises(ConfigurationError, match=r"between 0\.1 and 10"):
+        Settings({"GATEHOUSE_X": "50"}).number("GATEHOUSE_X", minimum=0.1, maximum=10)
