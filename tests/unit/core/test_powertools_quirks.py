@@ -1,6 +1,6 @@
-"""Each Powertools builder quirk we work around (facts/apigw-contract.md §2.2.4), shown on the
-pinned Powertools and next to our fix. If Powertools fixes one, its test here fails: then
-revisit whether our own renderer is still needed for that case."""
+"""Each Powertools builder quirk we work around (listed in authorizers/core/responses.py),
+shown on the pinned Powertools and next to our fix. If Powertools fixes one, its test here
+fails: then revisit whether our own renderer is still needed for that case."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The JWT attack catalogue (facts/jwt.md §4), one negative test per row that applies to a
+"""The JWT attack catalogue (docs/jwt-attacks.md), one negative test per row that applies to a
 JWKS / asymmetric authorizer. Every test builds the real malicious token and asserts the exact
 exception class and ``Reason``.
 

@@ -1,6 +1,6 @@
 """HttpsJsonFetcher and OIDC discovery: the only network IO of the JWT authorizer.
 
-Row numbers refer to the attack catalogue in facts/jwt.md section 4. Tests that need a server
+Row numbers refer to the attack catalogue in docs/jwt-attacks.md. Tests that need a server
 run a real ``http.server`` on 127.0.0.1 in a thread (``enable_socket``); every other test runs
 with sockets disabled, which proves that a refused URL never reaches the network.
 """

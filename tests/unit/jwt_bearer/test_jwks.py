@@ -1,6 +1,6 @@
 """JwksCache: key lifecycle, bounded fetching, failure handling, kid hygiene, discovery.
 
-Row numbers refer to the attack catalogue in facts/jwt.md section 4. No test touches the
+Row numbers refer to the attack catalogue in docs/jwt-attacks.md. No test touches the
 network or sleeps: time is a ManualClock and the fetcher is a fake that counts its calls.
 """
 
