@@ -48,11 +48,14 @@ class IncomingRequest:
         return found[-1] if found else None
 
 
-def _single(pairs: Sequence[tuple[str, str]]) -> dict[str, str] | None:
+def single_values(pairs: Sequence[tuple[str, str]]) -> dict[str, str] | None:
+    """Name -> last value (API Gateway's ``headers`` / ``queryStringParameters``); ``None``
+    when there are none."""
     return dict(pairs) or None
 
 
-def _multi(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]] | None:
+def multi_values(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]] | None:
+    """Name -> every value in order (the ``multiValue*`` maps); ``None`` when there are none."""
     multi: dict[str, list[str]] = {}
     for name, value in pairs:
         multi.setdefault(name, []).append(value)
@@ -134,10 +137,10 @@ def request_event(
         "resource": resource,
         "path": request.path,
         "httpMethod": request.method,
-        "headers": _single(request.headers),
-        "multiValueHeaders": _multi(request.headers),
-        "queryStringParameters": _single(request.query),
-        "multiValueQueryStringParameters": _multi(request.query),
+        "headers": single_values(request.headers),
+        "multiValueHeaders": multi_values(request.headers),
+        "queryStringParameters": single_values(request.query),
+        "multiValueQueryStringParameters": multi_values(request.query),
         "pathParameters": dict(path_parameters) or None,
         "stageVariables": dict(stage_variables) or None,
         "requestContext": context,

@@ -27,8 +27,10 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from gatehouse.emulator.events import (
     IncomingRequest,
     client_cert,
+    multi_values,
     request_context,
     request_event,
+    single_values,
     token_event,
 )
 
@@ -286,12 +288,9 @@ def _http_v2(  # noqa: PLR0917 - one private call site
 def _websocket(
     request: IncomingRequest, api: Api, stage_variables: Mapping[str, str]
 ) -> dict[str, Any]:
-    multi: dict[str, list[str]] = {}
-    for name, value in request.headers:
-        multi.setdefault(name, []).append(value)
-    query_multi: dict[str, list[str]] = {}
-    for name, value in request.query:
-        query_multi.setdefault(name, []).append(value)
+    # WebSocket events carry the maps even when empty ({}), unlike REST REQUEST events.
+    multi = multi_values(request.headers) or {}
+    query_multi = multi_values(request.query) or {}
     now = int(request.time_epoch * 1000)
     identity: dict[str, Any] = {
         "sourceIp": request.source_ip,
@@ -302,9 +301,9 @@ def _websocket(
     return {
         "type": "REQUEST",
         "methodArn": f"{api.prefix}/$connect",
-        "headers": {name: values[-1] for name, values in multi.items()},
+        "headers": single_values(request.headers) or {},
         "multiValueHeaders": multi,
-        "queryStringParameters": {name: values[-1] for name, values in query_multi.items()},
+        "queryStringParameters": single_values(request.query) or {},
         "multiValueQueryStringParameters": query_multi,
         "stageVariables": dict(stage_variables),
         "requestContext": {
