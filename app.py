@@ -3,7 +3,8 @@
 
 Stages come from the ``gatehouse`` context in ``cdk.json``; ``-c stage=NAME`` synthesizes one.
 No AWS calls and no environment variables: everything comes from context. A configuration
-problem (or a layer not yet built) prints a plain message to stderr and exits with status 2.
+problem (a setting the authorizers would refuse, an unsafe authorizer cache, a layer not yet
+built) prints a plain message to stderr and exits with status 2.
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ from __future__ import annotations
 import sys
 
 from cdk_app.app_builder import build_app
-from cdk_app.components.authorizer_functions import BundleMissingError
 from cdk_app.components.authorizers_layer import LayerNotBuiltError
-from cdk_app.components.settings_file import EnvironmentTooLargeError
 from cdk_app.config import StageConfigError
+from gatehouse.cdk import (
+    BundleMissingError,
+    EnvironmentTooLargeError,
+    SettingsError,
+    UnsafeAuthorizerError,
+)
 
 
 def main() -> int:
@@ -25,6 +30,8 @@ def main() -> int:
         LayerNotBuiltError,
         BundleMissingError,
         EnvironmentTooLargeError,
+        SettingsError,
+        UnsafeAuthorizerError,
     ) as error:
         print(f"gatehouse: {error}", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
 from cdk_app.config import LOG_RETENTION_DAYS, ArchitectureName
+from gatehouse.cdk.layer import RUNTIME as GATEHOUSE_RUNTIME
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent
 """The repository root; asset paths are resolved against it, never against the cwd."""
@@ -21,15 +22,8 @@ REPO_ROOT: Final = Path(__file__).resolve().parent.parent
 LAYER_BUILD_DIR: Final = REPO_ROOT / "layers" / "build"
 """``layers/build.py`` writes one pre-built layer per architecture here: ``<arch>/python/``."""
 
-RUNTIME: Final = lambda_.Runtime.PYTHON_3_14
-"""The one Lambda runtime of every Gatehouse function and of the layer.
-
-Python 3.14 is the newest runtime aws-cdk-lib 2.275 knows, and cdk-nag's ``AwsSolutions-L1`` /
-``Serverless-LambdaLatestVersion`` require the newest runtime of the *installed* aws-cdk-lib
-(so upgrading aws-cdk-lib can turn L1 red: upgrade the runtime, and the layer's
-``--python-version``, with it). python3.11, which the repository itself targets, is deprecated
-on Lambda since 2026-06-30. The layer wheels must be built for this version.
-"""
+RUNTIME: Final = GATEHOUSE_RUNTIME
+"""The one Lambda runtime of every function (:data:`gatehouse.cdk.RUNTIME`, which says why)."""
 
 ARCHITECTURES: Final[Mapping[ArchitectureName, lambda_.Architecture]] = {
     "arm64": lambda_.Architecture.ARM_64,

@@ -8,10 +8,10 @@ this design is acknowledged on the narrowest construct with a reason, in
 
 The acknowledgements, by construct:
 
-- every Lambda function role: ``AwsSolutions-IAM5[Resource::*]`` (X-Ray's ``PutTraceSegments``
-  and ``PutTelemetryRecords`` support no resource scoping); every function:
-  ``Serverless-LambdaDLQ`` (invoked synchronously by API Gateway, which gets the error; a DLQ
-  only applies to asynchronous invocations);
+- every Lambda function acknowledges its own two findings (:mod:`gatehouse.cdk._function`,
+  so a team's app sees none from the public constructs): ``AwsSolutions-IAM5[Resource::*]``
+  on its role (X-Ray's ``PutTraceSegments`` and ``PutTelemetryRecords`` support no resource
+  scoping) and ``Serverless-LambdaDLQ`` (invoked synchronously by API Gateway);
 - every Lambda-authorized method: ``AwsSolutions-COG4`` (a Lambda authorizer instead of a
   Cognito one is the product); the open health check: ``AwsSolutions-APIG4`` and ``COG4``;
 - the PKI bucket: ``AwsSolutions-S1`` (see the reason);
@@ -22,16 +22,15 @@ The acknowledgements, by construct:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_sns as sns
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
-from constructs import IConstruct
 
-from cdk_app.components.function import GatehouseFunction
 from cdk_app.stage import GatehouseStage
+from gatehouse.cdk._function import acknowledge
 
 
 def apply_nag(app: cdk.App) -> None:
@@ -43,31 +42,6 @@ def apply_nag(app: cdk.App) -> None:
     acknowledge_findings(app)
 
 
-def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
-    """Acknowledge one cdk-nag finding on ``scope`` and its descendants.
-
-    Parameters
-    ----------
-    scope:
-        The narrowest construct the finding is about.
-    rule_id:
-        ``AwsSolutions-IAM5`` or, for one granular finding, ``AwsSolutions-IAM5[Resource::*]``.
-    reason:
-        Why this finding is acceptable here; it is kept in the validation report.
-    """
-    if len(reason.strip()) < 10:
-        raise ValueError(f"acknowledging {rule_id} needs a real reason, not {reason!r}")
-    cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
-
-
-XRAY_REASON = (
-    "Active X-Ray tracing adds xray:PutTraceSegments/PutTelemetryRecords, which support no "
-    "resource-level scoping (the Service Authorization Reference lists only '*')"
-)
-DLQ_REASON = (
-    "Invoked synchronously by API Gateway (authorizer or proxy integration): the caller gets "
-    "the failure and the Errors alarm fires; a DLQ only receives asynchronous invocations"
-)
 LAMBDA_AUTHORIZER_REASON = (
     "Guarded by a Gatehouse Lambda (CUSTOM) authorizer on purpose: the product is Lambda "
     "authorizers (JWT, API key, mTLS, Cedar policy), not the Cognito user pool authorizer"
@@ -86,12 +60,6 @@ SNS_REDRIVE_REASON = (
     "E-mail subscription for alarm notifications: an undeliverable e-mail cannot be replayed "
     "from an SQS DLQ, and the alarm state stays visible in CloudWatch and on the dashboard"
 )
-
-
-def _functions(functions: Iterable[GatehouseFunction]) -> None:
-    for fn in functions:
-        acknowledge(fn.role, "AwsSolutions-IAM5[Resource::*]", XRAY_REASON)
-        acknowledge(fn.function, "Serverless-LambdaDLQ", DLQ_REASON)
 
 
 def _methods(methods: Mapping[str, apigw.Method]) -> None:
@@ -124,14 +92,12 @@ def acknowledge_stage(stage: GatehouseStage) -> None:
     acknowledge(stage.identity.pki.bucket, "AwsSolutions-S1", PKI_ACCESS_LOG_REASON)
 
     api = stage.api
-    _functions([*api.authorizer_functions.functions.values(), api.backend.function])
     _methods(api.rest_api.methods)
     for child in api.monitoring.topic.node.children:
         if isinstance(child, sns.Subscription):
             acknowledge(child, "Serverless-SNSRedrivePolicy", SNS_REDRIVE_REASON)
 
     if stage.attach is not None:
-        _functions([*stage.attach.functions.functions.values(), stage.attach.backend.function])
         _methods(stage.attach.methods)
 
 

@@ -31,7 +31,6 @@ from gatehouse.attach_plan import (
     PRINCIPAL,
     ApiMethod,
     AuthorizerSpec,
-    CacheKeyError,
     FunctionArn,
     MethodSwitch,
     Plan,
@@ -47,6 +46,7 @@ from gatehouse.attach_plan import (
     statement_id,
 )
 from gatehouse.aws import Settings, aws_errors, pages
+from gatehouse.cache_key import CacheKeyError
 from gatehouse.errors import CliError, ExitCode
 
 if TYPE_CHECKING:

@@ -14,6 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from gatehouse.cache_key import CLI_WORDS, mtls_ttl_hint
+from gatehouse.cache_key import check_cache_key as _check_cache_key
+
 if TYPE_CHECKING:
     from gatehouse.api_model import AuthorizerModel, AuthorizerName
 
@@ -248,92 +251,19 @@ class AuthorizerSpec:
 
 # --- what the result cache is keyed on -------------------------------------------------------
 
-#: The policy function's authenticator (authorizers/policy/config.py), read from its environment.
-POLICY_AUTHENTICATOR_VAR: Final = "GATEHOUSE_POLICY_AUTHENTICATOR"
-#: authenticator -> (the variable naming the header its credential is read from, its default).
-_CREDENTIAL_HEADERS: Final[Mapping[str, tuple[str, str]]] = {
-    "jwt_bearer": ("GATEHOUSE_JWT_HEADER", "authorization"),
-    "api_key": ("GATEHOUSE_APIKEY_HEADER", "x-api-key"),
-}
-_KIND_AUTHENTICATOR: Final[Mapping[str, str]] = {"apikey": "api_key"}
-_HEADER_SOURCE: Final = "method.request.header."
-
-MTLS_TTL_HINT: Final = (
-    "keep --ttl 0: API Gateway keys its result cache only on identity sources (headers, query "
-    "strings, stage variables, context), never on the client certificate, so a cached Allow "
-    "would be replayed to any client that sends the same values, revoked or unpinned "
-    "certificates included"
-)
-
-
-class CacheKeyError(ValueError):
-    """Caching this authorizer would replay one caller's decision to others. ``hint``: what
-    to do instead."""
-
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.hint = hint
+MTLS_TTL_HINT: Final = mtls_ttl_hint(CLI_WORDS)
 
 
 def check_cache_key(spec: AuthorizerSpec, environment: Mapping[str, str] | None) -> str | None:
-    """Whether the result cache is keyed on the credential the function checks.
-
-    API Gateway caches a REQUEST authorizer's answer under its identity-source values and
-    replays it to every caller sending the same values; only a key holding the credential the
-    function verifies is safe. ``environment``: the function's variables, ``None`` when Lambda
-    did not show them. Raises :class:`CacheKeyError` when the key is known to be unsafe;
-    returns a warning when it cannot be told, else ``None``. (TOKEN: the token *is* the key.)
-    """
-    if spec.ttl == 0 or spec.type == "TOKEN" or spec.kind == "jwt":
-        return None
-    if spec.kind == "mtls":  # refused before AWS is read; kept here for completeness
-        raise CacheKeyError(
-            f"--ttl {spec.ttl}: the mtls authorizer cannot be cached", MTLS_TTL_HINT
-        )
-    headers = {
-        s[len(_HEADER_SOURCE) :].lower()
-        for s in spec.identity_sources
-        if s.startswith(_HEADER_SOURCE)
-    }
-    key = spec.identity_source or "none"
-    authenticator = _KIND_AUTHENTICATOR.get(spec.kind)
-    if authenticator is None and environment is not None:
-        authenticator = environment.get(POLICY_AUTHENTICATOR_VAR)
-    if authenticator == "mtls":
-        raise CacheKeyError(
-            f"--ttl {spec.ttl}: {spec.function.name} authenticates with the client certificate "
-            f"({POLICY_AUTHENTICATOR_VAR}=mtls), which API Gateway cannot cache on",
-            MTLS_TTL_HINT,
-        )
-    credential = _CREDENTIAL_HEADERS.get(authenticator or "")
-    if credential is not None:
-        variable, default = credential
-        header = ((environment or {}).get(variable) or default).lower()
-        if header in headers:
-            return None
-        message = (
-            f"the result cache is keyed on {key}, which does not hold the {header} header "
-            f"{spec.function.name} reads its credential from: a cached Allow would be replayed "
-            "to any caller sending the same values"
-        )
-        hint = f"pass --identity-source {_HEADER_SOURCE}{header} (plus any others), or --ttl 0"
-        if environment is None:  # the default header, not seen in the function's settings
-            return f"{message}, unless {variable} names another header; {hint}"
-        raise CacheKeyError(message, hint)
-    # A policy function whose authenticator is not in its environment (or not shown to us).
-    known = headers & {"authorization", "x-api-key"}
-    if known:
-        return (
-            f"{spec.function.name} does not show {POLICY_AUTHENTICATOR_VAR}: the result "
-            f"cache is keyed on {key}; that is safe only when the function authenticates "
-            f"with the {'/'.join(sorted(known))} header (jwt_bearer or api_key); with the mtls "
-            "authenticator pass --ttl 0"
-        )
-    return (
-        f"{spec.function.name} does not show {POLICY_AUTHENTICATOR_VAR}, and the result "
-        f"cache is keyed on {key}, which holds neither an Authorization nor an x-api-key "
-        "header: unless it holds the credential the function checks, a cached Allow is "
-        "replayed to any caller sending the same values; pass --ttl 0"
+    """:func:`gatehouse.cache_key.check_cache_key` for the authorizer attach wants (the
+    ``environment`` of its function, ``None`` when Lambda did not show it)."""
+    return _check_cache_key(
+        kind=spec.kind,
+        function=spec.function.name,
+        token=spec.type == "TOKEN",
+        identity_sources=spec.identity_sources,
+        ttl=spec.ttl,
+        environment=environment,
     )
 
 

@@ -2,7 +2,7 @@
 
 The layer is pre-built, one directory per architecture, by ``layers/build.py`` (``make layer
 ARCH=<arch>``; ``make synth`` and ``make test`` build what they need first): Linux wheels for
-:data:`cdk_app.constants.RUNTIME` installed into ``layers/build/<arch>/python/``, which is the
+:data:`gatehouse.cdk.RUNTIME` installed into ``layers/build/<arch>/python/``, which is the
 top-level directory Lambda puts on ``sys.path`` (``/opt/python``). Synthesis only packages that
 directory: no Docker, no pip, no network (a bundling step here would need all three).
 """
@@ -15,7 +15,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from cdk_app.constants import LAYER_BUILD_DIR, RUNTIME
+from cdk_app.constants import LAYER_BUILD_DIR
+from gatehouse.cdk.layer import GatehouseLayer
 
 
 class LayerNotBuiltError(FileNotFoundError):
@@ -45,23 +46,9 @@ def layer_directory(architecture: lambda_.Architecture) -> Path:
     return directory
 
 
-class AuthorizersLayer(Construct):
-    """A ``LayerVersion`` of the pre-built ``layers/build/<arch>/`` directory.
-
-    Parameters
-    ----------
-    scope, id:
-        Construct scope and id.
-    architecture:
-        The layer's only compatible architecture; selects ``layers/build/<arch>/``.
-    removal_policy:
-        ``RETAIN`` keeps superseded layer versions (functions of a rolled-back deployment can
-        still use them); ``DESTROY`` deletes them.
-
-    Attributes
-    ----------
-    layer:
-        The layer version, compatible with :data:`cdk_app.constants.RUNTIME` only.
+class AuthorizersLayer(GatehouseLayer):
+    """The public :class:`gatehouse.cdk.GatehouseLayer` of this repository's
+    ``layers/build/<arch>/`` directory (``removal_policy``: see there).
 
     Raises
     ------
@@ -77,17 +64,10 @@ class AuthorizersLayer(Construct):
         architecture: lambda_.Architecture,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
-        directory = layer_directory(architecture)
-        super().__init__(scope, id)
-        self.layer = lambda_.LayerVersion(
-            self,
-            "Layer",
-            # Only python/ goes into the zip: build stamps and logs next to it stay out.
-            code=lambda_.Code.from_asset(
-                str(directory), exclude=["*", ".*", "!python", "!python/**"]
-            ),
-            compatible_runtimes=[RUNTIME],
-            compatible_architectures=[architecture],
-            description=f"Gatehouse authorizers ({RUNTIME.name}, {architecture.name})",
+        super().__init__(
+            scope,
+            id,
+            directory=layer_directory(architecture),
+            architecture=architecture,
             removal_policy=removal_policy,
         )

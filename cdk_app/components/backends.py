@@ -20,8 +20,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk_app.components.function import GatehouseFunction
 from cdk_app.settings import FunctionSettings
+from gatehouse.cdk._function import GatehouseFunction
 
 _SOURCE: Final = """\
 import json

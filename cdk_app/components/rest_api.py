@@ -32,8 +32,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cdk_app.components.lambda_authorizer import lambda_authorizer
 from gatehouse.api_model import ApiModel, AuthorizerName
+from gatehouse.cdk import GatehouseAuthorizer
 
 _PERIOD = {"DAY": apigw.Period.DAY, "WEEK": apigw.Period.WEEK, "MONTH": apigw.Period.MONTH}
 _PATH_PARAM = re.compile(r"\{([A-Za-z0-9_]+)\+?\}")
@@ -90,7 +90,8 @@ class GatehouseRestApi(Construct):
     model:
         What to build (routes, authorizers, settings).
     authorizer_functions:
-        The Lambda function of each model authorizer.
+        The authorizer construct of each model authorizer (its REST authorizer is made here,
+        with the model's type, identity sources and TTL, checked by the construct).
     backend:
         The integration of every route (the demo backend).
     stage_name:
@@ -114,7 +115,7 @@ class GatehouseRestApi(Construct):
         id: str,
         *,
         model: ApiModel,
-        authorizer_functions: Mapping[AuthorizerName, lambda_.IFunction],
+        authorizer_functions: Mapping[AuthorizerName, GatehouseAuthorizer],
         backend: lambda_.IFunction,
         stage_name: str,
         disable_execute_api_endpoint: bool,
@@ -161,11 +162,12 @@ class GatehouseRestApi(Construct):
             validate_request_parameters=True,
         )
         self.authorizers: dict[AuthorizerName, apigw.IAuthorizer] = {
-            name: lambda_authorizer(
+            name: authorizer_functions[name].rest_authorizer(
                 self,
                 f"Authorizer-{name}",
-                model=a,
-                handler=authorizer_functions[name],
+                type=a.type,
+                identity_sources=a.identity_sources,
+                cache_ttl=cdk.Duration.seconds(a.cache_ttl_seconds),
                 name=name,
             )
             for name, a in model.authorizers.items()

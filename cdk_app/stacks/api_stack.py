@@ -33,6 +33,7 @@ from cdk_app.constants import ARCHITECTURES
 from cdk_app.stacks.common import log_retention, removal_policy, repo_path
 from cdk_app.stacks.identity_stack import IdentityStack
 from gatehouse.api_model import ApiModel, AuthorizerName, Resources, demo_api
+from gatehouse.cdk import PolicySource
 
 
 def stage_resources(stack: cdk.Stack, config: StageConfig, state: IdentityStack) -> Resources:
@@ -50,44 +51,56 @@ def stage_resources(stack: cdk.Stack, config: StageConfig, state: IdentityStack)
 
 
 def data_files(config: StageConfig) -> dict[AuthorizerName, tuple[Path, ...]]:
-    """The data files each authorizer function carries (see authorizer_functions).
+    """The data files each authorizer function carries besides its policy bundle (which is
+    part of :func:`data_access`): the mTLS function's trust anchors.
 
     Raises
     ------
     cdk_app.components.authorizer_functions.BundleMissingError
         If one of them does not exist.
     """
-    files: dict[AuthorizerName, tuple[Path, ...]] = {
+    return {
         "mtls": (bundled_file(repo_path(config.mtls.trust_anchors_file), "trust anchors"),),
     }
-    if config.policy.source is None:
-        files["policy"] = (bundled_file(repo_path(config.policy.bundle), "policy bundle"),)
-    return files
 
 
-def data_access(stack: cdk.Stack, config: StageConfig, state: IdentityStack) -> DataAccess:
+def policy_source(stack: cdk.Stack, config: StageConfig) -> PolicySource:
+    """The stage's policy bundle: the file shipped in the function's code, or the external
+    ``s3://`` / ``ssm:`` source it may read.
+
+    Raises
+    ------
+    cdk_app.components.authorizer_functions.BundleMissingError
+        If the bundle file does not exist.
+    """
     source = config.policy.source
-    arns: tuple[str, ...] = ()
-    actions: tuple[str, ...] = ()
-    if source is not None and source.startswith("s3://"):
-        arns = (f"arn:{stack.partition}:s3:::{source.removeprefix('s3://')}",)
-        actions = ("s3:GetObject",)
-    elif source is not None:
-        arns = (
+    if source is None:
+        return PolicySource.file(bundled_file(repo_path(config.policy.bundle), "policy bundle"))
+    if source.startswith("s3://"):
+        return PolicySource(
+            setting=source,
+            actions=("s3:GetObject",),
+            resources=(f"arn:{stack.partition}:s3:::{source.removeprefix('s3://')}",),
+        )
+    return PolicySource(
+        setting=source,
+        actions=("ssm:GetParameter",),
+        resources=(
             stack.format_arn(
                 service="ssm",
                 resource="parameter",
                 resource_name=source.removeprefix("ssm:/").lstrip("/"),
             ),
-        )
-        actions = ("ssm:GetParameter",)
-    return DataAccess(
-        api_keys_table_arn=state.api_keys.table.table_arn,
-        crl_object_arns=tuple(
-            state.pki.bucket.arn_for_objects(k) for k in config.mtls.crls.values()
         ),
-        policy_source_arns=arns,
-        policy_source_actions=actions,
+    )
+
+
+def data_access(stack: cdk.Stack, config: StageConfig, state: IdentityStack) -> DataAccess:
+    """What the stage's authorizer functions read (tokens of the identity stack)."""
+    return DataAccess(
+        api_keys_table=state.api_keys.table,
+        crls={key_id: (state.pki.bucket, key) for key_id, key in config.mtls.crls.items()},
+        policy_source=policy_source(stack, config),
     )
 
 
@@ -126,8 +139,7 @@ class ApiStack(cdk.Stack):
             "Authorizers",
             model=self.model,
             data_files=data_files(config),
-            layer=self.authorizers_layer.layer,
-            architecture=architecture,
+            layer=self.authorizers_layer,
             settings=config.functions,
             access=data_access(self, config, state),
             log_retention=retention,
@@ -150,9 +162,7 @@ class ApiStack(cdk.Stack):
             self,
             "RestApi",
             model=self.model,
-            authorizer_functions={
-                n: f.function for n, f in self.authorizer_functions.functions.items()
-            },
+            authorizer_functions=self.authorizer_functions.functions,
             backend=self.backend.function.function,
             stage_name=config.name,
             disable_execute_api_endpoint=domain is not None,

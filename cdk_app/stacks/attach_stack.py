@@ -22,7 +22,6 @@ from constructs import Construct
 from cdk_app.components.authorizer_functions import AuthorizerFunctions
 from cdk_app.components.authorizers_layer import AuthorizersLayer
 from cdk_app.components.backends import DemoBackend
-from cdk_app.components.lambda_authorizer import lambda_authorizer
 from cdk_app.components.rest_api import path_parameters
 from cdk_app.config import StageConfig
 from cdk_app.constants import ARCHITECTURES
@@ -64,8 +63,7 @@ class AttachStack(cdk.Stack):
             "Authorizers",
             model=self.model,
             data_files=data_files(config),
-            layer=layer.layer,
-            architecture=architecture,
+            layer=layer,
             settings=config.functions,
             access=data_access(self, config, state),
             log_retention=retention,
@@ -90,11 +88,12 @@ class AttachStack(cdk.Stack):
         )
         self.authorizers: dict[str, apigw.IAuthorizer] = {}
         for name, model in self.model.authorizers.items():
-            self.authorizers[name] = lambda_authorizer(
+            self.authorizers[name] = functions.functions[name].rest_authorizer(
                 self,
                 f"Authorizer-{name}",
-                model=model,
-                handler=functions.functions[name].function,
+                type=model.type,
+                identity_sources=model.identity_sources,
+                cache_ttl=cdk.Duration.seconds(model.cache_ttl_seconds),
                 name=f"gatehouse-{name}",
             )
         validator = apigw.RequestValidator(

@@ -19,27 +19,15 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 import app as app_module
-from cdk_app.components.authorizer_functions import (
-    AuthorizerFunctions,
-    DataAccess,
-    stage_code_directory,
-)
-from cdk_app.components.settings_file import (
-    CONFIG_FILE_NAME,
-    CONFIG_FILE_SETTING,
-    LAMBDA_ENVIRONMENT_LIMIT_BYTES,
-    TOKEN_SIZE_BYTES,
-    EnvironmentTooLargeError,
-    environment_size,
-    settings_file_text,
-    split_environment,
-)
+from cdk_app.components.authorizer_functions import AuthorizerFunctions, DataAccess
 from cdk_app.constants import REPO_ROOT
 from cdk_app.settings import FunctionSettings
 from gatehouse.api_model import (
@@ -49,6 +37,18 @@ from gatehouse.api_model import (
     Resources,
     demo_api,
 )
+from gatehouse.cdk import GatehouseLayer, PolicySource
+from gatehouse.cdk._code import stage_code_directory
+from gatehouse.cdk._settings_file import (
+    CONFIG_FILE_NAME,
+    CONFIG_FILE_SETTING,
+    LAMBDA_ENVIRONMENT_LIMIT_BYTES,
+    TOKEN_SIZE_BYTES,
+    EnvironmentTooLargeError,
+    environment_size,
+    settings_file_text,
+    split_environment,
+)
 
 pytestmark = pytest.mark.cdk
 
@@ -56,6 +56,7 @@ LIMIT = LAMBDA_ENVIRONMENT_LIMIT_BYTES
 TOKEN = cdk.Aws.ACCOUNT_ID  # an unresolved token that needs no construct
 POLICY_BUNDLE = REPO_ROOT / "policies" / "demo.yaml"
 TRUST_ANCHORS = REPO_ROOT / "cdk_app" / "pki" / "example-issuing-ca.pem"
+CA_KEY_ID = "90:93:14:37:72:7F:66:79:DF:83:48:53:F0:55:40:A0:0A:46:BC:F0"
 LAYER_ARN = "arn:aws:lambda:eu-west-1:123456789012:layer:gatehouse:1"
 ISSUER = "https://idp.example.com/"
 ROUTE_COUNT = 1_000
@@ -180,7 +181,7 @@ def _resources(stack: cdk.Stack) -> Resources:
         client_ids=(cdk.CfnParameter(stack, "ClientId").value_as_string,),
         api_keys_table=cdk.CfnParameter(stack, "KeysTable").value_as_string,
         trust_anchors=f"/var/task/{TRUST_ANCHORS.name}",
-        crls={},
+        crls={CA_KEY_ID: "s3://pki-bucket/ca.crl"},
         policy_source=f"/var/task/{POLICY_BUNDLE.name}",
     )
 
@@ -229,13 +230,15 @@ def _authorizer_functions(stack: cdk.Stack, model: ApiModel) -> AuthorizerFuncti
         stack,
         "Authorizers",
         model=model,
-        data_files={"mtls": (TRUST_ANCHORS,), "policy": (POLICY_BUNDLE,)},
-        layer=lambda_.LayerVersion.from_layer_version_arn(stack, "Layer", LAYER_ARN),
-        architecture=lambda_.Architecture.ARM_64,
+        data_files={"mtls": (TRUST_ANCHORS,)},
+        layer=GatehouseLayer.from_layer_version_arn(
+            stack, "Layer", LAYER_ARN, architecture=lambda_.Architecture.ARM_64
+        ),
         settings=FunctionSettings(),
         access=DataAccess(
-            api_keys_table_arn="arn:aws:dynamodb:eu-west-1:123456789012:table/keys",
-            crl_object_arns=(),
+            api_keys_table=dynamodb.Table.from_table_name(stack, "Keys", cdk.Fn.ref("KeysTable")),
+            crls={CA_KEY_ID: (s3.Bucket.from_bucket_name(stack, "Pki", "pki-bucket"), "ca.crl")},
+            policy_source=PolicySource.file(POLICY_BUNDLE),
         ),
         log_retention=logs.RetentionDays.ONE_WEEK,
         removal_policy=cdk.RemovalPolicy.DESTROY,

@@ -1,23 +1,49 @@
 """One Lambda function the way every Gatehouse function is built.
 
-Python (:data:`cdk_app.constants.RUNTIME`) on the stage's architecture, the authorizers layer,
+Python (:data:`gatehouse.cdk.RUNTIME`) on the layer's architecture, the authorizers layer,
 X-Ray active tracing, JSON logs into its own log group (explicit retention), an inline role
 that may write only to that log group (no ``AWSLambdaBasicExecutionRole``, which allows every
 log group of the account), explicit memory and a small timeout, and optional reserved
 concurrency. Callers add exactly the permissions the function needs with :meth:`allow`.
+
+It acknowledges its own two cdk-nag findings, so a team running cdk-nag on its app sees none
+from Gatehouse: ``AwsSolutions-IAM5[Resource::*]`` on the role (X-Ray's write actions support
+no resource scoping) and ``Serverless-LambdaDLQ`` (API Gateway invokes it synchronously).
+An acknowledgement does nothing where cdk-nag is not registered.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Final
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct
+from constructs import Construct, IConstruct
 
-from cdk_app.constants import RUNTIME
+from gatehouse.cdk.layer import RUNTIME
+
+XRAY_REASON: Final = (
+    "Active X-Ray tracing adds xray:PutTraceSegments/PutTelemetryRecords, which support no "
+    "resource-level scoping (the Service Authorization Reference lists only '*')"
+)
+DLQ_REASON: Final = (
+    "Invoked synchronously by API Gateway (authorizer or proxy integration): the caller gets "
+    "the failure and the Errors alarm fires; a DLQ only receives asynchronous invocations"
+)
+
+
+def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
+    """Acknowledge one cdk-nag finding on ``scope`` and its descendants, with its reason.
+
+    ``rule_id`` is ``AwsSolutions-IAM5`` or, for one granular finding,
+    ``AwsSolutions-IAM5[Resource::*]``; ``reason`` is kept in the validation report.
+    """
+    if len(reason.strip()) < 10:
+        raise ValueError(f"acknowledging {rule_id} needs a real reason, not {reason!r}")
+    cdk.Validations.of(scope).acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
 
 
 class GatehouseFunction(Construct):
@@ -103,6 +129,8 @@ class GatehouseFunction(Construct):
             environment=dict(environment),
             description=description,
         )
+        acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]", XRAY_REASON)
+        acknowledge(self.function, "Serverless-LambdaDLQ", DLQ_REASON)
 
     def allow(self, actions: Sequence[str], resources: Sequence[str]) -> None:
         """Let the function call ``actions`` on exactly ``resources``."""

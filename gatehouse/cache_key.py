@@ -1,0 +1,141 @@
+"""Whether an authorizer's result cache is keyed on the credential its function checks.
+
+API Gateway caches a Lambda authorizer's answer under the values of its identity sources and
+replays it, for the TTL, to every caller sending the same values (REST: `Configure a Lambda
+authorizer <https://docs.aws.amazon.com/apigateway/latest/developerguide/configure-api-gateway-lambda-authorization.html>`_;
+HTTP APIs: `Working with AWS Lambda authorizers for HTTP APIs
+<https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html>`_).
+Only a key that holds the credential the function verifies is safe: a key without it replays
+one caller's Allow to another, and the client certificate can never be a key.
+
+One implementation for everything that configures an authorizer: ``gatehouse attach`` and the
+``gatehouse.cdk`` constructs. Pure: no AWS, no CDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = [
+    "CLI_WORDS",
+    "POLICY_AUTHENTICATOR_VAR",
+    "CacheKeyError",
+    "CacheKeyWords",
+    "check_cache_key",
+    "mtls_ttl_hint",
+]
+
+#: The policy function's authenticator (authorizers/policy/config.py), read from its environment.
+POLICY_AUTHENTICATOR_VAR: Final = "GATEHOUSE_POLICY_AUTHENTICATOR"
+#: authenticator -> (the variable naming the header its credential is read from, its default).
+_CREDENTIAL_HEADERS: Final[Mapping[str, tuple[str, str]]] = {
+    "jwt_bearer": ("GATEHOUSE_JWT_HEADER", "authorization"),
+    "api_key": ("GATEHOUSE_APIKEY_HEADER", "x-api-key"),
+}
+#: Authorizer kind -> the authenticator it is (``policy`` says so in its environment).
+_KIND_AUTHENTICATOR: Final[Mapping[str, str]] = {"jwt": "jwt_bearer", "apikey": "api_key"}
+
+
+@dataclass(frozen=True, slots=True)
+class CacheKeyWords:
+    """How the caller names things in its messages: the TTL option, the identity-source
+    option and the prefix of a header identity source (REST ``method.request.header.``,
+    HTTP API ``$request.header.``)."""
+
+    ttl: str
+    identity_source: str
+    header_prefix: str
+
+
+CLI_WORDS: Final = CacheKeyWords(
+    ttl="--ttl", identity_source="--identity-source", header_prefix="method.request.header."
+)
+"""``gatehouse attach``'s options."""
+
+
+def mtls_ttl_hint(words: CacheKeyWords) -> str:
+    """Why a client-certificate authorizer is never cached, and what to do."""
+    return (
+        f"keep {words.ttl} 0: API Gateway keys its result cache only on identity sources "
+        "(headers, query strings, stage variables, context), never on the client certificate, "
+        "so a cached Allow would be replayed to any client that sends the same values, revoked "
+        "or unpinned certificates included"
+    )
+
+
+class CacheKeyError(ValueError):
+    """Caching this authorizer would replay one caller's decision to others. ``hint``: what
+    to do instead."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def check_cache_key(
+    *,
+    kind: str,
+    function: str,
+    token: bool,
+    identity_sources: tuple[str, ...],
+    ttl: int,
+    environment: Mapping[str, str] | None,
+    words: CacheKeyWords = CLI_WORDS,
+) -> str | None:
+    """Whether the result cache of the ``kind`` authorizer invoking ``function`` is safe.
+
+    ``token``: a REST TOKEN authorizer, whose one identity source is the token itself.
+    ``environment``: the function's settings, ``None`` when they cannot be seen (an existing
+    function Lambda did not show). Raises :class:`CacheKeyError` when the key is known to be
+    unsafe; returns a warning when it cannot be told, else ``None``.
+    """
+    if ttl == 0 or token:
+        return None
+    if kind == "mtls":
+        raise CacheKeyError(
+            f"{words.ttl} {ttl}: the mtls authorizer cannot be cached", mtls_ttl_hint(words)
+        )
+    prefix = words.header_prefix
+    headers = {s[len(prefix) :].lower() for s in identity_sources if s.startswith(prefix)}
+    key = ",".join(identity_sources) or "none"
+    authenticator = _KIND_AUTHENTICATOR.get(kind)
+    if authenticator is None and environment is not None:
+        authenticator = environment.get(POLICY_AUTHENTICATOR_VAR)
+    if authenticator == "mtls":
+        raise CacheKeyError(
+            f"{words.ttl} {ttl}: {function} authenticates with the client certificate "
+            f"({POLICY_AUTHENTICATOR_VAR}=mtls), which API Gateway cannot cache on",
+            mtls_ttl_hint(words),
+        )
+    credential = _CREDENTIAL_HEADERS.get(authenticator or "")
+    if credential is not None:
+        variable, default = credential
+        header = ((environment or {}).get(variable) or default).lower()
+        if header in headers:
+            return None
+        message = (
+            f"the result cache is keyed on {key}, which does not hold the {header} header "
+            f"{function} reads its credential from: a cached Allow would be replayed "
+            "to any caller sending the same values"
+        )
+        hint = f"pass {words.identity_source} {prefix}{header} (plus any others), or {words.ttl} 0"
+        if environment is None:  # the default header, not seen in the function's settings
+            return f"{message}, unless {variable} names another header; {hint}"
+        raise CacheKeyError(message, hint)
+    # A policy function whose authenticator is not in its environment (or not shown to us).
+    known = headers & {"authorization", "x-api-key"}
+    if known:
+        return (
+            f"{function} does not show {POLICY_AUTHENTICATOR_VAR}: the result "
+            f"cache is keyed on {key}; that is safe only when the function authenticates "
+            f"with the {'/'.join(sorted(known))} header (jwt_bearer or api_key); with the mtls "
+            f"authenticator pass {words.ttl} 0"
+        )
+    return (
+        f"{function} does not show {POLICY_AUTHENTICATOR_VAR}, and the result "
+        f"cache is keyed on {key}, which holds neither an Authorization nor an x-api-key "
+        "header: unless it holds the credential the function checks, a cached Allow is "
+        f"replayed to any caller sending the same values; pass {words.ttl} 0"
+    )

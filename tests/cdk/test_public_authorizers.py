@@ -1,0 +1,243 @@
+"""The public authorizer constructs (gatehouse.cdk) on a team's own REST and HTTP APIs.
+
+Each refusal names the unsafe combination it stops: a cache that would replay one caller's
+Allow to another, or settings the function would refuse at cold start (so they fail synth).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk.assertions import Match, Template
+
+from gatehouse.cdk import (
+    ApiKeyAuthorizer,
+    GatehouseLayer,
+    JwtAuthorizer,
+    LayerNotBuiltError,
+    MtlsAuthorizer,
+    PolicyAuthorizer,
+    PolicySource,
+    SettingsError,
+    UnsafeAuthorizerError,
+    cognito_issuer,
+    oidc_issuer,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LAYER_DIR = REPO_ROOT / "layers" / "build" / "arm64"
+ANCHORS = REPO_ROOT / "cdk_app" / "pki" / "example-issuing-ca.pem"
+ISSUER = oidc_issuer("https://idp.example.com/", ["orders-api"])
+RULES = [{"route": "GET /orders", "scopes": ["orders:read"]}]
+
+
+def _stack() -> tuple[cdk.Stack, GatehouseLayer]:
+    stack = cdk.Stack(cdk.App(), "Team", env=cdk.Environment(region="eu-west-1"))
+    return stack, GatehouseLayer(stack, "Gatehouse", directory=LAYER_DIR)
+
+
+def _jwt(stack: cdk.Stack, layer: GatehouseLayer, **settings: Any) -> JwtAuthorizer:
+    return JwtAuthorizer(
+        stack, "Jwt", layer=layer, issuers=[ISSUER], routes=RULES, settings=settings
+    )
+
+
+def _resources(template: Template, kind: str) -> list[dict[str, Any]]:
+    return [r["Properties"] for r in template.find_resources(kind).values()]
+
+
+def test_jwt_on_a_rest_api_is_a_token_authorizer_with_the_bearer_precheck() -> None:
+    stack, layer = _stack()
+    jwt = _jwt(stack, layer)
+    api = apigw.RestApi(stack, "Api")
+    api.root.add_resource("orders").add_method(
+        "GET", apigw.MockIntegration(), authorizer=jwt.rest_authorizer()
+    )
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::ApiGateway::Authorizer",
+        {
+            "Type": "TOKEN",
+            "IdentitySource": "method.request.header.Authorization",
+            "IdentityValidationExpression": r"^Bearer [-0-9A-Za-z._~+/]+=*$",
+            "AuthorizerResultTtlInSeconds": 300,
+        },
+    )
+    template.has_resource_properties(
+        "AWS::ApiGateway::Method", {"HttpMethod": "GET", "AuthorizationType": "CUSTOM"}
+    )
+    (fn,) = [
+        f for f in _resources(template, "AWS::Lambda::Function") if f["Handler"].startswith("auth")
+    ]
+    assert fn["Handler"] == "authorizers.jwt_bearer.handler.lambda_handler"
+    assert "https://idp.example.com/" in fn["Environment"]["Variables"]["GATEHOUSE_JWT_ISSUERS"]
+    assert fn["Architectures"] == ["arm64"]
+
+
+def test_an_http_api_authorizer_uses_payload_2_and_is_keyed_on_the_credential() -> None:
+    stack, layer = _stack()
+    jwt = _jwt(stack, layer)
+    api = apigwv2.HttpApi(stack, "Http")
+    api.add_routes(
+        path="/orders",
+        methods=[apigwv2.HttpMethod.GET],
+        integration=_lambda_integration(stack),
+        authorizer=jwt.http_authorizer(api),
+    )
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        "AWS::ApiGatewayV2::Authorizer",
+        {
+            "AuthorizerType": "REQUEST",
+            "AuthorizerPayloadFormatVersion": "2.0",
+            "EnableSimpleResponses": False,
+            "IdentitySource": ["$request.header.authorization"],
+            "AuthorizerResultTtlInSeconds": 300,
+        },
+    )
+    template.has_resource_properties(
+        "AWS::ApiGatewayV2::Route",
+        {"AuthorizationType": "CUSTOM", "AuthorizerId": Match.any_value()},
+    )
+    permissions = _resources(template, "AWS::Lambda::Permission")
+    source_arns = [str(p.get("SourceArn")) for p in permissions]
+    assert any("/authorizers/" in arn for arn in source_arns), source_arns
+
+
+def _lambda_integration(stack: cdk.Stack) -> apigwv2.HttpRouteIntegration:
+    from aws_cdk import aws_apigatewayv2_integrations as integrations
+    from aws_cdk import aws_lambda as lambda_
+
+    backend = lambda_.Function(
+        stack,
+        "Backend",
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(e, c):\n    return {}\n"),
+    )
+    return integrations.HttpLambdaIntegration("Backend", backend)
+
+
+def test_a_cached_mtls_authorizer_is_refused() -> None:
+    """Attack: replaying a cached Allow to a client with a revoked or unpinned certificate."""
+    stack, layer = _stack()
+    mtls = MtlsAuthorizer(
+        stack,
+        "Mtls",
+        layer=layer,
+        trust_anchors=ANCHORS,
+        rules=[{"san_uri": "spiffe://example.com/device/{device}", "principal": "{device}"}],
+        settings={"GATEHOUSE_MTLS_REVOCATION": "off"},
+    )
+    assert mtls.rest_authorizer()  # uncached by default: fine
+    with pytest.raises(UnsafeAuthorizerError, match="mtls authorizer cannot be cached"):
+        mtls.rest_authorizer(id="Cached", cache_ttl=cdk.Duration.seconds(60))
+
+
+def test_a_cache_key_without_the_credential_is_refused() -> None:
+    """Attack: a caller without a key sends the same x-tenant value and gets the cached Allow."""
+    stack, layer = _stack()
+    table = dynamodb.Table.from_table_name(stack, "Keys", "orders-keys")
+    keys = ApiKeyAuthorizer(stack, "Keys2", layer=layer, table=table)
+    with pytest.raises(UnsafeAuthorizerError, match="does not hold the x-api-key header") as error:
+        keys.rest_authorizer(identity_sources=["method.request.header.x-tenant"])
+    assert "method.request.header.x-api-key" in str(error.value)
+
+
+def test_simple_responses_with_route_rules_are_refused() -> None:
+    """Attack: an isAuthorized: true cached for GET /orders is replayed on DELETE /orders."""
+    stack, layer = _stack()
+    with pytest.raises(SettingsError, match="route rules need IAM responses"):
+        _jwt(stack, layer, GATEHOUSE_HTTP_RESPONSE_FORMAT="simple")
+
+
+def test_simple_responses_without_route_rules_are_enabled_on_the_http_authorizer() -> None:
+    stack, layer = _stack()
+    jwt = JwtAuthorizer(
+        stack,
+        "Jwt",
+        layer=layer,
+        issuers=[ISSUER],
+        settings={
+            "GATEHOUSE_HTTP_RESPONSE_FORMAT": "simple",
+            "GATEHOUSE_JWT_UNMATCHED_ROUTES": "allow",
+        },
+    )
+    jwt.http_authorizer(apigwv2.HttpApi(stack, "Http"))
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::ApiGatewayV2::Authorizer",
+        {"EnableSimpleResponses": True, "AuthorizerPayloadFormatVersion": "2.0"},
+    )
+
+
+def test_an_http_cache_without_identity_source_is_refused() -> None:
+    stack, layer = _stack()
+    jwt = _jwt(stack, layer)
+    api = apigwv2.HttpApi(stack, "Http")
+    with pytest.raises(UnsafeAuthorizerError, match="needs an identity source"):
+        jwt.http_authorizer(api, identity_sources=[])
+
+
+def test_a_ttl_past_api_gateways_limit_is_refused() -> None:
+    stack, layer = _stack()
+    with pytest.raises(UnsafeAuthorizerError, match="0 to 3600"):
+        _jwt(stack, layer).rest_authorizer(cache_ttl=cdk.Duration.hours(2))
+
+
+def test_a_setting_the_runtime_refuses_fails_synth_with_the_runtime_message() -> None:
+    stack, layer = _stack()
+    with pytest.raises(SettingsError, match=r"GATEHOUSE_JWT_LEEWAY: unknown setting.*did you mean"):
+        _jwt(stack, layer, GATEHOUSE_JWT_LEEWAY=30)
+
+
+def test_an_issuer_without_audiences_fails_synth() -> None:
+    stack, layer = _stack()
+    with pytest.raises(SettingsError, match="GATEHOUSE_JWT_ISSUERS"):
+        JwtAuthorizer(
+            stack, "Jwt", layer=layer, issuers=[{"type": "oidc", "issuer": "https://x.example/"}]
+        )
+
+
+def test_deploy_time_values_are_checked_with_placeholders() -> None:
+    stack, layer = _stack()
+    pool = cognito.UserPool(stack, "Pool")
+    client = pool.add_client("Client")
+    jwt = JwtAuthorizer(stack, "Jwt", layer=layer, issuers=[cognito_issuer(pool, [client])])
+    assert cdk.Token.is_unresolved(jwt.environment["GATEHOUSE_JWT_ISSUERS"])
+
+
+def test_a_policy_bundle_the_runtime_cannot_load_fails_synth(tmp_path: Path) -> None:
+    bundle = tmp_path / "broken.yaml"
+    bundle.write_text("version: 1\nrules: [{nonsense: true}]\n")
+    stack, layer = _stack()
+    with pytest.raises(SettingsError, match=r"GATEHOUSE_POLICY_SOURCE: the bundle broken\.yaml"):
+        PolicyAuthorizer(
+            stack,
+            "Policy",
+            layer=layer,
+            source=PolicySource.file(bundle),
+            routes=["GET /orders"],
+            authenticator="jwt_bearer",
+            settings={"GATEHOUSE_JWT_ISSUERS": [ISSUER]},
+        )
+
+
+def test_a_setting_given_twice_is_refused() -> None:
+    stack, layer = _stack()
+    with pytest.raises(UnsafeAuthorizerError, match="both by a parameter and in settings"):
+        JwtAuthorizer(
+            stack, "Jwt", layer=layer, issuers=[ISSUER], settings={"GATEHOUSE_JWT_ISSUERS": "[]"}
+        )
+
+
+def test_a_missing_layer_directory_says_how_to_build_it(tmp_path: Path) -> None:
+    stack = cdk.Stack(cdk.App(), "Team")
+    with pytest.raises(LayerNotBuiltError, match="gatehouse layer build --arch arm64"):
+        GatehouseLayer(stack, "Gatehouse", directory=tmp_path)
