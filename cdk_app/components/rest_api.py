@@ -21,7 +21,6 @@ gateway around it:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 
@@ -34,6 +33,12 @@ from constructs import Construct
 
 from gatehouse.api_model import ApiModel, AuthorizerName
 from gatehouse.cdk import GatehouseAuthorizer
+from gatehouse.cdk.rest import (
+    UsagePlanTier,
+    access_log_format,
+    add_gateway_responses,
+    add_usage_plans,
+)
 
 _PERIOD = {"DAY": apigw.Period.DAY, "WEEK": apigw.Period.WEEK, "MONTH": apigw.Period.MONTH}
 _PATH_PARAM = re.compile(r"\{([A-Za-z0-9_]+)\+?\}")
@@ -49,37 +54,6 @@ def path_parameters(path: str) -> dict[str, bool] | None:
     """``{"method.request.path.<p>": True}`` for each ``{p}``/``{p+}`` of ``path`` (required)."""
     params = {f"method.request.path.{p}": True for p in _PATH_PARAM.findall(path)}
     return params or None
-
-
-def access_log_format() -> apigw.AccessLogFormat:
-    """JSON access log line: the standard fields plus the authorizer's outcome."""
-    f = apigw.AccessLogField
-    return apigw.AccessLogFormat.custom(
-        json.dumps(
-            {
-                "requestId": f.context_request_id(),
-                "extendedRequestId": f.context_extended_request_id(),
-                "ip": f.context_identity_source_ip(),
-                "caller": f.context_identity_caller(),
-                "user": f.context_identity_user(),
-                "requestTime": f.context_request_time(),
-                "httpMethod": f.context_http_method(),
-                "resourcePath": f.context_resource_path(),
-                "status": f.context_status(),
-                "protocol": f.context_protocol(),
-                "responseLength": f.context_response_length(),
-                "responseLatency": f.context_response_latency(),
-                "principalId": f.context_authorizer_principal_id(),
-                "authorizerStatus": f.context_authorizer_status(),
-                "authorizerLatency": f.context_authorizer_latency(),
-                "authorizerError": f.context_authorizer_error(),
-                "apiKeyId": f.context_identity_api_key_id(),
-                "wafResponseCode": f.context_waf_response_code(),
-                "errorMessage": f.context_error_message(),
-                "xrayTraceId": f.context_xray_trace_id(),
-            }
-        )
-    )
 
 
 class GatehouseRestApi(Construct):
@@ -197,25 +171,23 @@ class GatehouseRestApi(Construct):
                 request_validator=self.validator,
                 request_parameters=path_parameters(route.path),
             )
-        self.usage_plans = {
-            plan.name: self.api.add_usage_plan(
-                f"UsagePlan-{plan.name}",
-                name=plan.name,
-                description=f"Gatehouse tier {plan.name}",
-                throttle=apigw.ThrottleSettings(
-                    rate_limit=plan.rate_limit, burst_limit=plan.burst_limit
-                ),
-                quota=apigw.QuotaSettings(
-                    limit=plan.quota_limit, period=_PERIOD[plan.quota_period]
-                ),
-                api_stages=[
-                    apigw.UsagePlanPerApiStage(api=self.api, stage=self.api.deployment_stage)
-                ],
-            )
-            for plan in settings.usage_plans
-        }
-        self._gateway_responses(
-            settings.cors_allow_origins, login_url if settings.login_redirect else None
+        self.usage_plans = add_usage_plans(
+            self.api,
+            [
+                UsagePlanTier(
+                    plan.name,
+                    rate_limit=plan.rate_limit,
+                    burst_limit=plan.burst_limit,
+                    quota_limit=plan.quota_limit,
+                    quota_period=plan.quota_period,
+                )
+                for plan in settings.usage_plans
+            ],
+        )
+        add_gateway_responses(
+            self.api,
+            cors_allow_origins=settings.cors_allow_origins,
+            login_url=login_url if settings.login_redirect else None,
         )
 
     def _resource(self, path: str, cors: apigw.CorsOptions | None) -> apigw.IResource:
@@ -233,33 +205,6 @@ class GatehouseRestApi(Construct):
                     )
             resource = child
         return resource
-
-    def _gateway_responses(self, origins: tuple[str, ...], login_url: str | None) -> None:
-        headers: dict[str, str] = {}
-        if origins:
-            # One allowed origin: say it. Several: echo the request's Origin (the gateway's
-            # own error bodies carry no data, and no credentials are allowed).
-            headers = {
-                "Access-Control-Allow-Origin": f"'{origins[0]}'"
-                if len(origins) == 1
-                else "method.request.header.Origin",
-                "Access-Control-Allow-Headers": "'Authorization,Content-Type,x-api-key'",
-                "Vary": "'Origin'",
-            }
-        for response_type in _CORS_RESPONSES:
-            extra: dict[str, str] = {}
-            status: str | None = None
-            if login_url is not None and response_type.response_type == "UNAUTHORIZED":
-                status = "302"
-                extra = {"Location": login_url}
-            if not headers and not extra:
-                continue
-            self.api.add_gateway_response(
-                f"Response-{response_type.response_type}",
-                type=response_type,
-                status_code=status,
-                response_headers={**headers, **{k: f"'{v}'" for k, v in extra.items()}},
-            )
 
 
 def _private_policy(vpc_endpoint_ids: tuple[str, ...]) -> iam.PolicyDocument:
