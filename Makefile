@@ -55,11 +55,11 @@ types: $(STAMPS)/venv ## mypy --strict on authorizers/, cdk_app/ and the scripts
 	@$(VENV)/bin/mypy
 
 # The host layer (this machine's architecture and Python) is what tests/layer imports from.
-layers/build/host/.stamp: $(STAMPS)/venv layers/build.py layers/requirements.txt $(shell find authorizers -name '*.py')
+layers/build/host/.stamp: $(STAMPS)/venv layers/build.py gatehouse/layer_build.py layers/requirements.txt $(shell find authorizers -name '*.py')
 	@$(PY) layers/build.py --host --out layers/build/host --quiet
 	@touch $@
 
-layers/build/$(ARCH)/.stamp: $(STAMPS)/venv layers/build.py layers/requirements.txt $(shell find authorizers -name '*.py')
+layers/build/$(ARCH)/.stamp: $(STAMPS)/venv layers/build.py gatehouse/layer_build.py layers/requirements.txt $(shell find authorizers -name '*.py')
 	@$(PY) layers/build.py --arch $(ARCH) --out layers/build/$(ARCH) --quiet
 	@touch $@
 

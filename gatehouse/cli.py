@@ -11,6 +11,7 @@ from gatehouse.attach import attach
 from gatehouse.aws import Settings
 from gatehouse.generate_event import generate_event
 from gatehouse.keys import keys
+from gatehouse.layer_cli import layer
 from gatehouse.local import local
 from gatehouse.policy import policy
 
@@ -30,8 +31,8 @@ def main(
 ) -> None:
     """Gatehouse operator toolkit.
 
-    Writes what the authorizers read. Exit codes: 0 ok, 1 a failed check (policy, smoke),
-    2 usage error, 3 not found, 4 AWS failure, 5 conflict (docs/cli.md).
+    Writes what the authorizers read. Exit codes: 0 ok, 1 a failed check or build (policy,
+    smoke, layer build), 2 usage error, 3 not found, 4 AWS failure, 5 conflict (docs/cli.md).
     """
     ctx.obj = Settings(
         region=region or None,
@@ -40,5 +41,5 @@ def main(
     )
 
 
-for command in (local, keys, policy, attach, generate_event):
+for command in (local, keys, policy, attach, generate_event, layer):
     main.add_command(command)

@@ -264,7 +264,8 @@ def test_layer_layout_and_manifest(which: str) -> None:
     Lambda only puts /opt/python on sys.path, so everything must sit under `python/`; a top-level
     `tests` package would shadow ours; .pyc files for another Python are ignored by the runtime
     (and pip writes them for the build interpreter unless told not to); the manifest must list
-    exactly the pinned distributions, so nothing outside layers/requirements.txt ships.
+    exactly the pinned distributions, so nothing outside layers/requirements.txt ships; and
+    the copy beside `python/` must match it (GatehouseLayer reads that one for the arch check).
     """
     layer = _layer(which)
     assert layer.name == "python"
@@ -275,6 +276,10 @@ def test_layer_layout_and_manifest(which: str) -> None:
 
     manifest = _manifest(layer)
     assert manifest["packages"] == _pins()
+    # The same manifest next to python/, where gatehouse.cdk.GatehouseLayer checks the arch.
+    beside = layer.parent / MANIFEST
+    assert beside.is_file(), f"{beside} missing: the layer was built before gatehouse.layer_build"
+    assert json.loads(beside.read_text(encoding="utf-8")) == manifest
     if which == "host":
         assert manifest["python_version"] == f"{sys.version_info.major}.{sys.version_info.minor}"
     else:

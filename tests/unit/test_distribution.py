@@ -6,8 +6,13 @@ layer's list is what Lambda runs. These tests fail when they drift apart.
 
 from __future__ import annotations
 
+import fnmatch
 import re
+import shutil
+import subprocess
+import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -18,7 +23,8 @@ import authorizers
 import gatehouse
 
 REPO = Path(__file__).resolve().parents[2]
-PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
+PROJECT = PYPROJECT["project"]
 
 
 def pins(path: Path) -> dict[str, str]:
@@ -60,3 +66,49 @@ def test_all_is_every_extra():
 def test_one_version():
     assert gatehouse.__version__ == authorizers.__version__
     assert "version" not in PROJECT and PROJECT["dynamic"] == ["version"]
+
+
+def test_the_layer_requirements_are_package_data():
+    # gatehouse layer build reads them from the installed package (gatehouse.layer_build).
+    patterns = PYPROJECT["tool"]["setuptools"]["package-data"]["gatehouse"]
+    assert any(fnmatch.fnmatch("layer-requirements.txt", pattern) for pattern in patterns)
+    shipped = REPO / "gatehouse" / "layer-requirements.txt"
+    assert shipped.resolve() == (REPO / "layers" / "requirements.txt").resolve()
+    assert pins(shipped) == LAYER
+
+
+def _wheel_tree(destination: Path) -> Path:
+    """What setuptools reads to build the wheel, links kept (and their targets copied)."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    destination.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, destination / name)
+    for package in ("gatehouse", "authorizers"):
+        shutil.copytree(REPO / package, destination / package, symlinks=True, ignore=ignore)
+        for link in (REPO / package).rglob("*"):
+            if link.is_symlink():
+                target = link.resolve().relative_to(REPO)
+                (destination / target).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(REPO / target, destination / target)
+    return destination
+
+
+def test_the_wheel_carries_the_layer_requirements_and_the_demo_bundle_as_files(tmp_path):
+    pytest.importorskip("build")
+    source = _wheel_tree(tmp_path / "src")
+    result = subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--wheel", "--outdir", "dist", "."],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    [wheel] = (source / "dist").glob("gatehouse-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        requirements = zf.read("gatehouse/layer-requirements.txt")
+        demo = zf.read("gatehouse/localmode/assets/demo.yaml")
+        names = zf.namelist()
+    assert requirements == (REPO / "layers" / "requirements.txt").read_bytes()
+    assert demo == (REPO / "policies" / "demo.yaml").read_bytes()
+    assert "gatehouse/layer_build.py" in names and "gatehouse/layer_cli.py" in names
