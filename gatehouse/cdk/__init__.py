@@ -42,10 +42,20 @@ from gatehouse.cdk.authorizers import (
     oidc_issuer,
 )
 from gatehouse.cdk.layer import RUNTIME, GatehouseLayer, LayerNotBuiltError, LayerRef
+from gatehouse.cdk.monitoring import AlarmThresholds, ApiMonitoring, MonitoringOptions
+from gatehouse.cdk.rest import (
+    UsagePlanTier,
+    access_log_format,
+    add_gateway_responses,
+    add_usage_plans,
+)
+from gatehouse.cdk.waf import WafOptions, WafRules, WebAcl
 
 __all__ = [
     "RUNTIME",
+    "AlarmThresholds",
     "ApiKeyAuthorizer",
+    "ApiMonitoring",
     "BundleMissingError",
     "EnvironmentTooLargeError",
     "FunctionOptions",
@@ -54,12 +64,20 @@ __all__ = [
     "JwtAuthorizer",
     "LayerNotBuiltError",
     "LayerRef",
+    "MonitoringOptions",
     "MtlsAuthorizer",
     "PolicyAuthorizer",
     "PolicySource",
     "SettingValue",
     "SettingsError",
     "UnsafeAuthorizerError",
+    "UsagePlanTier",
+    "WafOptions",
+    "WafRules",
+    "WebAcl",
+    "access_log_format",
+    "add_gateway_responses",
+    "add_usage_plans",
     "cognito_issuer",
     "oidc_issuer",
 ]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
 
-from cdk_app.components.monitoring import METRIC_AUTHORIZER
-from cdk_app.settings import MANAGED_RULE_GROUPS
+from cdk_app import settings
+from gatehouse.cdk.monitoring import METRIC_AUTHORIZER, MonitoringOptions
+from gatehouse.cdk.waf import DEFAULT_MANAGED_RULES, MANAGED_RULE_GROUPS, WafOptions
 from tests.cdk.conftest import STAGES, Synthesized, resources_of, template_of
 
 pytestmark = pytest.mark.cdk
@@ -230,3 +232,19 @@ def test_one_dashboard_shows_every_alarm(name: str, repo: Synthesized) -> None:
     assert all(alarm in body for alarm in template.find_resources("AWS::CloudWatch::Alarm"))
     assert "Gatehouse" in body
     assert "BlockedRequests" in body
+
+
+def _fields(cls: type) -> dict[str, tuple[object, object]]:
+    instance = cls()
+    return {f.name: (f.type, getattr(instance, f.name)) for f in dataclasses.fields(cls)}
+
+
+def test_stage_settings_are_in_step_with_the_public_options() -> None:
+    # cdk_app.settings stays pure Python (local mode loads it without aws-cdk-lib), so it keeps
+    # its own copies of the public option classes: same fields, types and defaults.
+    assert _fields(settings.WafSettings) == _fields(WafOptions)
+    assert settings.WafSettings().managed_rules == DEFAULT_MANAGED_RULES
+    assert dict(settings.MANAGED_RULE_GROUPS) == dict(MANAGED_RULE_GROUPS)
+    stage = _fields(settings.MonitoringSettings)
+    assert stage.pop("config_rules") == ("bool", False)
+    assert stage == _fields(MonitoringOptions)
