@@ -145,8 +145,10 @@ class StageConfig:
     api:
         The demo API's settings (``api`` block), shared with local mode.
     identity, functions, mtls, policy, waf, monitoring:
-        The other blocks (:mod:`cdk_app.settings`); ``identity.domain_prefix`` and
-        ``mtls.trust_anchors_file`` are required.
+        The other blocks (:mod:`cdk_app.settings`); ``mtls.trust_anchors_file`` is required,
+        and so are ``identity.domain_prefix`` (``provider: cognito``, the default),
+        ``identity.user_pool`` and ``client_ids`` (``existing_cognito``) or
+        ``identity.issuer`` and ``audiences`` (``oidc``).
     attach:
         An existing REST API to attach authorizers to (``attach`` block), or ``None``.
     """
@@ -259,12 +261,23 @@ _unknown_key_message = unknown_key_message
 
 def _check_across_blocks(config: StageConfig, stage: _Problems) -> None:
     """Rules that involve settings of more than one block."""
-    if config.api.login_redirect and not config.identity.callback_urls:
+    identity = config.identity
+    if config.api.login_redirect and identity.creates_pool and not identity.callback_urls:
         stage.add(
             "api.login_redirect",
             "the 302 to the login page needs identity.callback_urls (where Cognito returns)",
         )
-    if config.api.authorizer_cache_seconds > config.identity.access_token_minutes * 60:
+    if config.api.login_redirect and not identity.creates_pool and identity.login_url is None:
+        stage.add(
+            "api.login_redirect",
+            f'with identity.provider "{identity.provider}" the stage has no hosted login page: '
+            "put identity.login_url (your identity provider's https login page), or set "
+            "api.login_redirect to false",
+        )
+    if (
+        identity.creates_pool
+        and config.api.authorizer_cache_seconds > identity.access_token_minutes * 60
+    ):
         stage.add(
             "api.authorizer_cache_seconds",
             "longer than identity.access_token_minutes: a cached Allow would outlive the "

@@ -29,6 +29,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_sns as sns
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
+from cdk_app.components.identity import Identity
 from cdk_app.stage import GatehouseStage
 from gatehouse.cdk._function import acknowledge
 
@@ -74,15 +75,16 @@ def _methods(methods: Mapping[str, apigw.Method]) -> None:
 def acknowledge_stage(stage: GatehouseStage) -> None:
     """Acknowledge the findings this design accepts in one stage."""
     identity = stage.config.identity
-    pool = stage.identity.identity.user_pool
-    if identity.mfa != "required":
+    created = stage.identity.identity
+    pool = created.user_pool if isinstance(created, Identity) else None
+    if pool is not None and identity.mfa != "required":
         acknowledge(
             pool,
             "AwsSolutions-COG2",
             f'MFA is "{identity.mfa}" by this stage\'s settings (identity.mfa in cdk.json): a '
             "disposable stage without real users; protected stages set it to required",
         )
-    if identity.feature_plan != "plus":
+    if pool is not None and identity.feature_plan != "plus":
         acknowledge(
             pool,
             "AwsSolutions-COG8",

@@ -14,10 +14,13 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from gatehouse.api_model import ApiSettings, AuthorizerName, UsagePlanModel
 
 __all__ = [
+    "JWT_ALGORITHMS",
+    "PROVIDERS",
     "AttachRoute",
     "AttachSettings",
     "FunctionSettings",
@@ -25,6 +28,7 @@ __all__ = [
     "MonitoringSettings",
     "MtlsSettings",
     "PolicySettings",
+    "ProviderName",
     "Reader",
     "WafSettings",
     "parse_api",
@@ -247,13 +251,68 @@ def parse_api(reader: Reader) -> ApiSettings:
 
 # ----------------------------------------------------------------------------------- identity
 
+ProviderName = Literal["cognito", "existing_cognito", "oidc"]
+PROVIDERS: Final[tuple[ProviderName, ...]] = ("cognito", "existing_cognito", "oidc")
+"""``identity.provider``: a pool the stage creates, an existing pool, or any OIDC issuer."""
+
+JWT_ALGORITHMS: Final = (
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA",
+)  # fmt: skip
+"""The asymmetric signature algorithms the JWT authorizer accepts (docs/configuration.md)."""
+
+# The JWT authorizer's own pool-id rule (authorizers.jwt_bearer.issuers.COGNITO_POOL_ID, kept
+# equal by a test): the region is the part before "_".
+_POOL_ID = re.compile(r"(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-\d)_[A-Za-z0-9]+")
+_POOL_ARN = re.compile(
+    r"arn:aws[a-z-]*:cognito-idp:(?P<region>[a-z0-9-]+):[0-9]{12}:userpool/(?P<pool>[^/\s]+)"
+)
+_CLIENT_ID = re.compile(r"[\w+]{1,128}")  # Cognito's app client id pattern
+_AUDIENCE = re.compile(r"\S{1,1024}")
+_POOL_HINT: Final = (
+    'put the pool id, e.g. "eu-west-1_AbCdEf123", or its ARN, e.g. '
+    '"arn:aws:cognito-idp:eu-west-1:111111111111:userpool/eu-west-1_AbCdEf123"'
+)
+
+_ONLY_FOR: Final[Mapping[str, tuple[ProviderName, ...]]] = {
+    "domain_prefix": ("cognito",),
+    "mfa": ("cognito",),
+    "feature_plan": ("cognito",),
+    "threat_protection": ("cognito",),
+    "callback_urls": ("cognito",),
+    "logout_urls": ("cognito",),
+    "access_token_minutes": ("cognito",),
+    "user_pool": ("existing_cognito",),
+    "client_ids": ("existing_cognito",),
+    "issuer": ("oidc",),
+    "audiences": ("oidc",),
+    "jwks_uri": ("oidc",),
+    "jwks_file": ("oidc",),
+    "algorithms": ("oidc",),
+    "login_url": ("existing_cognito", "oidc"),
+}
+"""The ``identity`` keys that apply to some providers only (``provider`` and
+``deletion_protection``, which also protects the API-key table, apply to all)."""
+
 
 @dataclass(frozen=True, slots=True)
 class IdentitySettings:
-    """The Cognito user pool of a stage (``identity`` block).
+    """Who issues the tokens the JWT and policy authorizers accept (``identity`` block).
 
-    ``domain_prefix`` is the hosted UI / token endpoint prefix
-    (``https://<prefix>.auth.<region>.amazoncognito.com``); it must be unique in the region.
+    ``provider`` chooses:
+
+    - ``cognito`` (default): the stage creates a user pool. ``domain_prefix`` is the hosted UI /
+      token endpoint prefix (``https://<prefix>.auth.<region>.amazoncognito.com``), unique in
+      the region; ``mfa`` ... ``access_token_minutes`` configure the pool and its clients.
+    - ``existing_cognito``: a pool created elsewhere. ``user_pool`` is its id or ARN (the id
+      names the pool's region); ``client_ids`` the app clients whose *access* tokens the API
+      accepts.
+    - ``oidc``: any OpenID Connect issuer. ``issuer`` is its exact ``iss``; ``audiences`` the
+      accepted ``aud`` values; keys from ``jwks_uri``, else OIDC discovery; ``jwks_file``
+      (repository-relative JWKS) is preloaded into the settings.
+
+    ``login_url`` (``existing_cognito``, ``oidc``) is where ``api.login_redirect`` sends the
+    browser; a created pool uses its hosted UI instead. ``deletion_protection`` covers the user
+    pool (when created) and the API-key table.
     """
 
     domain_prefix: str = ""
@@ -264,9 +323,123 @@ class IdentitySettings:
     callback_urls: tuple[str, ...] = ()
     logout_urls: tuple[str, ...] = ()
     access_token_minutes: int = 60
+    provider: ProviderName = "cognito"
+    user_pool: str | None = None
+    client_ids: tuple[str, ...] = ()
+    issuer: str | None = None
+    audiences: tuple[str, ...] = ()
+    jwks_uri: str | None = None
+    jwks_file: str | None = None
+    algorithms: tuple[str, ...] = ("RS256",)
+    login_url: str | None = None
+
+    @property
+    def creates_pool(self) -> bool:
+        """Whether the stage creates its own user pool (``provider: cognito``)."""
+        return self.provider == "cognito"
+
+    @property
+    def existing_pool_id(self) -> str | None:
+        """The existing pool's id (from ``user_pool``, an id or an ARN), else ``None``."""
+        if self.user_pool is None:
+            return None
+        arn = _POOL_ARN.fullmatch(self.user_pool)
+        return arn["pool"] if arn else self.user_pool
+
+    def jwt_issuer(self, jwks: Mapping[str, object] | None = None) -> dict[str, object] | None:
+        """The ``GATEHOUSE_JWT_ISSUERS`` entry for a pool or issuer the stage does not create.
+
+        ``None`` for ``provider: cognito`` (the entry names the created pool, a deploy-time
+        value: :func:`gatehouse.api_model.demo_api` builds it). ``jwks``: the document read from
+        ``jwks_file`` (``oidc`` only), preloaded under the issuer's ``jwks`` key: with
+        ``jwks_uri`` it seeds the cache, without one the keys are static and never fetched.
+        """
+        if self.provider == "existing_cognito":
+            return {
+                "type": "cognito",
+                "user_pool_id": self.existing_pool_id,
+                "client_ids": list(self.client_ids),
+                "token_use": "access",
+                "algorithms": ["RS256"],
+            }
+        if self.provider == "oidc":
+            entry: dict[str, object] = {
+                "type": "oidc",
+                "issuer": self.issuer,
+                "audiences": list(self.audiences),
+                "algorithms": list(self.algorithms),
+            }
+            if self.jwks_uri is not None:
+                entry["jwks_uri"] = self.jwks_uri
+            if jwks is not None:
+                entry["jwks"] = dict(jwks)
+            return entry
+        return None
 
 
-def parse_identity(reader: Reader) -> IdentitySettings:
+def _https_url(value: object, *, query: bool = True) -> str | None:
+    """``value`` if it is an https URL the JWT authorizer's fetcher would accept, else ``None``.
+
+    The runtime's rule (``authorizers.jwt_bearer.fetch.check_url``, at cold start): ASCII, no
+    whitespace or control characters, a host, a valid port, no user info, scheme https. Also
+    no fragment, no ``'`` (API Gateway quotes header values with it) and, with
+    ``query=False``, no query: an issuer identifier has neither (RFC 8414 section 2).
+    """
+    if not isinstance(value, str) or not value.isascii() or "#" in value or "'" in value:
+        return None
+    if any(c <= " " or c == "\x7f" for c in value) or (not query and "?" in value):
+        return None
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return None
+    if parts.scheme != "https" or not parts.hostname:
+        return None
+    if parts.username is not None or parts.password is not None:
+        return None
+    return value
+
+
+def _url(reader: Reader, key: str, example: str, *, query: bool = True) -> str | None:
+    reader.asked.append(key)
+    if key not in reader.raw:
+        return None
+    url = _https_url(reader.raw[key], query=query)
+    if url is None:
+        rules = "a host, no user info" + ("" if query else ", no query") + ', no "#" or "\'"'
+        reader.add(key, f'put an https:// URL ({rules}), e.g. "{example}"')
+    return url
+
+
+def _required(reader: Reader, key: str, hint: str) -> None:
+    if key not in reader.raw:
+        reader.add(key, f"required with this provider; {hint}")
+    elif reader.raw[key] == []:
+        reader.add(key, f"must not be empty; {hint}")
+
+
+def _own_keys(reader: Reader, provider: ProviderName) -> Reader:
+    """A reader over the keys that apply to ``provider``; each key of another provider is
+    reported here, naming the provider it belongs to."""
+    own: dict[str, object] = {}
+    for key, value in reader.raw.items():
+        owners = _ONLY_FOR.get(str(key))
+        if owners is None or provider in owners:
+            own[str(key)] = value
+            continue
+        names = " and ".join(f'"{o}"' for o in owners)
+        reader.add(
+            str(key),
+            f'only for provider {names}, not "{provider}"; remove it (or put '
+            f'"provider": "{owners[0]}")',
+        )
+    keys = Reader(own, reader.where, reader.problems)
+    keys.asked.append("provider")
+    return keys
+
+
+def _parse_created_pool(reader: Reader) -> IdentitySettings:
     default = IdentitySettings()
     prefix = reader.string(
         "domain_prefix",
@@ -303,7 +476,90 @@ def parse_identity(reader: Reader) -> IdentitySettings:
             "threat_protection",
             'threat protection needs "feature_plan": "plus"; or put "threat_protection": "off"',
         )
-    reader.done()
+    return settings
+
+
+def _parse_existing_pool(reader: Reader) -> IdentitySettings:
+    reader.asked.append("user_pool")
+    pool = reader.raw.get("user_pool")
+    if "user_pool" not in reader.raw:
+        reader.add("user_pool", f"required with this provider; {_POOL_HINT}")
+    elif not isinstance(pool, str) or not (_POOL_ID.fullmatch(pool) or _POOL_ARN.fullmatch(pool)):
+        reader.add("user_pool", _POOL_HINT)
+        pool = None
+    elif (arn := _POOL_ARN.fullmatch(pool)) is not None:
+        pool_id = _POOL_ID.fullmatch(arn["pool"])
+        if pool_id is None:
+            reader.add("user_pool", _POOL_HINT)
+            pool = None
+        elif pool_id["region"] != arn["region"]:
+            reader.add(
+                "user_pool",
+                f"the ARN names region {arn['region']}, its pool id region {pool_id['region']} "
+                f'(the part before "_"); they must agree; {_POOL_HINT}',
+            )
+            pool = None
+    clients_hint = 'app client ids whose access tokens the API accepts, e.g. ["1example23456789"]'
+    _required(reader, "client_ids", f"put {clients_hint}")
+    return IdentitySettings(
+        provider="existing_cognito",
+        deletion_protection=reader.bool("deletion_protection", True),
+        user_pool=pool if isinstance(pool, str) else None,
+        client_ids=reader.strings("client_ids", (), _CLIENT_ID, clients_hint),
+        login_url=_url(reader, "login_url", "https://login.example.com/"),
+    )
+
+
+def _parse_oidc(reader: Reader) -> IdentitySettings:
+    default = IdentitySettings()
+    _required(
+        reader, "issuer", 'put the exact "iss" of the tokens, e.g. "https://login.example.com/"'
+    )
+    _required(reader, "audiences", 'put the accepted "aud" values, e.g. ["api://orders"]')
+    if reader.raw.get("algorithms") == []:
+        reader.add("algorithms", f"must not be empty; put some of {', '.join(JWT_ALGORITHMS)}")
+    return IdentitySettings(
+        provider="oidc",
+        deletion_protection=reader.bool("deletion_protection", default.deletion_protection),
+        issuer=_url(reader, "issuer", "https://login.example.com/", query=False),
+        audiences=reader.strings(
+            "audiences", (), _AUDIENCE, 'audience strings, e.g. ["api://orders"]'
+        ),
+        jwks_uri=_url(reader, "jwks_uri", "https://login.example.com/.well-known/jwks.json"),
+        jwks_file=reader.string(
+            "jwks_file",
+            None,
+            _REPO_PATH,
+            'put the repository-relative path of a JWKS JSON file, e.g. "pki/idp-jwks.json"',
+        ),
+        algorithms=reader.strings(
+            "algorithms",
+            default.algorithms,
+            re.compile("|".join(JWT_ALGORITHMS)),
+            f"algorithms among {', '.join(JWT_ALGORITHMS)} (asymmetric only)",
+        ),
+        login_url=_url(reader, "login_url", "https://login.example.com/authorize?client_id=..."),
+    )
+
+
+def parse_identity(reader: Reader) -> IdentitySettings:
+    """The ``identity`` block: ``provider`` (default ``cognito``) and that provider's keys.
+
+    A key of another provider is an error naming the provider it belongs to. A ``provider``
+    that is not one of :data:`PROVIDERS` is the block's only problem (every other key depends
+    on it).
+    """
+    provider: ProviderName = reader.choice("provider", IdentitySettings().provider, PROVIDERS)
+    if "provider" in reader.raw and _pick(reader.raw["provider"], PROVIDERS) is None:
+        return IdentitySettings()
+    keys = _own_keys(reader, provider)
+    if provider == "existing_cognito":
+        settings = _parse_existing_pool(keys)
+    elif provider == "oidc":
+        settings = _parse_oidc(keys)
+    else:
+        settings = _parse_created_pool(keys)
+    keys.done()
     return settings
 
 

@@ -86,7 +86,14 @@ class ApiSettings:
 
 @dataclass(frozen=True, slots=True)
 class Resources:
-    """Where the authorizers' state lives: CDK tokens when deployed, moto's values locally."""
+    """Where the authorizers' state lives: CDK tokens when deployed, moto's values locally.
+
+    The JWT and policy authorizers trust one issuer. By default it is the Cognito pool
+    ``user_pool_id`` with its app clients ``client_ids`` (access tokens, RS256). ``jwt_issuer``
+    replaces that entry with any ``GATEHOUSE_JWT_ISSUERS`` entry of docs/configuration.md (an
+    existing pool, an OIDC issuer), given to the runtime as it is; ``user_pool_id`` and
+    ``client_ids`` are then not used, and ``cognito_jwks_uri`` may not be set.
+    """
 
     region: str
     user_pool_id: str
@@ -96,6 +103,7 @@ class Resources:
     crls: Mapping[str, str]  # CA key id (hex) -> s3://bucket/key of its CRL
     policy_source: str  # s3://bucket/key, ssm:/name or an absolute file path
     cognito_jwks_uri: str | None = None  # local mode only: moto's loopback JWKS URL
+    jwt_issuer: Mapping[str, object] | None = None  # instead of the user_pool_id entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +180,20 @@ def _json(value: object) -> str:
 
 
 def _jwt_environment(resources: Resources) -> dict[str, str]:
+    """``GATEHOUSE_JWT_ISSUERS`` (one issuer: ``resources.jwt_issuer`` or the Cognito pool).
+
+    Raises
+    ------
+    ValueError
+        If ``jwt_issuer`` and ``cognito_jwks_uri`` are both set (moto's JWKS is the local
+        pool's, not another issuer's).
+    """
+    environment: dict[str, str] = {}
+    if resources.jwt_issuer is not None:
+        if resources.cognito_jwks_uri is not None:
+            raise ValueError("Resources.cognito_jwks_uri is for the Cognito pool, not jwt_issuer")
+        environment["GATEHOUSE_JWT_ISSUERS"] = _json([dict(resources.jwt_issuer)])
+        return environment
     issuer: dict[str, object] = {
         "type": "cognito",
         "user_pool_id": resources.user_pool_id,
@@ -179,7 +201,6 @@ def _jwt_environment(resources: Resources) -> dict[str, str]:
         "token_use": "access",
         "algorithms": ["RS256"],
     }
-    environment: dict[str, str] = {}
     if resources.cognito_jwks_uri is not None:
         issuer["jwks_uri"] = resources.cognito_jwks_uri
         environment["GATEHOUSE_JWT_ALLOW_LOOPBACK_HTTP"] = "true"

@@ -37,16 +37,21 @@ from gatehouse.cdk import PolicySource
 
 
 def stage_resources(stack: cdk.Stack, config: StageConfig, state: IdentityStack) -> Resources:
-    """Where the authorizers' state lives in a deployed stage (CDK tokens)."""
+    """Where the authorizers' state lives in a deployed stage (CDK tokens).
+
+    The trusted issuer is the stage's created pool, or (``identity.provider`` ``existing_cognito``
+    or ``oidc``) the issuer entry of :class:`cdk_app.components.identity.ExternalIdentity`.
+    """
     anchors = Path(config.mtls.trust_anchors_file).name
     return Resources(
         region=stack.region,
-        user_pool_id=state.identity.user_pool.user_pool_id,
+        user_pool_id=state.identity.user_pool_id,
         client_ids=state.identity.client_ids,
         api_keys_table=state.api_keys.table.table_name,
         trust_anchors=str(TASK_ROOT / anchors),
         crls={key_id: state.pki.uri(key) for key_id, key in config.mtls.crls.items()},
         policy_source=config.policy.source or str(TASK_ROOT / Path(config.policy.bundle).name),
+        jwt_issuer=state.identity.jwt_issuer,
     )
 
 
@@ -166,7 +171,7 @@ class ApiStack(cdk.Stack):
             backend=self.backend.function.function,
             stage_name=config.name,
             disable_execute_api_endpoint=domain is not None,
-            login_url=state.identity.login_url(callback) if callback else None,
+            login_url=state.login_url(callback),
             log_retention=retention,
             removal_policy=policy,
         )

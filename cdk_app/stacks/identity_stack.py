@@ -1,8 +1,13 @@
-"""The stateful stack: Cognito, the API-key table and the PKI (CRL) bucket.
+"""The stateful stack: the stage's identity provider, the API-key table and the PKI (CRL) bucket.
 
 Kept apart from the API stack (CDK best practice): these hold data, so they are retained and
 deletion-protected on protected stages, and an API stack can be destroyed and redeployed
 without touching users, keys or CRLs.
+
+``identity.provider`` decides what it holds for identity: ``cognito`` (the default) creates the
+user pool, its clients, groups and hosted domain; ``existing_cognito`` and ``oidc`` create
+nothing (the tokens come from a pool or issuer managed elsewhere), so the stack then holds
+only the table and the bucket.
 """
 
 from __future__ import annotations
@@ -13,32 +18,60 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from cdk_app.components.api_keys_table import ApiKeysTable
-from cdk_app.components.identity import Identity
+from cdk_app.components.identity import ExternalIdentity, Identity, read_jwks_file
 from cdk_app.components.pki_bucket import PkiBucket
-from cdk_app.config import StageConfig
-from cdk_app.stacks.common import removal_policy
+from cdk_app.config import CONTEXT_KEY, StageConfig
+from cdk_app.stacks.common import removal_policy, repo_path
 
 
 class IdentityStack(cdk.Stack):
-    """Attributes: ``identity``, ``api_keys``, ``pki``."""
+    """Attributes: ``identity`` (:class:`Identity` for ``provider: cognito``, else an
+    :class:`ExternalIdentity` holding no resource), ``api_keys``, ``pki``.
+
+    Raises
+    ------
+    cdk_app.config.StageConfigError
+        If ``identity.jwks_file`` is missing or not a public JWKS (:func:`read_jwks_file`).
+    """
 
     def __init__(self, scope: Construct, id: str, *, config: StageConfig, **kwargs: Any) -> None:
         super().__init__(scope, id, **kwargs)
         policy = removal_policy(config)
-        self.identity = Identity(self, "Identity", settings=config.identity, removal_policy=policy)
+        settings = config.identity
+        self.identity: Identity | ExternalIdentity
+        if settings.creates_pool:
+            self.identity = Identity(self, "Identity", settings=settings, removal_policy=policy)
+        else:
+            jwks = None
+            if settings.jwks_file is not None:
+                key = f"{CONTEXT_KEY}.stages.{config.name}.identity.jwks_file"
+                jwks = read_jwks_file(repo_path(settings.jwks_file), key)
+            self.identity = ExternalIdentity(self, "Identity", settings=settings, jwks=jwks)
         self.api_keys = ApiKeysTable(
             self,
             "ApiKeys",
             removal_policy=policy,
-            deletion_protection=config.identity.deletion_protection,
+            deletion_protection=settings.deletion_protection,
         )
         self.pki = PkiBucket(self, "Pki", removal_policy=policy)
-        pool = self.identity.user_pool
-        cdk.CfnOutput(self, "UserPoolId", value=pool.user_pool_id)
-        cdk.CfnOutput(self, "M2MClientId", value=self.identity.m2m_client.user_pool_client_id)
-        cdk.CfnOutput(
-            self, "BrowserClientId", value=self.identity.browser_client.user_pool_client_id
-        )
-        cdk.CfnOutput(self, "HostedUi", value=self.identity.domain.base_url())
+        if isinstance(self.identity, Identity):
+            pool = self.identity.user_pool
+            cdk.CfnOutput(self, "UserPoolId", value=pool.user_pool_id)
+            cdk.CfnOutput(self, "M2MClientId", value=self.identity.m2m_client.user_pool_client_id)
+            cdk.CfnOutput(
+                self, "BrowserClientId", value=self.identity.browser_client.user_pool_client_id
+            )
+            cdk.CfnOutput(self, "HostedUi", value=self.identity.domain.base_url())
         cdk.CfnOutput(self, "ApiKeysTable", value=self.api_keys.table.table_name)
         cdk.CfnOutput(self, "PkiBucket", value=self.pki.bucket.bucket_name)
+
+    def login_url(self, redirect_uri: str | None) -> str | None:
+        """Where ``api.login_redirect`` sends the browser.
+
+        A created pool: its hosted login page for the browser client, returning to
+        ``redirect_uri`` (the first callback URL; ``None`` without one). Otherwise the stage's
+        ``identity.login_url`` (config loading requires it when the redirect is on).
+        """
+        if isinstance(self.identity, Identity):
+            return self.identity.login_url(redirect_uri) if redirect_uri else None
+        return self.identity.login_url

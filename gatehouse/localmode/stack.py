@@ -121,6 +121,16 @@ def _stage_settings(cdk_json: Path, stage: str) -> tuple[str, str, ApiSettings, 
             "fix cdk.json; `make synth` reports the same",
         ) from None
     config = configs[0]
+    provider = getattr(getattr(config, "identity", None), "provider", "cognito")
+    if provider != "cognito":
+        # The local issuer is moto's pool, seeded here: serving it for a stage whose tokens
+        # come from another issuer would guard the routes with settings the stage never has.
+        raise StackError(
+            f"--stage {stage!r}: local mode emulates a created Cognito pool; provider "
+            f"{provider!r} (identity.provider in cdk.json) is deploy-only",
+            'pick a stage whose identity block creates its pool ("provider": "cognito", the '
+            "default)",
+        )
     settings = getattr(config, "api", None) or ApiSettings()
     return config.region, config.account or DEFAULT_ACCOUNT, settings, config
 
