@@ -5,6 +5,9 @@ with the company's existing Cognito user pool (``jwt``), partners call with API 
 (``apikey``), store tills present client certificates (``mtls``), and store-scoped routes are
 decided by a Cedar policy bundle (``policy``). Each authorizer function ships one settings file
 (``GATEHOUSE_CONFIG_FILE=gatehouse.json`` in its environment, the file in its code).
+
+:mod:`orders_service.infra` defines the APIs themselves in AWS CDK with ``gatehouse.cdk``
+(install the ``cdk`` extra); it is not imported from here.
 """
 
 from __future__ import annotations
