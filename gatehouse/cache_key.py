@@ -24,6 +24,7 @@ __all__ = [
     "CacheKeyError",
     "CacheKeyWords",
     "check_cache_key",
+    "credential_header",
     "mtls_ttl_hint",
 ]
 
@@ -74,6 +75,24 @@ class CacheKeyError(ValueError):
         self.hint = hint
 
 
+def _authenticator(kind: str, environment: Mapping[str, str] | None) -> str | None:
+    """How the ``kind`` function authenticates (``policy``: as its environment says)."""
+    authenticator = _KIND_AUTHENTICATOR.get(kind)
+    if authenticator is None and environment is not None:
+        authenticator = (environment.get(POLICY_AUTHENTICATOR_VAR) or "").strip() or None
+    return authenticator
+
+
+def credential_header(kind: str, environment: Mapping[str, str]) -> str | None:
+    """The header (lower case) the ``kind`` function reads its credential from, given its
+    settings; ``None`` when it authenticates with the client certificate (or cannot tell)."""
+    credential = _CREDENTIAL_HEADERS.get(_authenticator(kind, environment) or "")
+    if credential is None:
+        return None
+    variable, default = credential
+    return (environment.get(variable) or default).lower()
+
+
 def check_cache_key(
     *,
     kind: str,
@@ -100,9 +119,7 @@ def check_cache_key(
     prefix = words.header_prefix
     headers = {s[len(prefix) :].lower() for s in identity_sources if s.startswith(prefix)}
     key = ",".join(identity_sources) or "none"
-    authenticator = _KIND_AUTHENTICATOR.get(kind)
-    if authenticator is None and environment is not None:
-        authenticator = environment.get(POLICY_AUTHENTICATOR_VAR)
+    authenticator = _authenticator(kind, environment)
     if authenticator == "mtls":
         raise CacheKeyError(
             f"{words.ttl} {ttl}: {function} authenticates with the client certificate "

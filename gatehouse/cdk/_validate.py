@@ -14,6 +14,7 @@ start and said so in a synth annotation, rather than failing on a value nobody c
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -61,7 +62,7 @@ def without_tokens(value: str) -> str | None:
     """``value`` with each token replaced by a placeholder; ``None`` when it holds none."""
     if not _TOKEN.search(value) and not cdk.Token.is_unresolved(value):
         return None
-    count = iter(range(1_000_000))
+    count = itertools.count()
     marked = _TOKEN.sub(lambda _: _MARK.format(next(count)), value)
     try:
         tree = json.loads(marked)

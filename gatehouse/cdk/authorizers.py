@@ -40,7 +40,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from gatehouse.api_model import TOKEN_VALIDATION_REGEX
-from gatehouse.cache_key import CacheKeyError, CacheKeyWords, check_cache_key
+from gatehouse.cache_key import CacheKeyError, CacheKeyWords, check_cache_key, credential_header
 from gatehouse.cdk._code import TASK_ROOT, bundled_file, function_code
 from gatehouse.cdk._function import GatehouseFunction
 from gatehouse.cdk._settings_file import split_environment
@@ -188,8 +188,6 @@ class GatehouseAuthorizer(GatehouseFunction):
 
     kind: ClassVar[str]
     handler: ClassVar[str]
-    #: The setting naming the header the credential is read from, and its default.
-    credential_header: ClassVar[tuple[str, str] | None]
 
     def __init__(
         self,
@@ -239,10 +237,7 @@ class GatehouseAuthorizer(GatehouseFunction):
 
     def _credential(self) -> str | None:
         """The header the credential is read from (lower case), or ``None`` (certificate)."""
-        if self.credential_header is None:
-            return None
-        setting, default = self.credential_header
-        return (self.environment.get(setting) or default).lower()
+        return credential_header(self.kind, self.environment)
 
     def _default_ttl(self) -> cdk.Duration:
         return _DEFAULT_TTL if self._credential() is not None else cdk.Duration.seconds(0)
@@ -495,7 +490,6 @@ class JwtAuthorizer(GatehouseAuthorizer):
 
     kind = "jwt"
     handler = "authorizers.jwt_bearer.handler.lambda_handler"
-    credential_header = ("GATEHOUSE_JWT_HEADER", "authorization")
 
     def __init__(
         self,
@@ -562,7 +556,6 @@ class ApiKeyAuthorizer(GatehouseAuthorizer):
 
     kind = "apikey"
     handler = "authorizers.api_key.handler.lambda_handler"
-    credential_header = ("GATEHOUSE_APIKEY_HEADER", "x-api-key")
 
     def __init__(
         self,
@@ -633,7 +626,6 @@ class MtlsAuthorizer(GatehouseAuthorizer):
 
     kind = "mtls"
     handler = "authorizers.mtls.handler.lambda_handler"
-    credential_header = None
 
     def __init__(
         self,
@@ -750,7 +742,6 @@ class PolicyAuthorizer(GatehouseAuthorizer):
 
     kind = "policy"
     handler = "authorizers.policy.handler.lambda_handler"
-    credential_header = None  # from the authenticator, see _credential
 
     def __init__(
         self,
@@ -784,14 +775,6 @@ class PolicyAuthorizer(GatehouseAuthorizer):
             self.allow(source.actions, source.resources)
         if table is not None:
             self.allow(["dynamodb:GetItem"], [table.table_arn])
-
-    def _credential(self) -> str | None:
-        authenticator = self.environment.get("GATEHOUSE_POLICY_AUTHENTICATOR", "").strip()
-        if authenticator == "jwt_bearer":
-            return (self.environment.get("GATEHOUSE_JWT_HEADER") or "authorization").lower()
-        if authenticator == "api_key":
-            return (self.environment.get("GATEHOUSE_APIKEY_HEADER") or "x-api-key").lower()
-        return None
 
     @classmethod
     def _reader(cls) -> Callable[[Mapping[str, str]], object]:
