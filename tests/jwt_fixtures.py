@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from authorizers.core.clock import ManualClock
+from authorizers.core.deadline import Deadline
 from authorizers.core.exceptions import AuthenticationError, Reason
 from authorizers.jwt_bearer.issuers import IssuerKind, IssuerProfile, TokenUse
 from authorizers.jwt_bearer.keys import VerificationKey, parse_jwks
@@ -167,7 +168,7 @@ def cognito_profile(**overrides: Any) -> IssuerProfile:
 def static_lookup(keys: Keys) -> Callable[[IssuerProfile, str], VerificationKey]:
     keyset = parse_jwks(keys.jwks())
 
-    def lookup(_profile: IssuerProfile, kid: str) -> VerificationKey:
+    def lookup(_profile: IssuerProfile, kid: str, _deadline: Deadline | None) -> VerificationKey:
         key = keyset.keys.get(kid)
         if key is None:
             raise AuthenticationError(Reason.UNKNOWN_KEY)

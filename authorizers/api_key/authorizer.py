@@ -61,7 +61,7 @@ class ApiKeyAuthorizer:
         key = parse(
             presented_key(request, self.config.header), environments=self.config.environments
         )
-        record = self._store.lookup(key.hash)
+        record = self._store.lookup(key.hash, request.deadline)
         if record is None:
             raise AuthenticationError(Reason.UNKNOWN_CREDENTIAL)
         check_valid(record, now=self._clock.now())

@@ -15,8 +15,10 @@ Caching, both keyed by the hash and never by the raw key:
   well-formed junk keys cannot evict the positive entries.
 
 Failures fail closed and are never cached: throttling -> ``UpstreamError(UPSTREAM_THROTTLED)``,
-anything else from DynamoDB -> ``UpstreamError(UPSTREAM_UNAVAILABLE)``; an item that does not
-parse -> ``UpstreamError(INTERNAL)``. Each becomes a Deny with an ``Error`` metric.
+no answer by the invocation's deadline -> ``UpstreamError(UPSTREAM_TIMEOUT)``
+(:mod:`authorizers.core.deadline`), anything else from DynamoDB ->
+``UpstreamError(UPSTREAM_UNAVAILABLE)``; an item that does not parse ->
+``UpstreamError(INTERNAL)``. Each becomes a Deny with an ``Error`` metric.
 
 That includes an HTTP 200 whose body is not a JSON object (a proxy's HTML page, a truncated
 reply). botocore parses such a body as an empty ``GetItem`` answer, the very answer DynamoDB
@@ -35,15 +37,14 @@ from typing import Any, Protocol
 from authorizers.api_key.record import PARTITION_KEY, KeyRecord, MalformedRecord
 from authorizers.core.cache import BoundedTTLCache
 from authorizers.core.clock import Clock
+from authorizers.core.deadline import Deadline, call_within
 from authorizers.core.exceptions import Reason, UpstreamError
 from authorizers.core.observability import logger
 from authorizers.core.upstream import aws_upstream_error, refuse_unparseable_dynamodb_replies
 
-#: The botocore event fired with the raw HTTP response of a GetItem, before it is parsed.
-
 
 class KeyStore(Protocol):
-    def lookup(self, key_hash: str) -> KeyRecord | None: ...
+    def lookup(self, key_hash: str, deadline: Deadline | None = None) -> KeyRecord | None: ...
 
 
 class DynamoDbKeyStore:
@@ -81,20 +82,22 @@ class DynamoDbKeyStore:
             maxsize=max_entries, ttl_seconds=negative_ttl_s, clock=clock
         )
 
-    def lookup(self, key_hash: str) -> KeyRecord | None:
-        """The record stored under ``key_hash``, or None when there is none.
+    def lookup(self, key_hash: str, deadline: Deadline | None = None) -> KeyRecord | None:
+        """The record stored under ``key_hash``, or None when there is none; a ``GetItem``
+        (on a cache miss) ends by ``deadline``.
 
         Raises
         ------
         UpstreamError
-            DynamoDB failed or was throttled, or the item is malformed. Nothing is cached then.
+            DynamoDB failed, was throttled or did not answer by ``deadline``
+            (``UPSTREAM_TIMEOUT``), or the item is malformed. Nothing is cached then.
         """
         record = self._found.get(key_hash)
         if record is not None:
             return record
         if key_hash in self._missing:
             return None
-        record = self._fetch(key_hash)
+        record = call_within(deadline, lambda: self._fetch(key_hash), upstream="dynamodb")
         if record is None:
             self._missing.put(key_hash, True)
         else:

@@ -22,6 +22,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from aws_lambda_powertools.logging import correlation_paths
 
 from authorizers.core.config import CoreConfig, HttpResponseFormat
+from authorizers.core.deadline import Deadline
 from authorizers.core.decision import ANONYMOUS, Decision, Effect
 from authorizers.core.exceptions import (
     AccessDeniedError,
@@ -97,28 +98,34 @@ LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 def lambda_handler_for(cold_start: ColdStart[Any]) -> LambdaHandler:
     """The Lambda entry point of one authorizer: logging context, lazy tracing, :func:`handle`.
 
-    The event is never logged (``log_event=False``): it holds the caller's credentials.
+    The event is never logged (``log_event=False``): it holds the caller's credentials. The
+    context gives the invocation's deadline (:class:`~authorizers.core.deadline.Deadline`):
+    every upstream call is over before the function's timeout.
     """
 
     @logger.inject_lambda_context(
         correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False, clear_state=True
     )
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        deadline = Deadline.for_invocation(context)
         if not cold_start.tracing:
-            return handle(event, cold_start)
+            return handle(event, cold_start, deadline)
         with tracer().provider.in_subsegment("## authorize") as subsegment:
             subsegment.put_annotation(key="authorizer", value=cold_start.kind)
-            return handle(event, cold_start)
+            return handle(event, cold_start, deadline)
 
     return lambda_handler
 
 
-def handle(event: object, cold_start: ColdStart[Any]) -> dict[str, Any]:
-    """Answer one authorizer event. See the module docstring for the error mapping."""
+def handle(
+    event: object, cold_start: ColdStart[Any], deadline: Deadline | None = None
+) -> dict[str, Any]:
+    """Answer one authorizer event; upstream calls end by ``deadline``. See the module
+    docstring for the error mapping."""
     kind = cold_start.kind
     http_format = cold_start.http_format
     try:
-        request = normalize(event)
+        request = normalize(event, deadline)
     except InvalidRequestError as error:
         return _unauthorized(kind, error.reason, _looks_like_v2(event), http_format)
     try:

@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.data_classes.common import RequestContextClientCert
 
+from authorizers.core.deadline import Deadline
 from authorizers.core.exceptions import InvalidRequestError, Reason
 from authorizers.core.route_arn import RouteArn, parse_route_arn
 
@@ -114,6 +115,9 @@ class Request:
     client_cert: ClientCertificate | None = field(repr=False)
     #: REST TOKEN only: the raw value of the token source header, as the client sent it.
     token: str | None = field(repr=False)
+    #: When the invocation's upstream calls must be over (``None`` outside an invocation).
+    #: Not part of the request's identity: two requests differing only here are equal.
+    deadline: Deadline | None = field(default=None, repr=False, compare=False)
 
     @property
     def method(self) -> str | None:
@@ -140,8 +144,8 @@ class Request:
         return self.headers.single(header)
 
 
-def normalize(event: object) -> Request:
-    """Turn a raw authorizer event into a :class:`Request`.
+def normalize(event: object, deadline: Deadline | None = None) -> Request:
+    """Turn a raw authorizer event into a :class:`Request` with the invocation's ``deadline``.
 
     Raises
     ------
@@ -152,7 +156,7 @@ def normalize(event: object) -> Request:
     if not isinstance(event, dict):
         raise InvalidRequestError(Reason.UNSUPPORTED_EVENT)
     try:
-        return _normalize(event)
+        return _normalize(event, deadline)
     except InvalidRequestError:
         raise
     except (KeyError, TypeError, AttributeError, ValueError):
@@ -160,7 +164,7 @@ def normalize(event: object) -> Request:
         raise InvalidRequestError(Reason.MALFORMED_EVENT) from None
 
 
-def _normalize(event: dict[str, Any]) -> Request:
+def _normalize(event: dict[str, Any], deadline: Deadline | None) -> Request:
     kind = _kind_of(event)
     if kind is EventKind.REST_TOKEN:
         token_event = APIGatewayAuthorizerTokenEvent(event)
@@ -178,6 +182,7 @@ def _normalize(event: dict[str, Any]) -> Request:
             route=None,
             client_cert=None,
             token=token,
+            deadline=deadline,
         )
     if kind is EventKind.HTTP_V2:
         v2 = APIGatewayAuthorizerEventV2(event)
@@ -194,6 +199,7 @@ def _normalize(event: dict[str, Any]) -> Request:
             route=_opt_str(event.get("routeKey")),
             client_cert=_client_cert(context_v2.authentication),
             token=None,
+            deadline=deadline,
         )
     v1 = APIGatewayAuthorizerRequestEvent(event)
     context = _mapping(event.get("requestContext"))
@@ -214,6 +220,7 @@ def _normalize(event: dict[str, Any]) -> Request:
         route=_opt_str(context.get("routeKey") if websocket else event.get("resource")),
         client_cert=None if cert is None else _client_cert(RequestContextClientCert(cert)),
         token=None,
+        deadline=deadline,
     )
 
 

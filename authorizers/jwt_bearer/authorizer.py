@@ -13,6 +13,7 @@ from typing import Any, Self
 
 from authorizers.core.clock import Clock, MonotonicClock, SystemClock
 from authorizers.core.config import CoreConfig
+from authorizers.core.deadline import Deadline
 from authorizers.core.decision import Decision
 from authorizers.core.exceptions import AuthenticationError, ConfigurationError, Reason
 from authorizers.core.observability import logger
@@ -114,27 +115,27 @@ class JwtAuthorizer:
                 ISSUERS_VAR, f"issuer {profile.issuer}: 'jwks': {error}"
             ) from None
 
-    def _key(self, profile: IssuerProfile, kid: str) -> VerificationKey:
+    def _key(self, profile: IssuerProfile, kid: str, deadline: Deadline | None) -> VerificationKey:
         static = self._static.get(profile.issuer)
         if static is not None:
             key = static.keys.get(kid)
             if key is None:
                 raise AuthenticationError(Reason.UNKNOWN_KEY)
             return key
-        uri = self._jwks.resolve(profile.issuer, profile.jwks_uri)
-        return self._jwks.get_key(uri, kid)
+        uri = self._jwks.resolve(profile.issuer, profile.jwks_uri, deadline)
+        return self._jwks.get_key(uri, kid, deadline)
 
     def authenticate(self, request: Request) -> VerifiedToken:
         """The verified, unrevoked token of ``request``; raises the core's 401 errors."""
         token = bearer_token(request.credential(self.config.header))
-        verified = self.verifier.verify(token)
+        verified = self.verifier.verify(token, request.deadline)
         if self._revocation is not None:
             ids = [
                 value
                 for name in ("jti", "origin_jti")
                 if isinstance(value := verified.claims.get(name), str)
             ]
-            if self._revocation.is_revoked(verified.profile.issuer, ids):
+            if self._revocation.is_revoked(verified.profile.issuer, ids, request.deadline):
                 raise AuthenticationError(Reason.REVOKED)
         return verified
 

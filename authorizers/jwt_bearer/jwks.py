@@ -13,6 +13,9 @@ probed" section; PyJWT CVE-2026-48524, CVE-2026-102274):
   per ``cooldown_s`` per URI; other callers get ``UNKNOWN_KEY`` without a fetch. Refreshes of
   one URI are single-flight: concurrent callers wait on one per-URI lock and then use its
   result. After a failed fetch the URI is not retried before ``cooldown_s``.
+- **Within the invocation (authorizers.core.deadline).** A fetch, and a wait for another
+  caller's fetch, ends by the request's deadline; one still running then counts as failed
+  (what we hold is served if the stale window allows, else 401 ``UPSTREAM_UNAVAILABLE``).
 - **Bounded life (row 30).** A set older than ``max_age_s`` is refetched and the new set
   *replaces* the old one, so keys removed upstream stop verifying.
 - **Failures never evict (CVE-2026-48524).** A failed fetch, or a document that is not a
@@ -46,6 +49,7 @@ from enum import StrEnum
 from typing import Generic, TypeVar
 
 from authorizers.core.clock import Clock
+from authorizers.core.deadline import Deadline, acquire, call_within
 from authorizers.core.exceptions import AuthenticationError, Reason
 from authorizers.jwt_bearer.fetch import discover_jwks_uri
 from authorizers.jwt_bearer.keys import KID_PATTERN, MAX_KEYS, KeySet, VerificationKey, parse_jwks
@@ -205,16 +209,16 @@ class JwksCache:
             raise ValueError("the static JWKS has no usable key")
         return keyset
 
-    def get_key(self, uri: str, kid: str) -> VerificationKey:
-        """The key ``kid`` from the JWKS at the trusted ``uri``.
+    def get_key(self, uri: str, kid: str, deadline: Deadline | None = None) -> VerificationKey:
+        """The key ``kid`` from the JWKS at the trusted ``uri``; a fetch ends by ``deadline``.
 
         Raises
         ------
         AuthenticationError
             ``MALFORMED_CREDENTIALS`` for a kid outside ``KID_PATTERN`` (nothing looked up or
             fetched); ``UNKNOWN_KEY`` when the (fresh or stale-servable) set lacks the kid;
-            ``UPSTREAM_UNAVAILABLE`` when no servable set exists and the fetch fails or is
-            cooling down.
+            ``UPSTREAM_UNAVAILABLE`` when no servable set exists and the fetch fails, times out
+            or is cooling down.
         ValueError
             When ``uri`` would exceed ``max_uris`` (URIs come from configuration only).
         """
@@ -228,12 +232,17 @@ class JwksCache:
             key = current.value.keys.get(kid)
             if key is not None:
                 return key
-        with slot.lock:
+        if not acquire(slot.lock, deadline):
+            # Another request's refresh outlasted our deadline: what we hold, if servable.
+            return self._serve_stale(slot.current, uri, kid, self._clock.now())
+        try:
             # Re-read under the lock: a caller we waited for may have refreshed the set.
-            return self._get_key_locked(slot, uri, kid, self._clock.now())
+            return self._get_key_locked(slot, uri, kid, self._clock.now(), deadline)
+        finally:
+            slot.lock.release()
 
     def _get_key_locked(
-        self, slot: _Slot[KeySet], uri: str, kid: str, now: float
+        self, slot: _Slot[KeySet], uri: str, kid: str, now: float, deadline: Deadline | None
     ) -> VerificationKey:
         current = slot.current
         if current is not None and self._fresh(current.at, now):
@@ -244,15 +253,21 @@ class JwksCache:
             # At most one refresh per cooldown decides which (row 6).
             if not slot.cooled_down(now, self._cooldown):
                 raise AuthenticationError(Reason.UNKNOWN_KEY)
-            refreshed = self._refresh_keys(slot, uri, now)
+            refreshed = self._refresh_keys(slot, uri, now, deadline)
             if refreshed is None:
                 raise AuthenticationError(Reason.UPSTREAM_UNAVAILABLE)
             return _lookup(refreshed, kid)
         # Expired or never loaded. After a failure, wait out the cooldown before retrying.
         if slot.failures == 0 or slot.cooled_down(now, self._cooldown):
-            refreshed = self._refresh_keys(slot, uri, now)
+            refreshed = self._refresh_keys(slot, uri, now, deadline)
             if refreshed is not None:
                 return _lookup(refreshed, kid)
+        return self._serve_stale(current, uri, kid, now)
+
+    def _serve_stale(
+        self, current: _Stamped[KeySet] | None, uri: str, kid: str, now: float
+    ) -> VerificationKey:
+        """The key from a set past its max age but within the stale window; else 401."""
         if current is not None and self._stale_servable(current.at, now):
             key = _lookup(current.value, kid)
             with self._lock:
@@ -261,7 +276,9 @@ class JwksCache:
             return key
         raise AuthenticationError(Reason.UPSTREAM_UNAVAILABLE)
 
-    def _refresh_keys(self, slot: _Slot[KeySet], uri: str, now: float) -> KeySet | None:
+    def _refresh_keys(
+        self, slot: _Slot[KeySet], uri: str, now: float, deadline: Deadline | None
+    ) -> KeySet | None:
         skipped = 0
 
         def load(name: str) -> KeySet:
@@ -272,7 +289,7 @@ class JwksCache:
                 raise ValueError("no usable key in a non-empty JWKS")
             return keyset
 
-        refreshed = self._refresh(slot, uri, now, load)
+        refreshed = self._refresh(slot, uri, now, load, deadline)
         # Reported outside the fetch's try block: the hook cannot turn a good fetch into a
         # failed one.
         if skipped:
@@ -281,11 +298,12 @@ class JwksCache:
 
     # -- discovery ----------------------------------------------------------------------------
 
-    def resolve(self, issuer: str, jwks_uri: str | None) -> str:
+    def resolve(self, issuer: str, jwks_uri: str | None, deadline: Deadline | None = None) -> str:
         """The JWKS URI for a configured issuer: ``jwks_uri`` when configured, else discovered.
 
         Discovery (``fetch.discover_jwks_uri``) runs once per ``max_age_s`` per issuer, single
-        flight, with the same cooldown after a failure and the same stale window as key sets.
+        flight, with the same cooldown after a failure, the same stale window and the same
+        ``deadline`` as key sets.
 
         Raises
         ------
@@ -300,7 +318,12 @@ class JwksCache:
         current = slot.current
         if current is not None and self._fresh(current.at, self._clock.now()):
             return current.value
-        with slot.lock:
+        if not acquire(slot.lock, deadline):
+            current = slot.current
+            if current is not None and self._stale_servable(current.at, self._clock.now()):
+                return current.value
+            raise AuthenticationError(Reason.UPSTREAM_UNAVAILABLE)
+        try:
             now = self._clock.now()
             current = slot.current
             if current is not None and self._fresh(current.at, now):
@@ -311,6 +334,7 @@ class JwksCache:
                     issuer,
                     now,
                     self._discover,
+                    deadline,
                     ok=JwksEvent.DISCOVERED,
                     failed=JwksEvent.DISCOVERY_FAILED,
                 )
@@ -319,6 +343,8 @@ class JwksCache:
             if current is not None and self._stale_servable(current.at, now):
                 return current.value
             raise AuthenticationError(Reason.UPSTREAM_UNAVAILABLE)
+        finally:
+            slot.lock.release()
 
     def _discover(self, issuer: str) -> str:
         return discover_jwks_uri(self._fetch, issuer, allow_loopback_http=self._allow_loopback_http)
@@ -374,18 +400,21 @@ class JwksCache:
         name: str,
         now: float,
         load: Callable[[str], T],
+        deadline: Deadline | None,
         *,
         ok: JwksEvent = JwksEvent.REFRESHED,
         failed: JwksEvent = JwksEvent.FETCH_FAILED,
     ) -> T | None:
-        """One fetch attempt, called with ``slot.lock`` held. None when it failed.
+        """One fetch attempt, called with ``slot.lock`` held and over by ``deadline``. None
+        when it failed.
 
         On success the new value replaces the old one entirely (keys removed upstream drop
-        out). On failure nothing is evicted: only the attempt and the failure are recorded.
+        out). On failure nothing is evicted: only the attempt and the failure are recorded. A
+        fetch still running at the deadline counts as failed; its late result is dropped.
         """
         slot.last_attempt = now  # set first: the attempt counts even if it raises
         try:
-            value = load(name)
+            value = call_within(deadline, lambda: load(name), upstream="jwks")
         except Exception:  # any failure (network, JSON, not a JWKS, a fetcher's own bug)
             slot.failures += 1
             self._emit(failed, name)

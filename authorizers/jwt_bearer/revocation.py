@@ -10,7 +10,8 @@ Keys are (iss, jti) read from a *verified* token, never the raw token text (JWT 
 one token has many spellings, docs/jwt-attacks.md row 12). Answers are cached for a short
 bounded TTL, so a revocation takes effect within that TTL (plus API Gateway's authorizer cache
 TTL).
-DynamoDB errors fail closed: ``UpstreamError`` -> Deny, with an ``Error`` metric. So does an
+DynamoDB errors fail closed: ``UpstreamError`` -> Deny, with an ``Error`` metric; so does no
+answer by the invocation's deadline (``UPSTREAM_TIMEOUT``). So does an
 HTTP 200 whose body is not a JSON object: botocore parses it as ``{}``, which reads as "not
 revoked", so a broken reply would let a revoked token through. The raw body is checked before
 botocore parses it (a ``before-parse`` hook, as in ``authorizers.api_key.store``).
@@ -23,13 +24,14 @@ from typing import Any, Protocol
 
 from authorizers.core.cache import BoundedTTLCache
 from authorizers.core.clock import Clock
+from authorizers.core.deadline import Deadline, call_within
 from authorizers.core.upstream import aws_upstream_error, refuse_unparseable_dynamodb_replies
-
-#: The botocore event fired with the raw HTTP response of a GetItem, before it is parsed.
 
 
 class RevocationList(Protocol):
-    def is_revoked(self, issuer: str, ids: Sequence[str]) -> bool: ...
+    def is_revoked(
+        self, issuer: str, ids: Sequence[str], deadline: Deadline | None = None
+    ) -> bool: ...
 
 
 class DynamoDbRevocationList:
@@ -51,15 +53,18 @@ class DynamoDbRevocationList:
             maxsize=max_entries, ttl_seconds=cache_ttl_s, clock=clock
         )
 
-    def is_revoked(self, issuer: str, ids: Sequence[str]) -> bool:
-        return any(self._lookup(issuer, token_id) for token_id in ids if token_id)
+    def is_revoked(self, issuer: str, ids: Sequence[str], deadline: Deadline | None = None) -> bool:
+        """Whether any of ``ids`` is revoked; each uncached ``GetItem`` ends by ``deadline``
+        (else ``UpstreamError(UPSTREAM_TIMEOUT)``)."""
+        return any(self._lookup(issuer, token_id, deadline) for token_id in ids if token_id)
 
-    def _lookup(self, issuer: str, token_id: str) -> bool:
+    def _lookup(self, issuer: str, token_id: str, deadline: Deadline | None) -> bool:
         key = (issuer, token_id)
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        revoked = self._fetch(f"{issuer}#{token_id}")
+        pk = f"{issuer}#{token_id}"
+        revoked = call_within(deadline, lambda: self._fetch(pk), upstream="dynamodb")
         self._cache.put(key, revoked)
         return revoked
 

@@ -26,6 +26,7 @@ from typing import Any, Final
 from jwt.algorithms import Algorithm, get_default_algorithms
 
 from authorizers.core.clock import Clock
+from authorizers.core.deadline import Deadline
 from authorizers.core.exceptions import AuthenticationError, InvalidRequestError, Reason
 from authorizers.jwt_bearer.claims import VerifiedToken, check_claims
 from authorizers.jwt_bearer.issuers import IssuerProfile
@@ -33,7 +34,8 @@ from authorizers.jwt_bearer.keys import ASYMMETRIC_ALGORITHMS, KID_PATTERN, Veri
 from authorizers.jwt_bearer.token import MAX_TOKEN_BYTES, parse_token
 
 #: Looks a key up for an issuer; raises AuthenticationError (unknown key, JWKS unavailable).
-KeyLookup = Callable[[IssuerProfile, str], VerificationKey]
+#: ``(profile, kid, deadline) -> key``: a fetch it makes ends by the invocation's deadline.
+KeyLookup = Callable[[IssuerProfile, str, Deadline | None], VerificationKey]
 
 _ALGORITHMS: Final[Mapping[str, Algorithm]] = {
     name: algorithm
@@ -75,8 +77,9 @@ class JwtVerifier:
         self._max_token_bytes = max_token_bytes
         self._principal_claim = principal_claim
 
-    def verify(self, token: str) -> VerifiedToken:
-        """Raises InvalidRequestError (malformed) or AuthenticationError (not valid)."""
+    def verify(self, token: str, deadline: Deadline | None = None) -> VerifiedToken:
+        """Raises InvalidRequestError (malformed) or AuthenticationError (not valid); a key
+        fetch ends by ``deadline``."""
         parsed = parse_token(token, max_bytes=self._max_token_bytes)
         iss = parsed.payload.get("iss")
         profile = self._issuers.get(iss) if isinstance(iss, str) else None
@@ -88,7 +91,7 @@ class JwtVerifier:
         kid = parsed.kid
         if kid is None or not KID_PATTERN.fullmatch(kid):
             raise InvalidRequestError(Reason.MALFORMED_CREDENTIALS)
-        key = self._key_lookup(profile, kid)
+        key = self._key_lookup(profile, kid, deadline)
         if alg not in key.algorithms:
             raise AuthenticationError(Reason.INVALID_SIGNATURE)
         if not _signature_ok(alg, key, parsed.signing_input, parsed.signature):

@@ -105,7 +105,7 @@ class MtlsAuthorizer:
             facts, identity = cached
             check_validity(facts.not_before, facts.not_after, now, self.config.policy.leeway_s)
         if self._crls is not None:
-            crl = self._crls.revocation_list(facts.issuer_key_id)
+            crl = self._crls.revocation_list(facts.issuer_key_id, request.deadline)
             if crl.is_revoked(facts.serial):
                 raise AuthenticationError(Reason.REVOKED)
         return facts, identity

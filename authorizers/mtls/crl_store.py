@@ -9,6 +9,10 @@ fetched). For each configured CA the store holds the last good :class:`Revocatio
 - **Failures never evict.** A fetch error, or a new CRL that does not parse or verify against
   its CA (``crl.InvalidCrl``), leaves the last good list in place. Only a verified CRL
   replaces one.
+- **Within the invocation.** A fetch, and a wait for another request's fetch, ends by the
+  request's deadline (:mod:`authorizers.core.deadline`). A refresh still running then is a
+  failed fetch: the request is answered from the list held (if fresh) and the CA is retried
+  after ``retry_s``. Only a CA with no list at all answers ``UPSTREAM_TIMEOUT``.
 - **Freshness is separate from fetching.** Whatever list we hold must be within ``nextUpdate``
   plus ``stale_grace_s`` of the *wall* clock, else :class:`crl.StaleCrl`. With no list at all
   (never fetched successfully) the answer is :class:`UpstreamError`: fail closed.
@@ -29,6 +33,7 @@ from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
 
 from authorizers.core.clock import Clock
+from authorizers.core.deadline import Deadline, acquire, call_within
 from authorizers.core.exceptions import Reason, UpstreamError
 from authorizers.core.upstream import aws_upstream_error, error_code
 from authorizers.mtls.certificate import TrustAnchor
@@ -116,34 +121,45 @@ class CrlStore:
         self._entries: dict[str, _Entry] = {key_id: _Entry() for key_id in sources}
         self._lock = threading.Lock()
 
-    def revocation_list(self, key_id: str) -> RevocationList:
-        """The fresh list of the CA ``key_id``, refreshing it first when due.
+    def revocation_list(self, key_id: str, deadline: Deadline | None = None) -> RevocationList:
+        """The fresh list of the CA ``key_id``, refreshing it first when due; the refresh
+        (or the wait for another request's) ends by ``deadline``.
 
         Raises
         ------
         UpstreamError
-            No verified list was ever loaded for this CA (``UPSTREAM_UNAVAILABLE``, or
-            ``UPSTREAM_THROTTLED``); :class:`crl.StaleCrl` when the list held is stale.
+            No verified list was ever loaded for this CA (``UPSTREAM_UNAVAILABLE``,
+            ``UPSTREAM_THROTTLED``, or ``UPSTREAM_TIMEOUT`` when the load did not end by
+            ``deadline``); :class:`crl.StaleCrl` when the list held is stale.
         """
         entry = self._entries.get(key_id)
         if entry is None:  # an anchor without a CRL source: configuration prevents this
             raise UpstreamError(Reason.UPSTREAM_UNAVAILABLE)
-        with self._lock:
-            error = self._refresh_if_due(key_id, entry)
-            crl = entry.crl
+        error: UpstreamError | None
+        if acquire(self._lock, deadline):
+            try:
+                error = self._refresh_if_due(key_id, entry, deadline)
+            finally:
+                self._lock.release()
+        else:  # another request's refresh outlasted our deadline: the list we hold, if any
+            error = UpstreamError(Reason.UPSTREAM_TIMEOUT)
+        crl = entry.crl
         if crl is None:
             raise error or UpstreamError(Reason.UPSTREAM_UNAVAILABLE)
         crl.check_fresh(self._wall.now(), self._grace_s)
         return crl
 
-    def _refresh_if_due(self, key_id: str, entry: _Entry) -> UpstreamError | None:
+    def _refresh_if_due(
+        self, key_id: str, entry: _Entry, deadline: Deadline | None
+    ) -> UpstreamError | None:
         now = self._clock.now()
         if entry.checked_at is not None and now - entry.checked_at < self._refresh_s:
             return None
         if entry.failed_at is not None and now - entry.failed_at < self._retry_s:
             return None
+        location, etag = self._sources[key_id], entry.etag
         try:
-            fetched = self._fetch(self._sources[key_id], entry.etag)
+            fetched = call_within(deadline, lambda: self._fetch(location, etag), upstream="s3")
             if fetched.body is not None:
                 crl = parse_crl(fetched.body, self._anchors[key_id])
                 if entry.crl is not None and crl.this_update < entry.crl.this_update:

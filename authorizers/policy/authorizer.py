@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from authorizers.core.clock import Clock, MonotonicClock, SystemClock
 from authorizers.core.config import CoreConfig, HttpResponseFormat
+from authorizers.core.deadline import COLD_START_BUDGET_S, Deadline
 from authorizers.core.decision import Decision
 from authorizers.core.exceptions import AuthorizerError, ConfigurationError
 from authorizers.core.observability import logger
@@ -128,7 +129,7 @@ class PolicyAuthorizer:
             on_event=_log_store_event,
         )
         if load:
-            store.refresh()
+            store.refresh(Deadline.after(COLD_START_BUDGET_S))
         return cls(config, authenticator=authenticator, store=store, clock=clock or SystemClock())
 
     @property
@@ -137,7 +138,7 @@ class PolicyAuthorizer:
 
     def decide(self, request: Request) -> Decision:
         identity = self.authenticator.authenticate(request)
-        snapshot = self.store.current()
+        snapshot = self.store.current(request.deadline)
         shadow = self.config.mode is Mode.SHADOW
         try:
             result = decide(

@@ -9,8 +9,9 @@ replaces anything:
   it) never replaces a good set: the last-known-good set stays, the failure is logged and
   counted (``PolicyReloadFailed``), and the broken tag is remembered so it is not recompiled
   every interval;
-- a source failure (S3/SSM down or throttled, or any unexpected exception while fetching)
-  keeps the last-known-good set too;
+- a source failure (S3/SSM down or throttled, no answer by the request's deadline
+  (:mod:`authorizers.core.deadline`), or any unexpected exception while fetching) keeps the
+  last-known-good set too, and the request is decided with it;
 - :meth:`refresh` never raises: a failed load at cold start leaves the function running with
   no policy set (requests denied, saying why) rather than failing the cold start for good;
 - with no good set at all (a cold start whose first load failed), every request is denied,
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from authorizers.core.clock import Clock
+from authorizers.core.deadline import Deadline, call_within
 from authorizers.core.exceptions import AuthorizerError, Reason
 from authorizers.policy.bundle import BundleError
 from authorizers.policy.engine import PolicySnapshot
@@ -73,17 +75,22 @@ class PolicyStore:
     def unavailable(self) -> Unavailable:
         return self._unavailable
 
-    def current(self) -> PolicySnapshot | None:
-        """The policy set to decide with (refreshing when due); None when there is none."""
+    def current(self, deadline: Deadline | None = None) -> PolicySnapshot | None:
+        """The policy set to decide with (refreshing when due, the fetch over by
+        ``deadline``); None when there is none."""
         if self._clock.now() >= self._next_check:
-            self.refresh()
+            self.refresh(deadline)
         return self._snapshot
 
-    def refresh(self) -> None:
-        """Fetch (conditionally) and, when the document changed, compile and swap."""
+    def refresh(self, deadline: Deadline | None = None) -> None:
+        """Fetch (conditionally, ending by ``deadline``) and, when the document changed,
+        compile and swap."""
         now = self._clock.now()
+        tag = self._tag
         try:
-            fetched = self._source.fetch(self._tag)
+            fetched = call_within(
+                deadline, lambda: self._source.fetch(tag), upstream="policy-source"
+            )
         except AuthorizerError as error:
             self._failed(now, "source", error.reason, {"error_reason": error.reason.value})
             return

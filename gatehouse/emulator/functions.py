@@ -6,7 +6,8 @@ function, as Lambda would. That matters: every authorizer refuses ``GATEHOUSE_*`
 does not know, so two authorizers cannot share one process environment.
 
 The protocol is JSON lines over the worker's stdin/stdout: the worker says ``{"ready": ...}``
-once its handler is imported (the cold start), then answers each ``{"event": ...}`` with
+once its handler is imported (the cold start), then answers each
+``{"event": ..., "timeout_ms": ...}`` (the timeout sets its context's remaining time) with
 ``{"result": ...}`` or ``{"error": {"type", "message"}}``. One invocation at a time per worker,
 as one Lambda execution environment. The worker's stderr (the authorizer's own log lines, which
 never hold credentials) goes to a log file.
@@ -28,7 +29,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Final, Protocol
+
+#: A function's timeout unless told otherwise: the default of ``gatehouse.cdk``'s
+#: ``FunctionOptions.timeout_seconds``, which the deployed authorizers run with.
+FUNCTION_TIMEOUT_SECONDS: Final = 5.0
 
 #: The worker says it is ready within this many seconds, or it is considered failed.
 START_TIMEOUT_SECONDS = 30.0
@@ -82,9 +87,11 @@ class WorkerFunction:
         *,
         log_path: Path | None = None,
         python: str = sys.executable,
+        timeout_seconds: float = FUNCTION_TIMEOUT_SECONDS,
     ) -> None:
         self.name = name
         self.handler = handler
+        self.timeout_seconds = timeout_seconds
         self._environment = dict(environment)
         self._log_path = log_path
         self._python = python
@@ -162,6 +169,10 @@ class WorkerFunction:
     # -- invoke -----------------------------------------------------------------------------
 
     def invoke(self, event: dict[str, Any], timeout: float) -> Invocation:
+        """Run one invocation; ``timeout`` is how long the gateway waits. The function's own
+        timeout applies too, the shorter one wins, and the handler's context counts down from
+        it, as Lambda's does."""
+        timeout = min(timeout, self.timeout_seconds)
         with self._lock:
             self.invocations += 1
             if self._process is None or self._process.poll() is not None:
@@ -172,7 +183,8 @@ class WorkerFunction:
             process = self._process
             assert process is not None and process.stdin is not None  # noqa: S101
             try:
-                process.stdin.write(json.dumps({"event": event}) + "\n")
+                request = {"event": event, "timeout_ms": int(timeout * 1000)}
+                process.stdin.write(json.dumps(request) + "\n")
                 process.stdin.flush()
             except OSError:
                 self._kill()

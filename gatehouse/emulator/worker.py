@@ -13,25 +13,9 @@ import json
 import os
 import signal
 import sys
-import uuid
-from dataclasses import dataclass, field
 from typing import IO, Any
 
-
-@dataclass
-class LambdaContext:
-    """The attributes Powertools reads from Lambda's context object."""
-
-    function_name: str
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = ""
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = ""
-    log_stream_name: str = ""
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+from gatehouse.emulator.context import LambdaContext
 
 
 def _reply(out: IO[str], message: dict[str, Any]) -> None:
@@ -58,12 +42,16 @@ def main(argv: list[str]) -> int:
     name = os.environ.get("POWERTOOLS_SERVICE_NAME", module_name)
     for line in sys.stdin:
         try:
-            event = json.loads(line)["event"]
-        except (ValueError, KeyError, TypeError):
+            message = json.loads(line)
+            event, timeout_ms = message["event"], int(message.get("timeout_ms", 10_000))
+        except (ValueError, KeyError, TypeError, AttributeError):
             _reply(protocol, {"error": {"type": "Runtime.BadRequest", "message": "bad event"}})
             continue
+        # The context's clock starts now, with the gateway's timeout: the handler's deadline is
+        # the one Lambda would give it.
+        context = LambdaContext(function_name=name, timeout_ms=timeout_ms)
         try:
-            result = handler(event, LambdaContext(function_name=name))
+            result = handler(event, context)
         except Exception as error:
             _reply(protocol, {"error": {"type": type(error).__name__, "message": str(error)}})
             continue

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from gatehouse.emulator.context import LambdaContext
 from gatehouse.emulator.events import (
     IncomingRequest,
     client_cert,
@@ -68,27 +68,6 @@ class Api:
     def prefix(self) -> str:
         """``arn:aws:execute-api:<region>:<account>:<api>/<stage>``."""
         return f"arn:aws:execute-api:{self.region}:{self.account}:{self.api_id}/{self.stage}"
-
-
-@dataclass(frozen=True, slots=True)
-class LambdaContext:
-    """The Lambda context object a handler receives: what Powertools and Gatehouse read."""
-
-    function_name: str = "gatehouse-authorizer"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = (
-        "arn:aws:lambda:eu-west-1:123456789012:function:gatehouse-authorizer"
-    )
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = "/aws/lambda/gatehouse-authorizer"
-    log_stream_name: str = "2026/01/01/[$LATEST]0123456789abcdef"
-    timeout_ms: int = 5000
-    _started: float = field(default_factory=time.monotonic, repr=False)
-
-    def get_remaining_time_in_millis(self) -> int:
-        """Milliseconds left of ``timeout_ms`` since this context was made."""
-        return max(0, self.timeout_ms - int((time.monotonic() - self._started) * 1000))
 
 
 def build_event(

@@ -212,7 +212,7 @@ def test_jwks_unreachable_and_nothing_cached_is_401_never_allow(
     authorizer = module._COLD_START.get()
     authorizer._static.clear()
 
-    def down(_profile, _kid):
+    def down(_profile, _kid, _deadline):
         from authorizers.core.exceptions import AuthenticationError, Reason
 
         raise AuthenticationError(Reason.UPSTREAM_UNAVAILABLE)
@@ -233,7 +233,7 @@ def test_revoked_token_is_401_and_dynamodb_outage_is_deny(handler_for, make_toke
             self.answer = answer
             self.seen = []
 
-        def is_revoked(self, issuer, ids):
+        def is_revoked(self, issuer, ids, deadline=None):
             self.seen.append((issuer, tuple(ids)))
             if isinstance(self.answer, Exception):
                 raise self.answer
@@ -259,7 +259,7 @@ def test_null_jti_cannot_skip_the_revocation_lookup(handler_for, make_token, mon
     asked: list[tuple[str, tuple[str, ...]]] = []
 
     class Denylist:
-        def is_revoked(self, issuer: str, ids: list[str]) -> bool:
+        def is_revoked(self, issuer: str, ids: list[str], deadline: object = None) -> bool:
             asked.append((issuer, tuple(ids)))
             return True
 

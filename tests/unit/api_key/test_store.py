@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import boto3
@@ -13,6 +15,7 @@ from authorizers.api_key.keys import Environment, generate, key_hash
 from authorizers.api_key.record import KeyRecord
 from authorizers.api_key.store import DynamoDbKeyStore
 from authorizers.core.clock import ManualClock
+from authorizers.core.deadline import Deadline
 from authorizers.core.exceptions import Reason, UpstreamError
 from tests.unit.api_key.fixtures import (
     TABLE,
@@ -174,6 +177,40 @@ def test_dynamodb_failures_fail_closed_and_nothing_is_cached(error, reason, cloc
         assert caught.value.reason is reason
         assert caught.value.__cause__ is None
     assert client.calls == 2  # a failure is remembered neither as found nor as missing
+
+
+class HungClient:
+    """GetItem blocks (a DynamoDB endpoint that accepts and never answers) until released,
+    then answers from ``inner``."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.release = threading.Event()
+        self.calls = 0
+
+    def get_item(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls += 1
+        self.release.wait(10)
+        return self.inner.get_item(**kwargs)
+
+
+def test_a_hung_lookup_is_a_timeout_by_the_deadline_and_is_not_cached(dynamodb, clock):
+    """Attack: DynamoDB never answering a GetItem. The lookup ends by the invocation's
+    deadline (UpstreamTimeout, a Deny), and the key is not remembered as unknown: once
+    DynamoDB answers, the same key works."""
+    issued = issue(dynamodb)
+    client = HungClient(dynamodb)
+    store = store_for(client, clock)
+    try:
+        started = time.monotonic()
+        with pytest.raises(UpstreamError) as caught:
+            store.lookup(issued.key_hash, Deadline.after(0.2))
+        assert caught.value.reason is Reason.UPSTREAM_TIMEOUT
+        assert time.monotonic() - started < 0.5
+    finally:
+        client.release.set()
+    assert store.lookup(issued.key_hash, Deadline.after(2)) is not None
+    assert client.calls == 2
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ def echo(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "settings": {k: v for k, v in os.environ.items() if k.startswith("GATEHOUSE_")},
         "endpoint": os.environ.get("AWS_ENDPOINT_URL"),
         "pid": os.getpid(),
+        "remaining_ms": context.get_remaining_time_in_millis(),
     }
 
 

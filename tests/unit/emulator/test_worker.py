@@ -48,6 +48,17 @@ def test_worker_runs_the_handler_with_exactly_its_environment(started, monkeypat
     assert result.payload["pid"] != os.getpid()
 
 
+def test_the_handler_s_context_counts_down_from_the_gateway_s_timeout(started):
+    """The authorizers read their deadline from the context: in local mode it must be the
+    timeout the gateway enforces, not a constant."""
+    worker = _worker("echo")
+    started.append(worker)
+    worker.start()
+    assert worker.wait_ready()
+    remaining = worker.invoke({}, timeout=3).payload["remaining_ms"]
+    assert 2500 < remaining <= 3000
+
+
 def test_an_error_comes_back_with_its_message(started):
     worker = _worker("unauthorized")
     started.append(worker)
@@ -75,3 +86,21 @@ def test_a_handler_that_cannot_be_imported_is_an_init_error(started):
     assert "missing_function" in (worker.init_error or "")
     result = worker.invoke({}, timeout=10)
     assert result.error_type == "Runtime.InitError"
+
+
+def test_a_function_s_timeout_is_the_deployed_default() -> None:
+    from gatehouse.cdk import FunctionOptions
+    from gatehouse.emulator.functions import FUNCTION_TIMEOUT_SECONDS
+
+    assert FunctionOptions().timeout_seconds == FUNCTION_TIMEOUT_SECONDS
+
+
+def test_the_function_s_own_timeout_ends_an_invocation_the_gateway_would_wait_for(started):
+    environment = worker_environment(
+        {}, name="test", region="eu-west-1", endpoint_url="http://127.0.0.1:1", pythonpath=ROOT
+    )
+    worker = WorkerFunction("test", f"{HANDLERS}.slow", environment, timeout_seconds=0.5)
+    started.append(worker)
+    worker.start()
+    assert worker.wait_ready()
+    assert worker.invoke({"sleep": 3}, timeout=10).timed_out

@@ -16,7 +16,6 @@ import hmac
 import json
 import timeit
 import traceback
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,6 +26,7 @@ from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 
 from authorizers.core.clock import ManualClock
+from authorizers.core.deadline import Deadline
 from authorizers.core.exceptions import (
     AccessDeniedError,
     AuthenticationError,
@@ -40,7 +40,7 @@ from authorizers.jwt_bearer.decide import build_context, decide
 from authorizers.jwt_bearer.issuers import IssuerKind, IssuerProfile, TokenUse
 from authorizers.jwt_bearer.keys import ASYMMETRIC_ALGORITHMS, VerificationKey, parse_jwks
 from authorizers.jwt_bearer.token import MAX_TOKEN_BYTES, bearer_token
-from authorizers.jwt_bearer.verifier import JwtVerifier
+from authorizers.jwt_bearer.verifier import JwtVerifier, KeyLookup
 from tests.conftest import load_event
 from tests.unit.jwt_bearer.conftest import (
     AUDIENCE,
@@ -56,7 +56,7 @@ from tests.unit.jwt_bearer.conftest import (
     sign_raw,
 )
 
-Lookup = Callable[[IssuerProfile, str], VerificationKey]
+Lookup = KeyLookup
 
 #: Order of the P-256 group.
 P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -74,9 +74,11 @@ class RecordingLookup:
         self.inner = inner
         self.calls: list[tuple[IssuerProfile, str]] = []
 
-    def __call__(self, profile: IssuerProfile, kid: str) -> VerificationKey:
+    def __call__(
+        self, profile: IssuerProfile, kid: str, deadline: Deadline | None = None
+    ) -> VerificationKey:
         self.calls.append((profile, kid))
-        return self.inner(profile, kid)
+        return self.inner(profile, kid, deadline)
 
 
 def make_verifier(lookup: Lookup, *profiles: IssuerProfile, **options: Any) -> JwtVerifier:
@@ -92,7 +94,7 @@ def make_verifier(lookup: Lookup, *profiles: IssuerProfile, **options: Any) -> J
 def lookup_for(jwks: dict[str, Any]) -> Lookup:
     keyset = parse_jwks(jwks)
 
-    def lookup(_profile: IssuerProfile, kid: str) -> VerificationKey:
+    def lookup(_profile: IssuerProfile, kid: str, _deadline: Deadline | None) -> VerificationKey:
         key = keyset.keys.get(kid)
         if key is None:
             raise AuthenticationError(Reason.UNKNOWN_KEY)
@@ -606,7 +608,9 @@ def test_row17_issuer_of_another_profile_does_not_borrow_its_keys(keys, make_tok
         "keys": [{**RSAAlgorithm.to_jwk(keys.rsa_other.public_key(), as_dict=True), "kid": "cog-1"}]
     }
     per_issuer = {ISSUER: lookup_for(oidc_jwks), COGNITO_ISSUER: lookup_for(pool_jwks)}
-    lookup = RecordingLookup(lambda profile, kid: per_issuer[profile.issuer](profile, kid))
+    lookup = RecordingLookup(
+        lambda profile, kid, deadline: per_issuer[profile.issuer](profile, kid, deadline)
+    )
     verifier = make_verifier(lookup)
     cognito = default_claims(
         iss=COGNITO_ISSUER, aud=None, client_id=COGNITO_CLIENT, token_use="access"

@@ -1,7 +1,8 @@
 """JwksCache: key lifecycle, bounded fetching, failure handling, kid hygiene, discovery.
 
 Row numbers refer to the attack catalogue in docs/jwt-attacks.md. No test touches the
-network or sleeps: time is a ManualClock and the fetcher is a fake that counts its calls.
+network: time is a ManualClock and the fetcher is a fake that counts its calls. The deadline
+tests wait a few tenths of a second of real time, the time their deadline bounds.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -18,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from authorizers.core.clock import ManualClock
+from authorizers.core.deadline import Deadline
 from authorizers.core.exceptions import AuthenticationError, Reason
 from authorizers.jwt_bearer.fetch import FetchError, FetchFailure
 from authorizers.jwt_bearer.jwks import JwksCache, JwksEvent, JwksStatus
@@ -282,6 +285,57 @@ def test_endpoint_down_serves_stale_within_the_window_then_401(cache, fetch, jwk
     clock.set(loaded_at + MAX_AGE + STALE)
     assert reason_of(lambda: cache.get_key(URI, "ed-1")) is Reason.UPSTREAM_UNAVAILABLE
     assert cache.stale_serves == 2
+
+
+class HungFetch(FakeFetch):
+    """A fetch that blocks until ``release`` is set (a socket that accepts and never answers)."""
+
+    def __init__(self, result: object = None) -> None:
+        super().__init__(result)
+        self.release = threading.Event()
+
+    def __call__(self, url: str) -> object:
+        self.release.wait(10)
+        return super().__call__(url)
+
+
+def test_a_hung_refresh_serves_the_stale_set_by_the_deadline(make_cache, jwk, clock, events):
+    """Attack: a JWKS endpoint that never answers when the set expires. The request must not
+    wait past its deadline (real time: the fetch runs on a worker thread, bounded by it)."""
+    hung = HungFetch()
+    cache = make_cache(fetch=hung)
+    cache.preload(URI, jwks(jwk, "ed-1"))
+    clock.advance(MAX_AGE)
+    try:
+        started = time.monotonic()
+        assert cache.get_key(URI, "ed-1", Deadline.after(0.2)).kid == "ed-1"
+        assert time.monotonic() - started < 0.5
+        assert events.names == ["jwks_fetch_failed", "jwks_stale_served"]
+        # A second caller in the cooldown neither fetches nor waits.
+        started = time.monotonic()
+        assert cache.get_key(URI, "ed-1", Deadline.after(0.2)).kid == "ed-1"
+        assert time.monotonic() - started < 0.1
+    finally:
+        hung.release.set()
+
+
+def test_waiting_on_another_caller_s_refresh_ends_by_the_deadline(make_cache, jwk, clock):
+    hung = HungFetch(jwks(jwk, "ed-1"))
+    cache = make_cache(fetch=hung)
+    first = threading.Thread(target=cache.get_key, args=(URI, "ed-1", Deadline.after(2)))
+    first.start()  # holds the URI's refresh, its fetch hung
+    try:
+        time.sleep(0.1)
+        started = time.monotonic()
+        assert (
+            reason_of(lambda: cache.get_key(URI, "ed-1", Deadline.after(0.2)))
+            is Reason.UPSTREAM_UNAVAILABLE
+        )
+        assert time.monotonic() - started < 0.5
+        assert hung.calls == 0  # the first caller's fetch is the only one, still hung
+    finally:
+        hung.release.set()
+        first.join(5)
 
 
 def test_a_stale_set_does_not_serve_a_kid_it_never_had(cache, fetch, jwk, clock):

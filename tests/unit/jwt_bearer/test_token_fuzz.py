@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from authorizers.core.clock import ManualClock
+from authorizers.core.deadline import Deadline
 from authorizers.core.exceptions import AuthenticationError, InvalidRequestError
 from authorizers.jwt_bearer.issuers import IssuerProfile
 from authorizers.jwt_bearer.keys import VerificationKey, parse_jwks
@@ -44,7 +45,7 @@ def world(keys: Keys) -> tuple[JwtVerifier, dict[str, str]]:
     test body many times within one fixture instance)."""
     keyset = parse_jwks(keys.jwks())
 
-    def lookup(_profile: IssuerProfile, kid: str) -> VerificationKey:
+    def lookup(_profile: IssuerProfile, kid: str, _deadline: Deadline | None) -> VerificationKey:
         key = keyset.keys.get(kid)
         if key is None:
             raise AuthenticationError

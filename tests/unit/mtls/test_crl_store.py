@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from moto import mock_aws
 
 from authorizers.core.clock import ManualClock
+from authorizers.core.deadline import Deadline
 from authorizers.core.exceptions import Reason, UpstreamError
 from authorizers.mtls.certificate import load_trust_anchors
 from authorizers.mtls.crl import StaleCrl
@@ -228,3 +231,85 @@ def test_connection_errors_are_upstream_errors():
 
     with pytest.raises(UpstreamError):
         S3Fetcher(max_bytes=1024, client_factory=Down)(CA_LOC, None)
+
+
+class HungFetcher:
+    """Answers from ``inner`` until ``hang()``; then every fetch blocks until released."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.hung = False
+        self.release = threading.Event()
+        self.calls = 0
+
+    def __call__(self, location: S3Location, etag: str | None) -> Fetched:
+        self.calls += 1
+        if self.hung:
+            self.release.wait(10)
+        return self.inner(location, etag)
+
+
+def test_a_hung_refresh_answers_from_the_last_good_list_by_the_deadline(s3):
+    """Attack: S3 accepting connections and never answering when a loaded CRL is due for
+    refresh. The request must not wait past its deadline (Lambda would kill it: a 500): it is
+    answered from the list held, and the CA is retried only after ``retry_s``."""
+    put(s3, make_crl(pki().ca, [0x1001]))
+    store, counting, monotonic, events = store_for(s3)
+    hung = HungFetcher(counting.inner)
+    store._fetch = hung  # the same store, its upstream now hangs
+    try:
+        assert store.revocation_list(pki().ca.key_id, Deadline.after(1)).is_revoked(0x1001)
+        hung.hung = True
+        monotonic.advance(301)  # the refresh is due
+        started = time.monotonic()
+        crl = store.revocation_list(pki().ca.key_id, Deadline.after(0.2))
+        assert time.monotonic() - started < 0.5
+        assert crl.is_revoked(0x1001)  # the last good list, still enforced
+        assert events[-1] == ("crl_fetch_failed", pki().ca.key_id)
+        monotonic.advance(10)  # within retry_s: no new attempt, no wait
+        started = time.monotonic()
+        assert store.revocation_list(pki().ca.key_id, Deadline.after(0.2)).is_revoked(0x1001)
+        assert time.monotonic() - started < 0.1
+        assert hung.calls == 2
+    finally:
+        hung.release.set()
+
+
+def test_a_hung_first_load_is_a_timeout_fault_by_the_deadline(s3):
+    store, counting, _, _ = store_for(s3)
+    hung = HungFetcher(counting.inner)
+    hung.hung = True
+    store._fetch = hung
+    try:
+        started = time.monotonic()
+        with pytest.raises(UpstreamError) as caught:
+            store.revocation_list(pki().ca.key_id, Deadline.after(0.2))
+        assert caught.value.reason is Reason.UPSTREAM_TIMEOUT
+        assert time.monotonic() - started < 0.5
+    finally:
+        hung.release.set()
+
+
+def test_waiting_on_another_request_s_refresh_ends_by_the_deadline(s3):
+    """A request that finds another one's refresh in progress (local mode serves requests on
+    threads) waits for it only until its own deadline, then answers from the list held."""
+    put(s3, make_crl(pki().ca, [0x1001]))
+    store, counting, monotonic, _ = store_for(s3)
+    hung = HungFetcher(counting.inner)
+    store._fetch = hung
+    try:
+        store.revocation_list(pki().ca.key_id)
+        hung.hung = True
+        monotonic.advance(301)
+        first = threading.Thread(
+            target=store.revocation_list, args=(pki().ca.key_id, Deadline.after(2))
+        )
+        first.start()
+        time.sleep(0.1)  # the first request now holds the refresh
+        started = time.monotonic()
+        crl = store.revocation_list(pki().ca.key_id, Deadline.after(0.2))
+        assert time.monotonic() - started < 0.5
+        assert crl.is_revoked(0x1001)
+    finally:
+        hung.release.set()
+        first.join(5)

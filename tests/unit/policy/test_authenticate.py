@@ -26,7 +26,7 @@ class Revoked:
     def __init__(self) -> None:
         self.asked: list[tuple[str, list[str]]] = []
 
-    def is_revoked(self, issuer: str, ids: list[str]) -> bool:
+    def is_revoked(self, issuer: str, ids: list[str], deadline: object = None) -> bool:
         self.asked.append((issuer, ids))
         return True
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from authorizers.core.clock import ManualClock
+from authorizers.core.deadline import Deadline
 from authorizers.core.exceptions import Reason, UpstreamError
 from authorizers.policy.engine import compile_bundle
 from authorizers.policy.source import UNCHANGED, Fetched, FileSource, SourceError, parse_source
@@ -162,6 +165,58 @@ def test_a_source_outage_keeps_the_last_known_good(clock: ManualClock):
     good = store.current()
     clock.advance(61)
     assert store.current() is good
+
+
+class HungSource(FakeSource):
+    """A source whose fetches block (until released) once ``hung`` is set."""
+
+    def __init__(self, *documents: bytes | Exception) -> None:
+        super().__init__(*documents)
+        self.hung = False
+        self.release = threading.Event()
+
+    def fetch(self, tag):
+        if self.hung:
+            self.release.wait(10)
+        return super().fetch(tag)
+
+
+def test_a_hung_refresh_decides_with_the_last_known_good_by_the_deadline(clock: ManualClock):
+    """Attack: S3 or SSM accepting connections and never answering when the policy set is due
+    for refresh. The request gets the last-known-good set before its deadline (not a Lambda
+    timeout, a 500) and the source is not asked again before the refresh interval."""
+    source = HungSource(GOOD, OTHER)
+    events: list = []
+    store = make(source, clock, events)
+    good = store.current(Deadline.after(1))
+    source.hung = True
+    clock.advance(61)
+    try:
+        started = time.monotonic()
+        assert store.current(Deadline.after(0.2)) is good
+        assert time.monotonic() - started < 0.5
+        assert events[-1][0] == "reload_failed"
+        assert events[-1][1]["error_reason"] == "UpstreamTimeout"
+        assert events[-1][1]["kept_version"] == good.version
+        clock.advance(30)  # within the interval: no new attempt, no wait
+        started = time.monotonic()
+        assert store.current(Deadline.after(0.2)) is good
+        assert time.monotonic() - started < 0.1
+    finally:
+        source.release.set()
+
+
+def test_a_hung_first_load_is_reported_as_a_source_timeout(clock: ManualClock):
+    source = HungSource(GOOD)
+    source.hung = True
+    store = make(source, clock)
+    try:
+        store.refresh(Deadline.after(0.2))
+        assert store.snapshot is None
+        assert store.unavailable.why == "source"
+        assert store.unavailable.reason is Reason.UPSTREAM_TIMEOUT
+    finally:
+        source.release.set()
 
 
 def test_a_cold_start_without_a_valid_policy_denies_and_retries(clock: ManualClock):
