@@ -45,7 +45,7 @@ from gatehouse.attach_plan import (
     statement_covers,
     statement_id,
 )
-from gatehouse.aws import Settings, aws_errors, pages
+from gatehouse.aws import Settings, aws_errors, aws_options, pages
 from gatehouse.cache_key import CacheKeyError
 from gatehouse.errors import CliError, ExitCode
 
@@ -450,6 +450,7 @@ def _apply(api: _Api, plan: Plan, stage: str) -> None:
 
 
 @click.command()
+@aws_options
 @click.option("--api-id", required=True, help="REST API id, e.g. a1b2c3d4e5.")
 @click.option("--stage", required=True, help="Stage to deploy once the methods are switched.")
 @click.option(

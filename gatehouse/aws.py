@@ -6,12 +6,16 @@ package imports without it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+import click
 
 from gatehouse.errors import CliError, ExitCode
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 _NOT_FOUND = frozenset({"ResourceNotFoundException", "NotFoundException"})
 
@@ -23,6 +27,7 @@ class Settings:
     region: str | None
     endpoint_url: str | None
     now: float
+    profile: str | None = None
 
     def client(self, service: str) -> Any:
         import boto3  # noqa: PLC0415 - only when a command talks to AWS
@@ -31,7 +36,8 @@ class Settings:
             check_endpoint_url(self.endpoint_url)
         try:
             with aws_errors(f"creating the {service} client"):
-                return boto3.client(
+                session = boto3.Session(profile_name=self.profile) if self.profile else boto3
+                return session.client(
                     service, region_name=self.region, endpoint_url=self.endpoint_url
                 )
         except ValueError as error:  # botocore: "Invalid endpoint: ..." (e.g. from the profile)
@@ -46,6 +52,39 @@ _ENDPOINT_HINT = (
     "use http(s)://HOST[:PORT], e.g. --endpoint-url http://127.0.0.1:5055; check "
     "AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> too"
 )
+
+
+#: The global options a command also accepts after its name: ``gatehouse keys list --region
+#: eu-west-1`` as well as ``gatehouse --region eu-west-1 keys list``. Given after, they win.
+_AFTER_THE_COMMAND: tuple[tuple[str, str, str], ...] = (
+    ("--region", "region", "AWS region (also accepted before the command)."),
+    ("--endpoint-url", "endpoint_url", "Send every AWS call here (also before the command)."),
+    ("--profile", "profile", "AWS profile (also accepted before the command)."),
+)
+
+
+def aws_options(command: F) -> F:
+    """Let ``command`` take the global AWS options after its name too."""
+    for flag, field, help_text in reversed(_AFTER_THE_COMMAND):
+        command = click.option(
+            flag,
+            expose_value=False,
+            help=help_text,
+            callback=_override(field),
+        )(command)
+    return command
+
+
+def _override(field: str) -> Callable[[click.Context, click.Parameter, str | None], None]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+        if not value:
+            return
+        settings = ctx.find_object(Settings)
+        if settings is not None:  # the command's own context gets the overridden settings
+            overrides: dict[str, Any] = {field: value}
+            ctx.obj = replace(settings, **overrides)
+
+    return callback
 
 
 def check_endpoint_url(url: str) -> None:
@@ -70,6 +109,7 @@ def aws_errors(what: str) -> Iterator[None]:
         EndpointConnectionError,
         NoCredentialsError,
         NoRegionError,
+        ProfileNotFound,
     )
 
     try:
@@ -85,10 +125,27 @@ def aws_errors(what: str) -> Iterator[None]:
                 hint="check the name or id, and --region / --endpoint-url",
                 code=ExitCode.NOT_FOUND,
             ) from None
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if isinstance(status, int) and status >= 500:
+            # A server fault is not a permissions problem: say so, and never quote an HTML page.
+            label = f": {code}" if code and code != str(status) else ""
+            detail = "" if message.startswith("<") or message in (code, str(status)) else message
+            raise CliError(
+                f"{what}: server fault (HTTP {status}){label}{': ' + detail if detail else ''}",
+                hint=(
+                    "the endpoint failed (HTTP 5xx): retry later; against moto, an operation "
+                    "it does not emulate answers 500 (docs/local.md)"
+                ),
+                code=ExitCode.AWS,
+            ) from None
         raise CliError(
             f"{what}: {code}: {message}",
             hint="check the credentials' permissions and retry; see docs/cli.md",
             code=ExitCode.AWS,
+        ) from None
+    except ProfileNotFound as error:
+        raise CliError(
+            f"{what}: {error}", hint="check --profile / AWS_PROFILE", code=ExitCode.AWS
         ) from None
     except NoRegionError:
         raise CliError(

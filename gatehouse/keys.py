@@ -17,7 +17,7 @@ import click
 from authorizers.api_key.config import CACHE_DEFAULT_S, CACHE_MAX_S, CACHE_VAR
 from authorizers.api_key.keys import Environment, generate
 from authorizers.api_key.record import PARTITION_KEY, KeyRecord, KeyStatus
-from gatehouse.aws import Settings, aws_errors
+from gatehouse.aws import Settings, aws_errors, aws_options
 from gatehouse.errors import CliError, ExitCode
 from gatehouse.keystore import KeyTable
 from gatehouse.usage_plans import attach, ensure_tenant_key, find_usage_plan
@@ -123,6 +123,7 @@ def keys() -> None:
 
 
 @keys.command()
+@aws_options
 @click.option("--tenant", required=True, callback=_tenant, help="Tenant the key belongs to.")
 @click.option("--plan", required=True, help="Usage plan name (associated with the stage).")
 @click.option("--scopes", callback=_scopes, help="Comma-separated scopes, e.g. a:read,b:write.")
@@ -203,6 +204,7 @@ def _check_table(dynamodb: Any, table: str) -> None:
 
 
 @keys.command(name="list")
+@aws_options
 @TABLE_OPTION
 @click.option("--tenant", callback=_tenant, help="Only this tenant's keys.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
@@ -239,6 +241,7 @@ def list_keys(ctx: click.Context, table: str, tenant: str | None, as_json: bool)
 
 
 @keys.command()
+@aws_options
 @click.argument("key_id")
 @TABLE_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
@@ -259,6 +262,7 @@ def show(ctx: click.Context, key_id: str, table: str, as_json: bool) -> None:
 
 
 @keys.command()
+@aws_options
 @click.argument("key_id")
 @TABLE_OPTION
 @click.pass_context
@@ -280,6 +284,7 @@ def revoke(ctx: click.Context, key_id: str, table: str) -> None:
 
 
 @keys.command()
+@aws_options
 @click.argument("key_id")
 @TABLE_OPTION
 @click.option(

@@ -28,6 +28,7 @@ from gatehouse.emulator.functions import WorkerFunction, start_all, worker_envir
 from gatehouse.emulator.gateway import Gateway
 from gatehouse.emulator.server import Listener, check_port_free, server_tls_context
 from gatehouse.emulator.usage import ApiGatewayPlans
+from gatehouse.localmode import moto_gaps
 from gatehouse.localmode.lock import acquire
 from gatehouse.localmode.pki import LocalPki, make_pki
 from gatehouse.localmode.seed import Seeded, seed_all
@@ -241,6 +242,9 @@ def _start(  # noqa: PLR0917 - one private call site
     (state / "logs").mkdir(parents=True, exist_ok=True)
 
     with _timed(progress, "starting moto (local AWS)"):
+        # What moto lacks of the calls `gatehouse attach` makes: a rehearsal against local mode
+        # then behaves as against AWS (docs/local.md).
+        moto_gaps.install()
         moto = ThreadedMotoServer(ip_address=HOST, port=options.moto_port, verbose=False)
         moto.start()
         stoppers.append(moto.stop)

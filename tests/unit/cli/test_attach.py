@@ -1,19 +1,9 @@
 """`gatehouse attach` end to end against moto: a REST API with resources and methods, a stage,
 a Lambda function, and the CLI driven through click's CliRunner with the global options.
 
-moto 5.2.5 gaps, filled here in the test (never in the product code) by ``_moto_gaps``:
-
-- ``apigateway.update_method`` is not implemented (NotImplementedError): added, for the three
-  patch paths attach uses (``/authorizationType``, ``/authorizerId``, ``/apiKeyRequired``),
-  with API Gateway's string values (``"true"``).
-- ``create_authorizer`` drops ``identityValidationExpression`` (the backend passes it under a
-  misspelt keyword): the authorizer keeps it, as API Gateway does.
-- ``get_deployment(embed=["apisummary"])`` returns no ``apiSummary`` (the methods as the
-  deployment serves them: authorizationType and apiKeyRequired per path and verb): deployments
-  record it here when created, as API Gateway does, so "switched but never deployed" is seen.
-- ``lambda.add_permission`` with a statement id that already exists appends a second
-  statement; Lambda answers ResourceConflictException (409). The fake does the same, so a
-  second, duplicate grant would fail the test instead of passing quietly.
+moto 5.2.5's gaps are filled by ``gatehouse.localmode.moto_gaps``, the patches local mode
+installs into its own moto server (each one is listed in that module's docstring), so the
+tests and an offline rehearsal against ``gatehouse local`` run the same emulation.
 """
 
 from __future__ import annotations
@@ -31,9 +21,6 @@ from click.testing import CliRunner, Result
 from moto import mock_aws
 from moto.apigateway import models as apigateway_models
 from moto.apigateway.exceptions import BadRequestException
-from moto.apigateway.responses import APIGatewayResponse
-from moto.awslambda.exceptions import LambdaClientError
-from moto.awslambda.policy import Policy
 
 from gatehouse.api_model import (
     API_KEY_HEADER,
@@ -43,6 +30,7 @@ from gatehouse.api_model import (
 )
 from gatehouse.attach_plan import KINDS, RoutePattern, statement_covers
 from gatehouse.cli import main
+from gatehouse.localmode import moto_gaps
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -65,79 +53,11 @@ ROUTES: dict[str, tuple[str, ...]] = {
 # --- moto gaps -------------------------------------------------------------------------------
 
 
-def _update_method(self: APIGatewayResponse) -> str:
-    parts = self.path.split("/")
-    method = self.backend.get_method(parts[2], parts[4], parts[6])
-    for operation in self._get_param("patchOperations"):
-        if operation["op"] != "replace":
-            raise BadRequestException(f"op {operation['op']} not faked")
-        path, value = operation["path"], operation["value"]
-        if path == "/authorizationType":
-            method.authorization_type = value
-        elif path == "/authorizerId":
-            method.authorizer_id = value
-        elif path == "/apiKeyRequired":
-            method.api_key_required = value == "true"
-        else:
-            raise BadRequestException(f"path {path} not faked")
-    return json.dumps(method.to_json())
-
-
 @pytest.fixture(autouse=True)
 def _moto_gaps(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(APIGatewayResponse, "update_method", _update_method, raising=False)
-
-    authorizer_init = apigateway_models.Authorizer.__init__
-
-    def init(self: Any, *args: Any, **kwargs: Any) -> None:
-        authorizer_init(self, *args, **kwargs)
-        self.identity_validation_expression = kwargs.get("identiy_validation_expression")
-
-    monkeypatch.setattr(apigateway_models.Authorizer, "__init__", init)
-
-    backend_create_deployment = apigateway_models.APIGatewayBackend.create_deployment
-
-    def create_deployment(self: Any, function_id: str, *args: Any, **kwargs: Any) -> Any:
-        deployment = backend_create_deployment(self, function_id, *args, **kwargs)
-        deployment.api_summary = {
-            resource.get_path(): {
-                verb: {
-                    "authorizationType": method.authorization_type,
-                    "apiKeyRequired": bool(method.api_key_required),
-                }
-                for verb, method in resource.resource_methods.items()
-            }
-            for resource in self.get_resources(function_id)
-            if resource.resource_methods
-        }
-        return deployment
-
-    monkeypatch.setattr(apigateway_models.APIGatewayBackend, "create_deployment", create_deployment)
-    get_deployment = APIGatewayResponse.get_deployment
-
-    def get_deployment_with_summary(self: APIGatewayResponse) -> str:
-        body = json.loads(get_deployment(self))
-        if "apisummary" in self.querystring.get("embed", []):
-            parts = self.path.split("/")
-            deployment = self.backend.get_deployment(parts[2], parts[4])
-            body["apiSummary"] = getattr(deployment, "api_summary", {})
-        return json.dumps(body)
-
-    monkeypatch.setattr(APIGatewayResponse, "get_deployment", get_deployment_with_summary)
-
-    add_statement = Policy.add_statement
-
-    def add_unique(self: Policy, raw: str, qualifier: str | None = None) -> Any:
-        sid = json.loads(raw).get("Sid")
-        if any(s.get("Sid") == sid for s in self.statements):
-            error = LambdaClientError(
-                "ResourceConflictException", f"The statement id ({sid}) provided already exists"
-            )
-            error.code = 409
-            raise error
-        return add_statement(self, raw, qualifier)
-
-    monkeypatch.setattr(Policy, "add_statement", add_unique)
+    """The gaps local mode's moto fills (gatehouse.localmode.moto_gaps), filled here too."""
+    for owner, name, replacement in moto_gaps.patches():
+        monkeypatch.setattr(owner, name, replacement, raising=False)
 
 
 # --- the world ---------------------------------------------------------------------------------

@@ -16,10 +16,13 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from click.testing import CliRunner, Result
 from moto import mock_aws
 
+from gatehouse.aws import aws_errors
 from gatehouse.cli import main
+from gatehouse.errors import CliError
 from gatehouse.localmode.lock import LOCK_NAME, acquire
 from gatehouse.localmode.stack import StackError, _stage_settings
 from tests.unit.api_key.fixtures import create_table
@@ -65,6 +68,46 @@ def test_an_invalid_service_endpoint_from_the_environment_is_a_usage_error(monke
     error, hint = error_lines(result)
     assert error == "error: creating the dynamodb client: Invalid endpoint: notaurl"
     assert "AWS_ENDPOINT_URL_<SERVICE>" in hint
+
+
+def test_the_aws_options_work_after_the_command_too():
+    # As docs/local.md promises: every AWS command takes --endpoint-url (and --region,
+    # --profile) after its name, not only before it.
+    result = run("keys", "list", "--table", "t", "--endpoint-url", "notaurl")
+    assert result.exit_code == 2
+    error, _hint = error_lines(result)
+    assert error == "error: --endpoint-url 'notaurl' is not a URL"
+
+
+def test_an_aws_option_after_the_command_wins_over_the_one_before(aws):
+    create_table(boto3.client("dynamodb", region_name=REGION), "keys")
+    result = run("--region", "us-east-1", "keys", "list", "--table", "keys", "--region", REGION)
+    assert result.exit_code == 0, result.output  # the table exists in eu-west-1 only
+
+
+def test_an_unknown_profile_is_one_error_line():
+    result = run("--region", REGION, "keys", "list", "--table", "t", "--profile", "no-such")
+    assert result.exit_code == 4
+    error, hint = error_lines(result)
+    assert "no-such" in error and "--profile" in hint
+
+
+def test_a_server_fault_is_reported_as_one_not_as_a_permissions_problem():
+    """What it stops: an endpoint's HTTP 500 (moto's answer to an operation it does not
+    emulate, an AWS outage) read as "check the credentials' permissions", with the first line
+    of an HTML page as the message."""
+    fault = ClientError(
+        {
+            "Error": {"Code": "500", "Message": "<!doctype html>\n<title>500</title>"},
+            "ResponseMetadata": {"HTTPStatusCode": 500},
+        },
+        "UpdateMethod",
+    )
+    with pytest.raises(CliError) as caught, aws_errors("updating method GET /orders"):
+        raise fault
+    assert caught.value.format_message() == "updating method GET /orders: server fault (HTTP 500)"
+    assert "permissions" not in caught.value.hint
+    assert "5xx" in caught.value.hint
 
 
 # --- keys create ----------------------------------------------------------------------------

@@ -1,0 +1,117 @@
+"""An offline rehearsal of ``gatehouse attach`` against the moto that ``gatehouse local`` runs.
+
+What it stops: a rehearsal that fails where AWS would not. Against local mode's moto, applying
+an attach used to stop at ``UpdateMethod`` (moto answers 500), reported as a permissions
+problem, and a re-run then stopped on a moto gap: local mode's moto now fills those gaps
+(``gatehouse.localmode.moto_gaps``). The command runs as a user would run it, in a
+subprocess, with the AWS options after the command's name.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.e2e.conftest import ROOT
+
+pytestmark = [pytest.mark.e2e, pytest.mark.enable_socket]
+
+REGION = "eu-west-1"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+
+
+def client(local: Any, service: str) -> Any:
+    return boto3.client(
+        service,
+        region_name=REGION,
+        endpoint_url=local.info["moto"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # moto's fake credentials
+    )
+
+
+def legacy_api(local: Any) -> tuple[str, str, dict[str, str]]:
+    """A REST API made by hand (not by CDK): /orders GET and POST, /orders/{id} GET and
+    OPTIONS, a deployed stage ``prod``, and a function to attach."""
+    apigateway, lambda_ = client(local, "apigateway"), client(local, "lambda")
+    role = client(local, "iam").create_role(
+        RoleName=f"authorizer-{os.getpid()}", AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    function_arn = lambda_.create_function(
+        FunctionName=f"gatehouse-jwt-{os.getpid()}",
+        Runtime="python3.12",
+        Role=role,
+        Handler="authorizers.jwt_bearer.handler.lambda_handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},  # never invoked
+    )["FunctionArn"]
+    api_id = apigateway.create_rest_api(name="legacy-orders")["id"]
+    root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+    ids = {"/": root}
+    ids["/orders"] = apigateway.create_resource(restApiId=api_id, parentId=root, pathPart="orders")[
+        "id"
+    ]
+    ids["/orders/{id}"] = apigateway.create_resource(
+        restApiId=api_id, parentId=ids["/orders"], pathPart="{id}"
+    )["id"]
+    for path, verb in (
+        ("/orders", "GET"),
+        ("/orders", "POST"),
+        ("/orders/{id}", "GET"),
+        ("/orders/{id}", "OPTIONS"),
+    ):
+        apigateway.put_method(
+            restApiId=api_id, resourceId=ids[path], httpMethod=verb, authorizationType="NONE"
+        )
+        apigateway.put_integration(
+            restApiId=api_id, resourceId=ids[path], httpMethod=verb, type="MOCK"
+        )
+    apigateway.create_deployment(restApiId=api_id, stageName="prod")
+    return api_id, function_arn, ids
+
+
+def attach(local: Any, api_id: str, function_arn: str, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [
+            sys.executable, "-m", "gatehouse", "attach",
+            "--api-id", api_id, "--stage", "prod", "--kind", "jwt",
+            "--function-arn", function_arn,
+            "--route", "* /orders", "--route", "* /orders/*",
+            # The AWS options after the command's name, as a user may write them.
+            "--endpoint-url", local.info["moto"], "--region", REGION, *extra,
+        ],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, **CREDENTIALS},
+    )  # fmt: skip
+
+
+def test_attach_applies_against_local_mode_and_a_second_run_changes_nothing(local):
+    api_id, function_arn, ids = legacy_api(local)
+    apigateway = client(local, "apigateway")
+    deployments = len(apigateway.get_deployments(restApiId=api_id)["items"])
+
+    first = attach(local, api_id, function_arn)
+    assert first.returncode == 0, first.stderr
+    assert "done:" in first.stderr
+    authorizers = apigateway.get_authorizers(restApiId=api_id)["items"]
+    assert [a["name"] for a in authorizers] == ["gatehouse-jwt"]
+    # The validation regex is kept (moto used to drop it).
+    assert authorizers[0]["identityValidationExpression"].startswith("^Bearer ")
+    for path, verb in (("/orders", "GET"), ("/orders", "POST"), ("/orders/{id}", "GET")):
+        method = apigateway.get_method(restApiId=api_id, resourceId=ids[path], httpMethod=verb)
+        assert method["authorizationType"] == "CUSTOM"
+        assert method["authorizerId"] == authorizers[0]["id"]
+    preflight = apigateway.get_method(
+        restApiId=api_id, resourceId=ids["/orders/{id}"], httpMethod="OPTIONS"
+    )
+    assert preflight["authorizationType"] == "NONE"
+    assert len(apigateway.get_deployments(restApiId=api_id)["items"]) == deployments + 1
+
+    second = attach(local, api_id, function_arn)
+    assert second.returncode == 0, second.stderr
+    assert "nothing to do" in second.stderr
+    assert len(apigateway.get_deployments(restApiId=api_id)["items"]) == deployments + 1
