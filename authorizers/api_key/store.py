@@ -40,7 +40,11 @@ from authorizers.core.clock import Clock
 from authorizers.core.deadline import Deadline, call_within
 from authorizers.core.exceptions import Reason, UpstreamError
 from authorizers.core.observability import logger
-from authorizers.core.upstream import aws_upstream_error, refuse_unparseable_dynamodb_replies
+from authorizers.core.upstream import (
+    LazyClient,
+    aws_upstream_error,
+    refuse_unparseable_dynamodb_replies,
+)
 
 
 class KeyStore(Protocol):
@@ -72,8 +76,9 @@ class DynamoDbKeyStore:
         consistent_read: bool = True,
     ) -> None:
         self._table = table
-        self._client_factory = client_factory or _default_client
-        self._client: Any = None
+        self._client = LazyClient(
+            client_factory or _default_client, prepare=refuse_unparseable_dynamodb_replies
+        )
         self._consistent_read = consistent_read
         self._found: BoundedTTLCache[str, KeyRecord] = BoundedTTLCache(
             maxsize=max_entries, ttl_seconds=positive_ttl_s, clock=clock
@@ -107,11 +112,8 @@ class DynamoDbKeyStore:
     def _fetch(self, key_hash: str) -> KeyRecord | None:
         from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - lazy
 
-        if self._client is None:
-            self._client = self._client_factory()
-            refuse_unparseable_dynamodb_replies(self._client)
         try:
-            response = self._client.get_item(
+            response = self._client.get().get_item(
                 TableName=self._table,
                 Key={PARTITION_KEY: {"S": key_hash}},
                 ConsistentRead=self._consistent_read,

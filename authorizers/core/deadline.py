@@ -2,8 +2,9 @@
 
 A Lambda authorizer that runs past its function timeout is not a Deny: Lambda kills it and API
 Gateway answers 500, with no ``Error`` metric from us. The SDK's own timeouts do not prevent
-that: a server that accepts a connection and never answers costs ``attempts x (connect + read)``
-(6 s with the S3 client's 1 s + 2 s and two attempts), more than the stages' 5 s timeout. So:
+that: a server that accepts a connection and never answers costs each attempt's read timeout
+plus the retry backoff (measured: 6.2 s for S3 with a 2 s read timeout and three attempts,
+3.1 s for DynamoDB with 1 s), more than the stages' 5 s timeout. So:
 
 - :meth:`Deadline.for_invocation` reads what is left of the invocation from the Lambda context
   (``get_remaining_time_in_millis``, AWS Lambda developer guide, "Lambda context object in
@@ -15,6 +16,11 @@ that: a server that accepts a connection and never answers costs ``attempts x (c
   dropped. A thread is the only bound that covers everything, name resolution and SDK retries
   included: neither the standard library nor botocore offers a per-call total deadline.
 - Waiting on another request's refresh (a lock) is bounded the same way: :func:`acquire`.
+- A refresh with something to fall back on (a JWKS, CRL or policy set already held) waits for
+  only :data:`FALLBACK_SHARE` of the time left (:func:`with_fallback`), so the calls that
+  follow it in the same request still have time.
+- A call never started, because no time or no worker was left, raises :class:`NotAttempted`:
+  nothing is known about the upstream, so a store does not count it as a failed fetch.
 
 The deadline is real (monotonic) time, not an injected clock: the threads it bounds run on real
 time too. With no deadline (``None``: code called outside an invocation, such as the CLI or a
@@ -35,11 +41,14 @@ from authorizers.core.observability import logger
 
 __all__ = [
     "COLD_START_BUDGET_S",
+    "FALLBACK_SHARE",
     "MARGIN_S",
     "MAX_CALLS_IN_FLIGHT",
     "Deadline",
+    "NotAttempted",
     "acquire",
     "call_within",
+    "with_fallback",
 ]
 
 T = TypeVar("T")
@@ -59,7 +68,25 @@ COLD_START_BUDGET_S: Final = 4.0
 #: within its deadline, so threads cannot pile up however long the upstream hangs.
 MAX_CALLS_IN_FLIGHT: Final = 16
 
+#: A refresh with something to fall back on (a JWKS, CRL or policy set already held) waits for
+#: at most this share of the time left: the calls that follow it in the same request (a
+#: revocation lookup after a JWKS refresh, a policy refresh after a CRL one) keep the rest.
+FALLBACK_SHARE: Final = 0.5
+
+#: Lambda's longest function timeout (AWS Lambda quotas): a context that claims more is wrong.
+_MAX_REMAINING_MS: Final = 900_000
+
 _workers = threading.BoundedSemaphore(MAX_CALLS_IN_FLIGHT)
+
+
+class NotAttempted(UpstreamError):
+    """The call was never started: no time, or no free worker, was left.
+
+    Nothing is known about the upstream then, so a store does not count it as a failed fetch
+    (no cooldown, no ``reload_failed``): the next request simply tries.
+    """
+
+    default_reason = Reason.UPSTREAM_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,16 +111,31 @@ class Deadline:
         if not callable(remaining):
             return None
         try:
-            milliseconds = float(remaining())
-        except (TypeError, ValueError):
+            milliseconds = remaining()
+        except Exception:  # a context that cannot say is no context: never a 500 here
             return None
-        if not math.isfinite(milliseconds):
+        if isinstance(milliseconds, bool) or not isinstance(milliseconds, int | float):
+            return None  # a test double (MagicMock) or a wrong type: not a Lambda context
+        if isinstance(milliseconds, float) and math.isnan(milliseconds):
             return None
-        return cls.after(milliseconds / 1000 - MARGIN_S)
+        # Clamped: a negative value is a spent invocation, more than Lambda allows is not real
+        # (and would overflow a thread wait's timeout).
+        bounded = min(max(milliseconds, 0), _MAX_REMAINING_MS)
+        return cls.after(bounded / 1000 - MARGIN_S)
 
     def remaining(self) -> float:
         """Seconds left, never negative."""
         return max(0.0, self.at - time.monotonic())
+
+    def share(self, fraction: float) -> Deadline:
+        """The deadline that leaves ``1 - fraction`` of the time left for what follows."""
+        now = time.monotonic()
+        return Deadline(min(self.at, now + max(0.0, self.at - now) * fraction))
+
+
+def with_fallback(deadline: Deadline | None) -> Deadline | None:
+    """The deadline of a refresh that has something to fall back on: :data:`FALLBACK_SHARE`."""
+    return None if deadline is None else deadline.share(FALLBACK_SHARE)
 
 
 def acquire(lock: threading.Lock, deadline: Deadline | None) -> bool:
@@ -121,10 +163,11 @@ def call_within(deadline: Deadline | None, call: Callable[[], T], *, upstream: s
     """
     if deadline is None:
         return call()
-    if deadline.remaining() <= 0:  # not even started: its answer could not be waited for
-        _timed_out(upstream, "no time left")
-    if not _workers.acquire(timeout=deadline.remaining()):
-        _timed_out(upstream, "no free worker")
+    if deadline.remaining() <= 0:  # its answer could not be waited for: do not start it
+        _timed_out(upstream, "no time left", NotAttempted)
+    workers = _workers  # released by the worker: the very semaphore it was taken from
+    if not workers.acquire(timeout=deadline.remaining()):
+        _timed_out(upstream, "no free worker", NotAttempted)
     outcome: _Outcome[T] = _Outcome()
 
     def run() -> None:
@@ -133,22 +176,22 @@ def call_within(deadline: Deadline | None, call: Callable[[], T], *, upstream: s
         except BaseException as error:  # handed to the caller as it is
             outcome.error = error
         finally:
-            _workers.release()
+            workers.release()
             outcome.done.set()
 
     try:
         # A daemon: a worker stuck on a hung upstream must not hold up the interpreter's exit.
         threading.Thread(target=run, name=f"gatehouse-{upstream}", daemon=True).start()
-    except RuntimeError:  # no thread could be started (resource limits)
-        _workers.release()
+    except Exception:  # no thread could be started (resource limits, memory)
+        workers.release()
         raise UpstreamError(Reason.UPSTREAM_UNAVAILABLE) from None
     if not outcome.done.wait(deadline.remaining()):
-        _timed_out(upstream, "no answer")
+        _timed_out(upstream, "no answer", UpstreamError)
     if outcome.error is not None:
         raise outcome.error
     return cast(T, outcome.value)  # set whenever error is not
 
 
-def _timed_out(upstream: str, why: str) -> NoReturn:
+def _timed_out(upstream: str, why: str, error: type[UpstreamError]) -> NoReturn:
     logger.warning("upstream call timed out", extra={"upstream": upstream, "why": why})
-    raise UpstreamError(Reason.UPSTREAM_TIMEOUT)
+    raise error(Reason.UPSTREAM_TIMEOUT)

@@ -10,7 +10,8 @@ may quote request parameters.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from authorizers.core.exceptions import Reason, UpstreamError
@@ -42,6 +43,38 @@ def aws_upstream_error(error: BaseException) -> UpstreamError:
     if error_code(error) in THROTTLING_CODES:
         return UpstreamError(Reason.UPSTREAM_THROTTLED)
     return UpstreamError(Reason.UPSTREAM_UNAVAILABLE)
+
+
+class LazyClient:
+    """An SDK client built on first use, once, and handed out only when ready.
+
+    Upstream calls run on worker threads (:mod:`authorizers.core.deadline`), and a worker left
+    behind at a deadline may still be building the client when the next call starts. So the
+    client is built under a lock and published only after ``prepare`` (a safety hook such as
+    :func:`refuse_unparseable_dynamodb_replies`) has run: no call ever sees it without.
+    boto3 also documents its default session as unsafe to share between threads while
+    clients are being created.
+    """
+
+    def __init__(
+        self, factory: Callable[[], Any], prepare: Callable[[Any], None] | None = None
+    ) -> None:
+        self._factory = factory
+        self._prepare = prepare
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        client = self._client
+        if client is not None:
+            return client
+        with self._lock:
+            if self._client is None:
+                built = self._factory()
+                if self._prepare is not None:
+                    self._prepare(built)
+                self._client = built
+            return self._client
 
 
 _DYNAMODB_BEFORE_PARSE: Final = "before-parse.dynamodb.GetItem"

@@ -16,6 +16,9 @@ probed" section; PyJWT CVE-2026-48524, CVE-2026-102274):
 - **Within the invocation (authorizers.core.deadline).** A fetch, and a wait for another
   caller's fetch, ends by the request's deadline; one still running then counts as failed
   (what we hold is served if the stale window allows, else 401 ``UPSTREAM_UNAVAILABLE``).
+  A refresh with a stale set to fall back on waits for only part of the time left
+  (``FALLBACK_SHARE``), so a revocation lookup after it still has time. A fetch never started
+  (no time left) is not a failure: no cooldown follows it.
 - **Bounded life (row 30).** A set older than ``max_age_s`` is refetched and the new set
   *replaces* the old one, so keys removed upstream stop verifying.
 - **Failures never evict (CVE-2026-48524).** A failed fetch, or a document that is not a
@@ -49,7 +52,13 @@ from enum import StrEnum
 from typing import Generic, TypeVar
 
 from authorizers.core.clock import Clock
-from authorizers.core.deadline import Deadline, acquire, call_within
+from authorizers.core.deadline import (
+    Deadline,
+    NotAttempted,
+    acquire,
+    call_within,
+    with_fallback,
+)
 from authorizers.core.exceptions import AuthenticationError, Reason
 from authorizers.jwt_bearer.fetch import discover_jwks_uri
 from authorizers.jwt_bearer.keys import KID_PATTERN, MAX_KEYS, KeySet, VerificationKey, parse_jwks
@@ -259,7 +268,10 @@ class JwksCache:
             return _lookup(refreshed, kid)
         # Expired or never loaded. After a failure, wait out the cooldown before retrying.
         if slot.failures == 0 or slot.cooled_down(now, self._cooldown):
-            refreshed = self._refresh_keys(slot, uri, now, deadline)
+            servable = current is not None and self._stale_servable(current.at, now)
+            # With a stale set to fall back on, the refresh leaves time for what follows.
+            budget = with_fallback(deadline) if servable else deadline
+            refreshed = self._refresh_keys(slot, uri, now, budget)
             if refreshed is not None:
                 return _lookup(refreshed, kid)
         return self._serve_stale(current, uri, kid, now)
@@ -270,29 +282,29 @@ class JwksCache:
         """The key from a set past its max age but within the stale window; else 401."""
         if current is not None and self._stale_servable(current.at, now):
             key = _lookup(current.value, kid)
-            with self._lock:
-                self._stale_serves += 1
-            self._emit(JwksEvent.STALE_SERVED, uri)
+            if not self._fresh(current.at, now):  # a fresh set reached here is no stale serve
+                with self._lock:
+                    self._stale_serves += 1
+                self._emit(JwksEvent.STALE_SERVED, uri)
             return key
         raise AuthenticationError(Reason.UPSTREAM_UNAVAILABLE)
 
     def _refresh_keys(
         self, slot: _Slot[KeySet], uri: str, now: float, deadline: Deadline | None
     ) -> KeySet | None:
-        skipped = 0
-
         def load(name: str) -> KeySet:
-            nonlocal skipped
             keyset = parse_jwks(self._fetch(name), max_keys=self._max_keys)
-            skipped = keyset.skipped
             if _unusable(keyset):
+                # Reported here, where it is known: the fetch fails anyway.
+                self._emit(JwksEvent.MEMBERS_SKIPPED, uri)
                 raise ValueError("no usable key in a non-empty JWKS")
             return keyset
 
         refreshed = self._refresh(slot, uri, now, load, deadline)
         # Reported outside the fetch's try block: the hook cannot turn a good fetch into a
-        # failed one.
-        if skipped:
+        # failed one. Read from the set the caller got: a fetch abandoned at the deadline
+        # reports nothing.
+        if refreshed is not None and refreshed.skipped:
             self._emit(JwksEvent.MEMBERS_SKIPPED, uri)
         return refreshed
 
@@ -329,12 +341,13 @@ class JwksCache:
             if current is not None and self._fresh(current.at, now):
                 return current.value
             if slot.failures == 0 or slot.cooled_down(now, self._cooldown):
+                servable = current is not None and self._stale_servable(current.at, now)
                 found = self._refresh(
                     slot,
                     issuer,
                     now,
                     self._discover,
-                    deadline,
+                    with_fallback(deadline) if servable else deadline,
                     ok=JwksEvent.DISCOVERED,
                     failed=JwksEvent.DISCOVERY_FAILED,
                 )
@@ -412,9 +425,12 @@ class JwksCache:
         out). On failure nothing is evicted: only the attempt and the failure are recorded. A
         fetch still running at the deadline counts as failed; its late result is dropped.
         """
-        slot.last_attempt = now  # set first: the attempt counts even if it raises
+        previous, slot.last_attempt = slot.last_attempt, now  # the attempt counts if it raises
         try:
             value = call_within(deadline, lambda: load(name), upstream="jwks")
+        except NotAttempted:  # no time was left to ask: nothing is known of the upstream
+            slot.last_attempt = previous
+            return None
         except Exception:  # any failure (network, JSON, not a JWKS, a fetcher's own bug)
             slot.failures += 1
             self._emit(failed, name)

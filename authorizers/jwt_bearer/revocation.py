@@ -25,7 +25,11 @@ from typing import Any, Protocol
 from authorizers.core.cache import BoundedTTLCache
 from authorizers.core.clock import Clock
 from authorizers.core.deadline import Deadline, call_within
-from authorizers.core.upstream import aws_upstream_error, refuse_unparseable_dynamodb_replies
+from authorizers.core.upstream import (
+    LazyClient,
+    aws_upstream_error,
+    refuse_unparseable_dynamodb_replies,
+)
 
 
 class RevocationList(Protocol):
@@ -47,8 +51,9 @@ class DynamoDbRevocationList:
         max_entries: int = 10_000,
     ) -> None:
         self._table = table
-        self._client_factory = client_factory or _default_client
-        self._client: Any = None
+        self._client = LazyClient(
+            client_factory or _default_client, prepare=refuse_unparseable_dynamodb_replies
+        )
         self._cache: BoundedTTLCache[tuple[str, str], bool] = BoundedTTLCache(
             maxsize=max_entries, ttl_seconds=cache_ttl_s, clock=clock
         )
@@ -71,11 +76,8 @@ class DynamoDbRevocationList:
     def _fetch(self, pk: str) -> bool:
         from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - lazy
 
-        if self._client is None:
-            self._client = self._client_factory()
-            refuse_unparseable_dynamodb_replies(self._client)
         try:
-            item = self._client.get_item(
+            item = self._client.get().get_item(
                 TableName=self._table,
                 Key={"pk": {"S": pk}},
                 ProjectionExpression="pk",

@@ -9,10 +9,12 @@ fetched). For each configured CA the store holds the last good :class:`Revocatio
 - **Failures never evict.** A fetch error, or a new CRL that does not parse or verify against
   its CA (``crl.InvalidCrl``), leaves the last good list in place. Only a verified CRL
   replaces one.
-- **Within the invocation.** A fetch, and a wait for another request's fetch, ends by the
-  request's deadline (:mod:`authorizers.core.deadline`). A refresh still running then is a
-  failed fetch: the request is answered from the list held (if fresh) and the CA is retried
-  after ``retry_s``. Only a CA with no list at all answers ``UPSTREAM_TIMEOUT``.
+- **Within the invocation.** A fetch (with the parse and signature check of what it
+  brings), and a wait for another request's fetch of the same CA, ends by the request's
+  deadline (:mod:`authorizers.core.deadline`). A refresh still running then is a failed
+  fetch: the request is answered from the list held (if fresh) and the CA is retried after
+  ``retry_s``; with a list held, a refresh waits for only part of the time left. A CA with
+  no list at all answers ``UPSTREAM_TIMEOUT``, until its retry.
 - **Freshness is separate from fetching.** Whatever list we hold must be within ``nextUpdate``
   plus ``stale_grace_s`` of the *wall* clock, else :class:`crl.StaleCrl`. With no list at all
   (never fetched successfully) the answer is :class:`UpstreamError`: fail closed.
@@ -28,14 +30,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
 
 from authorizers.core.clock import Clock
-from authorizers.core.deadline import Deadline, acquire, call_within
+from authorizers.core.deadline import (
+    Deadline,
+    NotAttempted,
+    acquire,
+    call_within,
+    with_fallback,
+)
 from authorizers.core.exceptions import Reason, UpstreamError
-from authorizers.core.upstream import aws_upstream_error, error_code
+from authorizers.core.upstream import LazyClient, aws_upstream_error, error_code
 from authorizers.mtls.certificate import TrustAnchor
 from authorizers.mtls.crl import InvalidCrl, RevocationList, parse_crl
 
@@ -75,6 +83,9 @@ class _Entry:
     etag: str | None = None
     checked_at: float | None = None  # last successful fetch or 304 (monotonic)
     failed_at: float | None = None  # last failure (monotonic)
+    failure: Reason | None = None  # why it failed, answered until the retry
+    # One per CA: a refresh hung for one CA does not hold up the requests of another.
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
 
 class CrlStore:
@@ -119,7 +130,6 @@ class CrlStore:
         self._grace_s = stale_grace_s
         self._on_event = on_event or (lambda _name, _key_id: None)
         self._entries: dict[str, _Entry] = {key_id: _Entry() for key_id in sources}
-        self._lock = threading.Lock()
 
     def revocation_list(self, key_id: str, deadline: Deadline | None = None) -> RevocationList:
         """The fresh list of the CA ``key_id``, refreshing it first when due; the refresh
@@ -136,16 +146,16 @@ class CrlStore:
         if entry is None:  # an anchor without a CRL source: configuration prevents this
             raise UpstreamError(Reason.UPSTREAM_UNAVAILABLE)
         error: UpstreamError | None
-        if acquire(self._lock, deadline):
+        if acquire(entry.lock, deadline):
             try:
                 error = self._refresh_if_due(key_id, entry, deadline)
             finally:
-                self._lock.release()
+                entry.lock.release()
         else:  # another request's refresh outlasted our deadline: the list we hold, if any
             error = UpstreamError(Reason.UPSTREAM_TIMEOUT)
         crl = entry.crl
         if crl is None:
-            raise error or UpstreamError(Reason.UPSTREAM_UNAVAILABLE)
+            raise error or UpstreamError(entry.failure or Reason.UPSTREAM_UNAVAILABLE)
         crl.check_fresh(self._wall.now(), self._grace_s)
         return crl
 
@@ -157,27 +167,37 @@ class CrlStore:
             return None
         if entry.failed_at is not None and now - entry.failed_at < self._retry_s:
             return None
-        location, etag = self._sources[key_id], entry.etag
+        location, etag, anchor = self._sources[key_id], entry.etag, self._anchors[key_id]
+
+        def load() -> tuple[Fetched, RevocationList | None]:
+            fetched = self._fetch(location, etag)
+            # Parsed and verified here, on the worker: a large CRL's parse and signature check
+            # is bounded by the deadline as the fetch is.
+            body = fetched.body
+            return fetched, None if body is None else parse_crl(body, anchor)
+
+        # With a list to fall back on, the refresh leaves time for what follows.
+        budget = deadline if entry.crl is None else with_fallback(deadline)
         try:
-            fetched = call_within(deadline, lambda: self._fetch(location, etag), upstream="s3")
-            if fetched.body is not None:
-                crl = parse_crl(fetched.body, self._anchors[key_id])
+            fetched, crl = call_within(budget, load, upstream="s3")
+            if crl is not None:
                 if entry.crl is not None and crl.this_update < entry.crl.this_update:
                     raise InvalidCrl  # an older list must not replace a newer one (rollback)
                 entry.crl, entry.etag = crl, fetched.etag
                 self._on_event("crl_loaded", key_id)
-            entry.checked_at, entry.failed_at = now, None
+            entry.checked_at, entry.failed_at, entry.failure = now, None, None
+        except NotAttempted as error:  # no time was left to ask: not a failed fetch
+            return error
         except UpstreamError as error:
-            entry.failed_at = now
+            entry.failed_at, entry.failure = now, error.reason
             event = "crl_invalid" if isinstance(error, InvalidCrl) else "crl_fetch_failed"
             self._on_event(event, key_id)
             return error
         return None
 
     def clear(self) -> None:
-        with self._lock:
-            for key_id in self._entries:
-                self._entries[key_id] = _Entry()
+        for key_id in self._entries:
+            self._entries[key_id] = _Entry()
 
 
 class S3Fetcher:
@@ -185,19 +205,17 @@ class S3Fetcher:
 
     def __init__(self, *, max_bytes: int, client_factory: Callable[[], Any] | None = None) -> None:
         self._max_bytes = max_bytes
-        self._client_factory = client_factory or _default_client
-        self._client: Any = None
+        self._client = LazyClient(client_factory or _default_client)
 
     def __call__(self, location: S3Location, etag: str | None) -> Fetched:
         from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - lazy
 
-        if self._client is None:
-            self._client = self._client_factory()
+        client = self._client.get()
         params: dict[str, str] = {"Bucket": location.bucket, "Key": location.key}
         if etag:
             params["IfNoneMatch"] = etag
         try:
-            response = self._client.get_object(**params)
+            response = client.get_object(**params)
             length = response.get("ContentLength")
             if isinstance(length, int) and length > self._max_bytes:
                 response["Body"].close()

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from authorizers.core.exceptions import Reason, UpstreamError
-from authorizers.core.upstream import aws_upstream_error, error_code
+from authorizers.core.upstream import LazyClient, aws_upstream_error, error_code
 from authorizers.policy.bundle import MAX_BUNDLE_BYTES
 
 _BUCKET: Final = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -90,19 +90,17 @@ class S3Source:
         self.bucket = bucket
         self.key = key
         self.description = f"s3://{bucket}/{key}"
-        self._factory = client_factory or (lambda: _client("s3"))
-        self._client: Any = None
+        self._client = LazyClient(client_factory or (lambda: _client("s3")))
 
     def fetch(self, tag: str | None) -> Fetched | _Unchanged:
         from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - lazy
 
-        if self._client is None:
-            self._client = self._factory()
+        client = self._client.get()
         arguments: dict[str, Any] = {"Bucket": self.bucket, "Key": self.key}
         if tag is not None:
             arguments["IfNoneMatch"] = tag
         try:
-            response = self._client.get_object(**arguments)
+            response = client.get_object(**arguments)
             if int(response.get("ContentLength", 0)) > MAX_BUNDLE_BYTES:
                 response["Body"].close()
                 raise UpstreamError(Reason.INVALID_RESPONSE)
@@ -123,16 +121,13 @@ class SsmSource:
     def __init__(self, name: str, *, client_factory: Callable[[], Any] | None = None) -> None:
         self.name = name
         self.description = f"ssm:{name}"
-        self._factory = client_factory or (lambda: _client("ssm"))
-        self._client: Any = None
+        self._client = LazyClient(client_factory or (lambda: _client("ssm")))
 
     def fetch(self, tag: str | None) -> Fetched | _Unchanged:
         from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - lazy
 
-        if self._client is None:
-            self._client = self._factory()
         try:
-            response = self._client.get_parameter(Name=self.name, WithDecryption=True)
+            response = self._client.get().get_parameter(Name=self.name, WithDecryption=True)
         except (ClientError, BotoCoreError) as error:
             raise aws_upstream_error(error) from None
         parameter = response.get("Parameter", {})

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from authorizers.core.clock import Clock
-from authorizers.core.deadline import Deadline, call_within
+from authorizers.core.deadline import Deadline, NotAttempted, call_within, with_fallback
 from authorizers.core.exceptions import AuthorizerError, Reason
 from authorizers.policy.bundle import BundleError
 from authorizers.policy.engine import PolicySnapshot
@@ -87,10 +87,25 @@ class PolicyStore:
         compile and swap."""
         now = self._clock.now()
         tag = self._tag
+
+        def load() -> tuple[object, PolicySnapshot | None, Exception | None]:
+            fetched = self._source.fetch(tag)
+            if not isinstance(fetched, Fetched):
+                return fetched, None, None
+            # Compiled here, on the worker: a large bundle's compile is bounded by the deadline
+            # as the fetch is. A failure is handed back, not raised: it says the document is
+            # invalid, not that the source failed.
+            try:
+                return fetched, self._compile(fetched.data), None
+            except Exception as error:
+                return fetched, None, error
+
+        # With a set to fall back on, the refresh leaves time for what follows.
+        budget = deadline if self._snapshot is None else with_fallback(deadline)
         try:
-            fetched = call_within(
-                deadline, lambda: self._source.fetch(tag), upstream="policy-source"
-            )
+            fetched, snapshot, problem = call_within(budget, load, upstream="policy-source")
+        except NotAttempted:  # no time was left to ask: not a failed fetch, the next one tries
+            return
         except AuthorizerError as error:
             self._failed(now, "source", error.reason, {"error_reason": error.reason.value})
             return
@@ -108,23 +123,17 @@ class PolicyStore:
             wait = self._refresh_s if self._snapshot is not None else self._retry_s
             self._next_check = now + wait
             return
-        try:
-            snapshot = self._compile(fetched.data)
-        except BundleError as error:
+        if snapshot is None:
             # Remember the broken tag: the same document is not recompiled every interval.
             self._tag = fetched.tag
-            self._failed(now, "invalid", Reason.CONFIGURATION, {"problem": str(error)})
-            return
-        except Exception as error:  # a document we cannot compile is invalid
-            # Whatever went wrong compiling it (a shape the bundle checks missed, a fault in
-            # Cedar), this document is not a policy set: the same as a broken update.
-            self._tag = fetched.tag
-            self._failed(
-                now,
-                "invalid",
-                Reason.CONFIGURATION,
-                {"problem": f"the bundle could not be compiled ({_type(error)})"},
+            # A BundleError says what is wrong; anything else (a shape the bundle checks
+            # missed, a fault in Cedar) still means this document is not a policy set.
+            detail = (
+                str(problem)
+                if isinstance(problem, BundleError)
+                else f"the bundle could not be compiled ({type(problem).__name__})"
             )
+            self._failed(now, "invalid", Reason.CONFIGURATION, {"problem": detail})
             return
         previous = self._snapshot.version if self._snapshot is not None else None
         self._snapshot = snapshot

@@ -16,6 +16,7 @@ import sys
 from typing import IO, Any
 
 from gatehouse.emulator.context import LambdaContext
+from gatehouse.emulator.functions import FUNCTION_TIMEOUT_SECONDS
 
 
 def _reply(out: IO[str], message: dict[str, Any]) -> None:
@@ -40,16 +41,23 @@ def main(argv: list[str]) -> int:
         return 1
     _reply(protocol, {"ready": argv[0]})
     name = os.environ.get("POWERTOOLS_SERVICE_NAME", module_name)
+    region = os.environ.get("AWS_REGION", "eu-west-1")
     for line in sys.stdin:
         try:
             message = json.loads(line)
-            event, timeout_ms = message["event"], int(message.get("timeout_ms", 10_000))
-        except (ValueError, KeyError, TypeError, AttributeError):
+            event = message["event"]
+            timeout_ms = int(message.get("timeout_ms", FUNCTION_TIMEOUT_SECONDS * 1000))
+        except (ValueError, KeyError, TypeError, AttributeError, OverflowError):
             _reply(protocol, {"error": {"type": "Runtime.BadRequest", "message": "bad event"}})
             continue
-        # The context's clock starts now, with the gateway's timeout: the handler's deadline is
-        # the one Lambda would give it.
-        context = LambdaContext(function_name=name, timeout_ms=timeout_ms)
+        # The context's clock starts now, with the function's timeout: the handler's deadline
+        # is the one Lambda would give it.
+        context = LambdaContext(
+            function_name=name,
+            invoked_function_arn=f"arn:aws:lambda:{region}:000000000000:function:{name}",
+            log_group_name=f"/aws/lambda/{name}",
+            timeout_ms=timeout_ms,
+        )
         try:
             result = handler(event, context)
         except Exception as error:

@@ -63,7 +63,7 @@ def patches() -> list[Patch]:
         self: Any, function_id: str, *args: Any, **kwargs: Any
     ) -> Any:
         deployment = create_deployment(self, function_id, *args, **kwargs)
-        deployment.api_summary = {
+        deployment.api_summary = {  # type: ignore[attr-defined]  # our own attribute
             resource.get_path(): {
                 verb: {
                     "authorizationType": method.authorization_type,

@@ -11,11 +11,12 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
+from unittest.mock import MagicMock
 
 import pytest
 
 from authorizers.core import deadline as deadline_module
-from authorizers.core.deadline import MARGIN_S, Deadline, acquire, call_within
+from authorizers.core.deadline import MARGIN_S, Deadline, NotAttempted, acquire, call_within
 from authorizers.core.exceptions import Reason, UpstreamError
 from authorizers.core.request import normalize
 from gatehouse.testing import LambdaContext, build_event
@@ -43,13 +44,52 @@ def test_deadline_is_the_context_remaining_time_minus_the_margin() -> None:
     assert 2.0 - MARGIN_S - 0.05 < deadline.remaining() <= 2.0 - MARGIN_S
 
 
+class Context:
+    """A context whose ``get_remaining_time_in_millis`` returns (or raises) ``answer``."""
+
+    def __init__(self, answer: object) -> None:
+        self.answer = answer
+
+    def get_remaining_time_in_millis(self) -> object:
+        if isinstance(self.answer, BaseException):
+            raise self.answer
+        return self.answer
+
+
 @pytest.mark.parametrize(
     "context",
-    [None, object(), type("Broken", (), {"get_remaining_time_in_millis": lambda _self: "x"})()],
-    ids=["none", "not-a-context", "unreadable"],
+    [
+        None,
+        object(),
+        Context("x"),
+        Context(True),  # a bool is not a number of milliseconds
+        Context(float("nan")),
+        Context(RuntimeError("no")),  # must not become a 500 in the entry point
+        MagicMock(),  # the usual Lambda test double: no deadline, not an expired one
+    ],
+    ids=["none", "not-a-context", "string", "bool", "nan", "raises", "magicmock"],
 )
 def test_no_deadline_outside_an_invocation(context: object) -> None:
     assert Deadline.for_invocation(context) is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "low", "high"),
+    [
+        (-5000, 0.0, 0.0),  # spent
+        (float("inf"), 899.0, 900.0),  # clamped to Lambda's longest timeout
+        (10**400, 899.0, 900.0),  # an int too big for a float
+        (1e300, 899.0, 900.0),  # finite, but past any thread wait's limit
+    ],
+    ids=["negative", "inf", "huge-int", "huge-float"],
+)
+def test_out_of_range_remaining_times_are_clamped(answer: object, low: float, high: float) -> None:
+    deadline = Deadline.for_invocation(Context(answer))
+    assert deadline is not None
+    assert low <= deadline.remaining() <= high
+    lock = threading.Lock()
+    assert acquire(lock, deadline) is True  # no OverflowError from the wait
+    lock.release()
 
 
 def test_an_almost_spent_invocation_has_no_time_left() -> None:
@@ -80,7 +120,7 @@ def test_a_hung_call_is_abandoned_at_the_deadline(release: threading.Event) -> N
 
 def test_a_spent_deadline_makes_no_call() -> None:
     calls: list[int] = []
-    with pytest.raises(UpstreamError) as caught:
+    with pytest.raises(NotAttempted) as caught:
         call_within(Deadline.after(-1), lambda: calls.append(1), upstream="test")
     assert caught.value.reason is Reason.UPSTREAM_TIMEOUT
     time.sleep(0.05)
@@ -100,17 +140,41 @@ def test_abandoned_calls_are_bounded_and_free_their_worker_when_they_end(
     monkeypatch.setattr(deadline_module, "_workers", threading.BoundedSemaphore(2))
     for _ in range(2):
         with pytest.raises(UpstreamError):
-            call_within(Deadline.after(0.05), hang(release), upstream="test")
-    before = threading.active_count()
+            call_within(Deadline.after(0.05), hang(release), upstream="bounded")
+    before = workers_named("gatehouse-bounded")
     started = time.monotonic()
-    with pytest.raises(UpstreamError) as caught:
-        call_within(Deadline.after(0.2), lambda: "never started", upstream="test")
+    with pytest.raises(NotAttempted) as caught:
+        call_within(Deadline.after(0.2), lambda: "never started", upstream="bounded")
     assert caught.value.reason is Reason.UPSTREAM_TIMEOUT
     assert time.monotonic() - started < 0.5
-    assert threading.active_count() == before  # no third thread was started
+    assert workers_named("gatehouse-bounded") == before == 2  # no third thread
     release.set()  # the upstream answers at last: the workers are free again
-    time.sleep(0.1)
-    assert call_within(Deadline.after(1), lambda: "ok", upstream="test") == "ok"
+    for _ in range(50):
+        if workers_named("gatehouse-bounded") == 0:
+            break
+        time.sleep(0.02)
+    assert call_within(Deadline.after(1), lambda: "ok", upstream="bounded") == "ok"
+
+
+def workers_named(name: str) -> int:
+    return sum(1 for thread in threading.enumerate() if thread.name == name)
+
+
+def test_a_thread_that_cannot_start_is_a_fault_and_frees_its_slot(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    slots = threading.BoundedSemaphore(1)
+    monkeypatch.setattr(deadline_module, "_workers", slots)
+
+    def refuse(_self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    with pytest.raises(UpstreamError) as caught:
+        call_within(Deadline.after(1), lambda: "never", upstream="test")
+    assert caught.value.reason is Reason.UPSTREAM_UNAVAILABLE
+    monkeypatch.undo()
+    assert slots.acquire(blocking=False)  # the one slot was given back
 
 
 def test_acquire_gives_up_at_the_deadline() -> None:

@@ -40,3 +40,41 @@ def test_everything_else_is_unavailable_and_carries_no_message(error):
 def test_error_code_is_read_duck_typed():
     assert error_code(client_error("NotModified")) == "NotModified"
     assert error_code(ValueError("x")) == ""
+
+
+def test_a_lazy_client_is_built_once_and_handed_out_only_once_prepared() -> None:
+    """What it stops: a worker thread left behind at a deadline still building the DynamoDB
+    client while the next call starts, and that call using the client before its
+    unparseable-reply hook is registered (a proxy's HTML page would read as "no item")."""
+    import threading
+    import time
+
+    from authorizers.core.upstream import LazyClient
+
+    built: list[object] = []
+    prepared: list[object] = []
+
+    def factory() -> object:
+        time.sleep(0.05)  # a slow boto3.client()
+        client = object()
+        built.append(client)
+        return client
+
+    def prepare(client: object) -> None:
+        time.sleep(0.05)
+        prepared.append(client)
+
+    lazy = LazyClient(factory, prepare=prepare)
+    seen: list[object] = []
+
+    def use() -> None:
+        client = lazy.get()
+        assert client in prepared  # never handed out before it is prepared
+        seen.append(client)
+
+    threads = [threading.Thread(target=use) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert len(built) == 1 and len(seen) == 4 and set(map(id, seen)) == {id(built[0])}

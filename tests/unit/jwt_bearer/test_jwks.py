@@ -288,15 +288,21 @@ def test_endpoint_down_serves_stale_within_the_window_then_401(cache, fetch, jwk
 
 
 class HungFetch(FakeFetch):
-    """A fetch that blocks until ``release`` is set (a socket that accepts and never answers)."""
+    """A fetch that blocks until ``release`` is set (a socket that accepts and never answers).
+    ``started`` is set once a fetch is under way; ``calls`` counts fetches begun."""
 
     def __init__(self, result: object = None) -> None:
         super().__init__(result)
         self.release = threading.Event()
+        self.started = threading.Event()
 
     def __call__(self, url: str) -> object:
+        self.urls.append(url)
+        self.started.set()
         self.release.wait(10)
-        return super().__call__(url)
+        if isinstance(self.result, BaseException):
+            raise self.result
+        return self.result
 
 
 def test_a_hung_refresh_serves_the_stale_set_by_the_deadline(make_cache, jwk, clock, events):
@@ -322,20 +328,57 @@ def test_a_hung_refresh_serves_the_stale_set_by_the_deadline(make_cache, jwk, cl
 def test_waiting_on_another_caller_s_refresh_ends_by_the_deadline(make_cache, jwk, clock):
     hung = HungFetch(jwks(jwk, "ed-1"))
     cache = make_cache(fetch=hung)
-    first = threading.Thread(target=cache.get_key, args=(URI, "ed-1", Deadline.after(2)))
-    first.start()  # holds the URI's refresh, its fetch hung
+    outcomes: list[object] = []
+
+    def first_caller() -> None:
+        try:
+            outcomes.append(cache.get_key(URI, "ed-1", Deadline.after(2)))
+        except AuthenticationError as error:
+            outcomes.append(error.reason)
+
+    first = threading.Thread(target=first_caller)
+    first.start()
     try:
-        time.sleep(0.1)
+        assert hung.started.wait(2)  # the first caller holds the URI's refresh, its fetch hung
         started = time.monotonic()
         assert (
             reason_of(lambda: cache.get_key(URI, "ed-1", Deadline.after(0.2)))
             is Reason.UPSTREAM_UNAVAILABLE
         )
         assert time.monotonic() - started < 0.5
-        assert hung.calls == 0  # the first caller's fetch is the only one, still hung
+        assert hung.calls == 1  # the first caller's fetch is the only one, still hung
     finally:
         hung.release.set()
         first.join(5)
+
+
+def test_a_refresh_with_a_stale_set_leaves_time_for_what_follows(make_cache, jwk, clock):
+    """A hung refresh that can fall back on a stale set waits for only part of the time left,
+    so a revocation lookup after it (same request) still has some."""
+    hung = HungFetch()
+    cache = make_cache(fetch=hung)
+    cache.preload(URI, jwks(jwk, "ed-1"))
+    clock.advance(MAX_AGE)
+    deadline = Deadline.after(0.6)
+    try:
+        assert cache.get_key(URI, "ed-1", deadline).kid == "ed-1"
+        assert 0.15 < deadline.remaining() < 0.4  # about half is left
+    finally:
+        hung.release.set()
+
+
+def test_a_fetch_never_started_is_not_a_failure(make_cache, jwk, clock, events):
+    """No time left: the fetch is not made, and the URI is not put in its cooldown: the next
+    request, with time, fetches at once."""
+    fetch = FakeFetch(jwks(jwk, "ed-1"))
+    cache = make_cache(fetch=fetch)
+    spent = Deadline.after(-1)
+    assert reason_of(lambda: cache.get_key(URI, "ed-1", spent)) is Reason.UPSTREAM_UNAVAILABLE
+    assert fetch.calls == 0
+    status = cache.status(URI)
+    assert status is not None and status.failures == 0 and status.last_attempt is None
+    assert JwksEvent.FETCH_FAILED.value not in events.names
+    assert cache.get_key(URI, "ed-1", Deadline.after(2)).kid == "ed-1"
 
 
 def test_a_stale_set_does_not_serve_a_kid_it_never_had(cache, fetch, jwk, clock):

@@ -240,11 +240,13 @@ class HungFetcher:
         self.inner = inner
         self.hung = False
         self.release = threading.Event()
+        self.started = threading.Event()  # set when a hung fetch is under way
         self.calls = 0
 
     def __call__(self, location: S3Location, etag: str | None) -> Fetched:
         self.calls += 1
         if self.hung:
+            self.started.set()
             self.release.wait(10)
         return self.inner(location, etag)
 
@@ -275,8 +277,8 @@ def test_a_hung_refresh_answers_from_the_last_good_list_by_the_deadline(s3):
         hung.release.set()
 
 
-def test_a_hung_first_load_is_a_timeout_fault_by_the_deadline(s3):
-    store, counting, _, _ = store_for(s3)
+def test_a_hung_first_load_is_a_timeout_fault_by_the_deadline_until_the_retry(s3):
+    store, counting, monotonic, _ = store_for(s3)
     hung = HungFetcher(counting.inner)
     hung.hung = True
     store._fetch = hung
@@ -286,13 +288,47 @@ def test_a_hung_first_load_is_a_timeout_fault_by_the_deadline(s3):
             store.revocation_list(pki().ca.key_id, Deadline.after(0.2))
         assert caught.value.reason is Reason.UPSTREAM_TIMEOUT
         assert time.monotonic() - started < 0.5
+        # Within retry_s, no new attempt: the same reason, not a vaguer one.
+        monotonic.advance(10)
+        with pytest.raises(UpstreamError) as caught:
+            store.revocation_list(pki().ca.key_id, Deadline.after(0.2))
+        assert caught.value.reason is Reason.UPSTREAM_TIMEOUT
+        assert hung.calls == 1
+    finally:
+        hung.release.set()
+
+
+def test_a_fetch_never_started_is_not_a_failed_fetch(s3):
+    """No time left: S3 is not asked, and the CA is not put in its retry wait."""
+    put(s3, make_crl(pki().ca, [0x1001]))
+    store, fetcher, _, events = store_for(s3)
+    with pytest.raises(UpstreamError) as caught:
+        store.revocation_list(pki().ca.key_id, Deadline.after(-1))
+    assert caught.value.reason is Reason.UPSTREAM_TIMEOUT
+    assert fetcher.calls == [] and events == []
+    assert store.revocation_list(pki().ca.key_id, Deadline.after(2)).is_revoked(0x1001)
+
+
+def test_a_refresh_with_a_list_held_leaves_time_for_what_follows(s3):
+    put(s3, make_crl(pki().ca, [0x1001]))
+    store, counting, monotonic, _ = store_for(s3)
+    hung = HungFetcher(counting.inner)
+    store._fetch = hung
+    try:
+        store.revocation_list(pki().ca.key_id)
+        hung.hung = True
+        monotonic.advance(301)
+        deadline = Deadline.after(0.6)
+        assert store.revocation_list(pki().ca.key_id, deadline).is_revoked(0x1001)
+        assert 0.15 < deadline.remaining() < 0.4  # about half is left
     finally:
         hung.release.set()
 
 
 def test_waiting_on_another_request_s_refresh_ends_by_the_deadline(s3):
-    """A request that finds another one's refresh in progress (local mode serves requests on
-    threads) waits for it only until its own deadline, then answers from the list held."""
+    """A request that finds another one's refresh of the same CA in progress (one process
+    serving requests on threads) waits for it only until its own deadline, then answers from
+    the list held."""
     put(s3, make_crl(pki().ca, [0x1001]))
     store, counting, monotonic, _ = store_for(s3)
     hung = HungFetcher(counting.inner)
@@ -305,7 +341,7 @@ def test_waiting_on_another_request_s_refresh_ends_by_the_deadline(s3):
             target=store.revocation_list, args=(pki().ca.key_id, Deadline.after(2))
         )
         first.start()
-        time.sleep(0.1)  # the first request now holds the refresh
+        assert hung.started.wait(2)  # the first request now holds the refresh
         started = time.monotonic()
         crl = store.revocation_list(pki().ca.key_id, Deadline.after(0.2))
         assert time.monotonic() - started < 0.5

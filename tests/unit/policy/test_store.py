@@ -219,6 +219,35 @@ def test_a_hung_first_load_is_reported_as_a_source_timeout(clock: ManualClock):
         source.release.set()
 
 
+def test_a_refresh_never_started_is_not_a_failed_reload(clock: ManualClock):
+    """No time left: the source is not asked, nothing is reported as a failed reload, and the
+    next request (with time) refreshes at once."""
+    source = FakeSource(GOOD, OTHER)
+    events: list = []
+    store = make(source, clock, events)
+    good = store.current(Deadline.after(1))
+    clock.advance(61)
+    assert store.current(Deadline.after(-1)) is good
+    assert len(source.calls) == 1
+    assert [name for name, _ in events] == ["loaded"]
+    replaced = store.current(Deadline.after(1))
+    assert replaced is not good and len(source.calls) == 2
+
+
+def test_a_refresh_with_a_set_held_leaves_time_for_what_follows(clock: ManualClock):
+    source = HungSource(GOOD)
+    store = make(source, clock)
+    good = store.current(Deadline.after(1))
+    source.hung = True
+    clock.advance(61)
+    deadline = Deadline.after(0.6)
+    try:
+        assert store.current(deadline) is good
+        assert 0.15 < deadline.remaining() < 0.4  # about half is left
+    finally:
+        source.release.set()
+
+
 def test_a_cold_start_without_a_valid_policy_denies_and_retries(clock: ManualClock):
     source = FakeSource(BROKEN, BROKEN, GOOD)
     store = make(source, clock)
