@@ -17,8 +17,6 @@ everything in place and says ``nothing to do``.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -45,9 +43,11 @@ from gatehouse.attach_plan import (
     statement_covers,
     statement_id,
 )
-from gatehouse.aws import Settings, aws_errors, aws_options, pages
+from gatehouse.attach_record import MAX_RECORD_CHARS, AttachRecord, RecordError
+from gatehouse.aws import Settings, aws_errors, aws_options
 from gatehouse.cache_key import CacheKeyError
 from gatehouse.errors import CliError, ExitCode
+from gatehouse.rest_api import RestApi
 
 if TYPE_CHECKING:
     from gatehouse.api_model import AuthorizerName
@@ -121,90 +121,9 @@ def _spec(
     )
 
 
-class _Api:
-    """What attach reads from AWS, and the writes it makes."""
-
-    def __init__(self, settings: Settings, api_id: str, function: FunctionArn) -> None:
-        self.api_id = api_id
-        with aws_errors("connecting to AWS"):  # boto3 checks the region here
-            self.apigateway = settings.client("apigateway")
-            # The function may live in another region than the API; ask Lambda where it is.
-            self.lambda_ = dataclasses.replace(settings, region=function.region).client("lambda")
-            self.sts = settings.client("sts")
-
-    def rest_api(self) -> dict[str, Any]:
-        with aws_errors(f"reading REST API {self.api_id!r}"):
-            return dict(self.apigateway.get_rest_api(restApiId=self.api_id))
-
-    def require_stage(self, stage: str) -> dict[str, Any]:
-        with aws_errors(f"reading the stages of API {self.api_id}"):
-            stages = self.apigateway.get_stages(restApiId=self.api_id).get("item", [])
-        for found in stages:
-            if found.get("stageName") == stage:
-                return dict(found)
-        names = sorted(str(s.get("stageName")) for s in stages)
-        raise CliError(
-            f"API {self.api_id} has no stage {stage!r}",
-            hint=f"its stages: {', '.join(names) or 'none (deploy the API once first)'}",
-            code=ExitCode.NOT_FOUND,
-        )
-
-    def deployed_methods(self, stage: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The methods as the stage serves them (the deployment's ``apiSummary``), if known."""
-        deployment_id = stage.get("deploymentId")
-        if not deployment_id:
-            return None
-        with aws_errors(f"reading deployment {deployment_id} of stage {stage.get('stageName')}"):
-            deployment = self.apigateway.get_deployment(
-                restApiId=self.api_id, deploymentId=deployment_id, embed=["apisummary"]
-            )
-        summary = deployment.get("apiSummary")
-        return summary if isinstance(summary, dict) else None
-
-    def methods(self) -> list[ApiMethod]:
-        with aws_errors(f"reading the resources of API {self.api_id}"):
-            resources = pages(
-                self.apigateway.get_resources, restApiId=self.api_id, embed=["methods"], limit=500
-            )
-        return ApiMethod.from_resources(resources)
-
-    def authorizers(self) -> list[dict[str, Any]]:
-        with aws_errors(f"reading the authorizers of API {self.api_id}"):
-            return pages(self.apigateway.get_authorizers, restApiId=self.api_id, limit=500)
-
-    def require_function(self, function: FunctionArn) -> dict[str, str] | None:
-        """Check the function exists; its environment variables, when Lambda shows them."""
-        with aws_errors(f"looking up function {function.arn}"):
-            config = self.lambda_.get_function_configuration(FunctionName=function.arn)
-        # No "Environment": the function has no variables. "Error": Lambda could not decrypt
-        # them for us (a customer-managed KMS key), so they are unknown.
-        environment = config.get("Environment") or {}
-        if environment.get("Error"):
-            return None
-        variables = environment.get("Variables") or {}
-        return {str(k): str(v) for k, v in variables.items()}
-
-    def account(self) -> str:
-        with aws_errors("asking STS for the account of the API"):
-            return str(self.sts.get_caller_identity()["Account"])
-
-    def policy_statements(self, function: FunctionArn) -> list[dict[str, Any]]:
-        from botocore.exceptions import ClientError  # noqa: PLC0415 - lazy, as boto3
-
-        with aws_errors(f"reading the resource policy of {function.arn}"):
-            try:
-                policy = self.lambda_.get_policy(FunctionName=function.arn)["Policy"]
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-                    return []  # the function exists (checked before): it has no policy yet
-                raise
-        statements = json.loads(policy).get("Statement", [])
-        return [s for s in statements if isinstance(s, dict)]
-
-
 def _authorizer_step(
     spec: AuthorizerSpec, authorizers: list[dict[str, Any]]
-) -> tuple[str | None, Step]:
+) -> tuple[dict[str, Any] | None, Step]:
     same = [a for a in authorizers if a.get("name") == spec.name]
     if len(same) > 1:
         raise CliError(
@@ -222,7 +141,7 @@ def _authorizer_step(
                 "(--function-arn, --ttl, --identity-source)",
                 code=ExitCode.CONFLICT,
             )
-        return str(same[0]["id"]), Step("keep", f"reuse authorizer {spec.name} ({same[0]['id']})")
+        return same[0], Step("keep", f"reuse authorizer {spec.name} ({same[0]['id']})")
     details = [spec.type, f"identity {spec.identity_source or 'none'}", f"ttl {spec.ttl}s"]
     if spec.validation_regex:
         details.insert(2, f"regex {spec.validation_regex}")
@@ -305,7 +224,7 @@ def _stale(
 
 
 def _build_plan(
-    api: _Api,
+    api: RestApi,
     *,
     spec: AuthorizerSpec,
     stage: str,
@@ -337,7 +256,8 @@ def _build_plan(
 
     authorizers = api.authorizers()
     names = {str(a["id"]): str(a.get("name")) for a in authorizers}
-    authorizer_id, authorizer_step = _authorizer_step(spec, authorizers)
+    existing, authorizer_step = _authorizer_step(spec, authorizers)
+    authorizer_id = str(existing["id"]) if existing is not None else None
 
     source_arn = authorizers_arn(
         partition=spec.function.partition,
@@ -375,7 +295,13 @@ def _build_plan(
     switches, method_steps = _method_steps(
         spec, authorizer_id, guarded, preflight, names, replace=replace
     )
-    steps = [authorizer_step, permission, *method_steps]
+    record, record_step = _record(spec, existing, switches)
+    if record is None and existing is not None:
+        warnings.append(
+            f"authorizer {spec.name} ({authorizer_id}) was not made by gatehouse attach: "
+            "gatehouse detach will not undo this"
+        )
+    steps = [authorizer_step, *([record_step] if record_step else []), permission, *method_steps]
     stale = [] if switches else _stale(spec, guarded, api.deployed_methods(stage_info))
     if switches:
         steps.append(Step("create", f"deploy stage {stage} of API {api.api_id}"))
@@ -404,23 +330,75 @@ def _build_plan(
         redeploy=bool(stale),
         steps=tuple(steps),
         warnings=tuple(warnings),
+        record=record.encode() if record is not None else None,
+        update_record=record_step is not None,
     )
 
 
-def _apply(api: _Api, plan: Plan, stage: str) -> None:
+def _record(
+    spec: AuthorizerSpec,
+    existing: Mapping[str, Any] | None,
+    switches: Sequence[MethodSwitch],
+) -> tuple[AttachRecord | None, Step | None]:
+    """What to record on the authorizer for ``gatehouse detach``, and the step that updates an
+    existing record (None when the record is written at creation, unchanged, or not ours)."""
+    if existing is None:
+        record = AttachRecord(kind=spec.kind).with_switches(switches)
+        _check_size(spec, record)
+        return record, None
+    try:
+        before = AttachRecord.decode(existing.get("authType"))
+    except RecordError as error:
+        raise CliError(
+            f"authorizer {spec.name} ({existing['id']}) has an unreadable attach record: {error}",
+            hint="pass another --name, or restore its methods by hand (docs/attach.md)",
+            code=ExitCode.CONFLICT,
+        ) from None
+    if before is None:
+        return None, None
+    after = before.with_switches(switches)
+    if after == before:
+        return after, None
+    _check_size(spec, after)
+    return after, Step(
+        "change", f"record on authorizer {spec.name} what the methods were (for detach)"
+    )
+
+
+def _check_size(spec: AuthorizerSpec, record: AttachRecord) -> None:
+    if len(record.encode()) > MAX_RECORD_CHARS:
+        raise CliError(
+            f"too many methods on other authorizers to record on {spec.name}: "
+            f"{len(record.was)} (the record would exceed {MAX_RECORD_CHARS} characters)",
+            hint="replace fewer methods per --name, or switch them to NONE first",
+            code=ExitCode.CONFLICT,
+        )
+
+
+def _apply(api: RestApi, plan: Plan, stage: str) -> None:
     spec = plan.spec
     authorizer_id = plan.authorizer_id
     if authorizer_id is None:
         _say(f"creating authorizer {spec.name} ...")
+        request = spec.create_request()
+        if plan.record is not None:
+            request["authType"] = plan.record  # what detach reads (gatehouse.attach_record)
         with aws_errors(f"creating authorizer {spec.name!r}"):
-            created = api.apigateway.create_authorizer(
-                restApiId=api.api_id, **spec.create_request()
-            )
+            created = api.apigateway.create_authorizer(restApiId=api.api_id, **request)
         authorizer_id = str(created["id"])
+    elif plan.update_record and plan.record is not None:
+        # Before the methods change: a run stopped half way still leaves the record.
+        _say(f"recording on authorizer {spec.name} what the methods were ...")
+        with aws_errors(f"updating authorizer {spec.name!r}"):
+            api.apigateway.update_authorizer(
+                restApiId=api.api_id,
+                authorizerId=authorizer_id,
+                patchOperations=[{"op": "replace", "path": "/authType", "value": plan.record}],
+            )
     if plan.add_permission:
         _say(f"granting {PRINCIPAL} invoke on {spec.function.name} ...")
         with aws_errors(f"adding the invoke permission to {spec.function.arn}"):
-            api.lambda_.add_permission(
+            api.lambda_for(spec.function).add_permission(
                 FunctionName=spec.function.arn,
                 StatementId=statement_id(api.api_id),
                 Action="lambda:InvokeFunction",
@@ -514,7 +492,7 @@ def attach(
         kind=kind, function=function_arn, name=name, ttl=ttl, identity_source=identity_source
     )
     _say(f"reading API {api_id} ...")
-    api = _Api(settings, api_id, function_arn)
+    api = RestApi(settings, api_id)
     plan = _build_plan(api, spec=spec, stage=stage, patterns=routes, replace=replace)
     for step in plan.steps:
         click.echo(str(step))

@@ -364,8 +364,14 @@ class ApiMethod:
         return sorted(methods, key=lambda m: (m.path, m.method))
 
 
-Action = Literal["create", "change", "keep", "skip"]
-_MARK: Final[Mapping[Action, str]] = {"create": "+", "change": "~", "keep": "=", "skip": "-"}
+Action = Literal["create", "change", "keep", "skip", "delete"]
+_MARK: Final[Mapping[Action, str]] = {
+    "create": "+",
+    "change": "~",
+    "keep": "=",
+    "skip": "-",
+    "delete": "x",  # detach only
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,6 +415,9 @@ class Plan:
     redeploy: bool  # nothing to switch, but the stage does not serve the switched methods yet
     steps: tuple[Step, ...]
     warnings: tuple[str, ...] = field(default=())
+    #: The authorizer's attach record (``authType``, gatehouse.attach_record); None: not ours.
+    record: str | None = None
+    update_record: bool = False  # an existing authorizer's record changes
 
     @property
     def deploy(self) -> bool:

@@ -9,6 +9,7 @@ import click
 from gatehouse import __version__
 from gatehouse.attach import attach
 from gatehouse.aws import Settings
+from gatehouse.detach import detach
 from gatehouse.generate_event import generate_event
 from gatehouse.keys import keys
 from gatehouse.layer_cli import layer
@@ -48,5 +49,5 @@ def main(
     )
 
 
-for command in (local, keys, policy, attach, generate_event, layer):
+for command in (local, keys, policy, attach, detach, generate_event, layer):
     main.add_command(command)

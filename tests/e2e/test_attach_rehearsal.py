@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from typing import Any
 
 import boto3
@@ -39,11 +40,12 @@ def legacy_api(local: Any) -> tuple[str, str, dict[str, str]]:
     """A REST API made by hand (not by CDK): /orders GET and POST, /orders/{id} GET and
     OPTIONS, a deployed stage ``prod``, and a function to attach."""
     apigateway, lambda_ = client(local, "apigateway"), client(local, "lambda")
+    suffix = uuid.uuid4().hex[:8]  # one world per test, in the session's one local mode
     role = client(local, "iam").create_role(
-        RoleName=f"authorizer-{os.getpid()}", AssumeRolePolicyDocument="{}"
+        RoleName=f"authorizer-{suffix}", AssumeRolePolicyDocument="{}"
     )["Role"]["Arn"]
     function_arn = lambda_.create_function(
-        FunctionName=f"gatehouse-jwt-{os.getpid()}",
+        FunctionName=f"gatehouse-jwt-{suffix}",
         Runtime="python3.12",
         Role=role,
         Handler="authorizers.jwt_bearer.handler.lambda_handler",
@@ -74,19 +76,40 @@ def legacy_api(local: Any) -> tuple[str, str, dict[str, str]]:
     return api_id, function_arn, ids
 
 
-def attach(local: Any, api_id: str, function_arn: str, *extra: str) -> subprocess.CompletedProcess:
+def gatehouse(local: Any, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
-            sys.executable, "-m", "gatehouse", "attach",
-            "--api-id", api_id, "--stage", "prod", "--kind", "jwt",
-            "--function-arn", function_arn,
-            "--route", "* /orders", "--route", "* /orders/*",
+            sys.executable, "-m", "gatehouse", *args,
             # The AWS options after the command's name, as a user may write them.
-            "--endpoint-url", local.info["moto"], "--region", REGION, *extra,
+            "--endpoint-url", local.info["moto"], "--region", REGION,
         ],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
         env={**os.environ, **CREDENTIALS},
     )  # fmt: skip
+
+
+def attach(local: Any, api_id: str, function_arn: str) -> subprocess.CompletedProcess[str]:
+    return gatehouse(
+        local, "attach", "--api-id", api_id, "--stage", "prod", "--kind", "jwt",
+        "--function-arn", function_arn, "--route", "* /orders", "--route", "* /orders/*",
+    )  # fmt: skip
+
+
+def api_state(local: Any, api_id: str, function_arn: str) -> tuple[Any, ...]:
+    """The methods, authorizers and the function's resource policy: what attach touches."""
+    apigateway, lambda_ = client(local, "apigateway"), client(local, "lambda")
+    resources = apigateway.get_resources(restApiId=api_id, embed=["methods"])["items"]
+    methods = sorted(
+        (r["path"], verb, body.get("authorizationType"), body.get("authorizerId"))
+        for r in resources
+        for verb, body in (r.get("resourceMethods") or {}).items()
+    )
+    authorizers = apigateway.get_authorizers(restApiId=api_id)["items"]
+    try:
+        policy = lambda_.get_policy(FunctionName=function_arn)["Policy"]
+    except lambda_.exceptions.ResourceNotFoundException:
+        policy = None
+    return methods, authorizers, policy
 
 
 def test_attach_applies_against_local_mode_and_a_second_run_changes_nothing(local):
@@ -115,3 +138,22 @@ def test_attach_applies_against_local_mode_and_a_second_run_changes_nothing(loca
     assert second.returncode == 0, second.stderr
     assert "nothing to do" in second.stderr
     assert len(apigateway.get_deployments(restApiId=api_id)["items"]) == deployments + 1
+
+
+def test_detach_after_attach_leaves_the_api_exactly_as_before(local):
+    api_id, function_arn, _ids = legacy_api(local)
+    before = api_state(local, api_id, function_arn)
+    assert attach(local, api_id, function_arn).returncode == 0
+    assert api_state(local, api_id, function_arn) != before
+
+    dry = gatehouse(local, "detach", "--api-id", api_id, "--stage", "prod", "--kind", "jwt",
+                    "--dry-run")  # fmt: skip
+    assert dry.returncode == 0, dry.stderr
+    assert "x delete authorizer gatehouse-jwt" in dry.stdout
+    assert api_state(local, api_id, function_arn) != before  # a dry run changes nothing
+
+    done = gatehouse(local, "detach", "--api-id", api_id, "--stage", "prod", "--kind", "jwt")
+    assert done.returncode == 0, done.stderr
+    assert api_state(local, api_id, function_arn) == before
+    again = gatehouse(local, "detach", "--api-id", api_id, "--stage", "prod", "--kind", "jwt")
+    assert again.returncode == 0 and "nothing to do" in again.stderr

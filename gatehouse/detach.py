@@ -1,0 +1,308 @@
+"""``gatehouse detach``: undo what ``gatehouse attach`` did on a REST API, and nothing else.
+
+What attach did is read from the record it left on the authorizer it created
+(:mod:`gatehouse.attach_record`). The plan, in the order it is applied:
+
+1. every method on that authorizer goes back to what it was (``NONE`` unless recorded:
+   ``AWS_IAM``, a Cognito or another custom authorizer), and for the apikey kind
+   ``apiKeyRequired`` goes off where attach turned it on;
+2. a deployment of the stage, when a method changed (or the stage still serves it);
+3. the authorizer is deleted;
+4. the invoke statement attach added (``gatehouse-attach-API_ID``) is removed, unless another
+   authorizer of the API still calls the same function.
+
+An authorizer attach did not make (no record) is refused: detach never guesses. A method
+recorded as on an authorizer that no longer exists is refused too: putting it to ``NONE``
+would open it. A second run finds no authorizer and says ``nothing to do``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from gatehouse.attach_plan import (
+    KINDS,
+    ApiMethod,
+    FunctionArn,
+    Step,
+    describe_owner,
+    statement_id,
+)
+from gatehouse.attach_record import AttachRecord, RecordError
+from gatehouse.aws import Settings, aws_errors, aws_options
+from gatehouse.errors import CliError, ExitCode
+from gatehouse.rest_api import RestApi
+
+__all__ = ["DetachPlan", "Restore", "build_plan", "detach", "function_of"]
+
+_INVOCATION_PREFIX = "/functions/"
+_INVOCATION_SUFFIX = "/invocations"
+
+
+@dataclass(frozen=True, slots=True)
+class Restore:
+    """One method to put back: its authorization as before attach, and the key setting."""
+
+    method: ApiMethod
+    authorization_type: str
+    authorizer_id: str | None
+    key_off: bool
+
+    def patch_operations(self) -> list[dict[str, str]]:
+        operations = [
+            {"op": "replace", "path": "/authorizationType", "value": self.authorization_type}
+        ]
+        if self.authorizer_id is not None:
+            operations.append(
+                {"op": "replace", "path": "/authorizerId", "value": self.authorizer_id}
+            )
+        if self.key_off:
+            operations.append({"op": "replace", "path": "/apiKeyRequired", "value": "false"})
+        return operations
+
+
+@dataclass(frozen=True, slots=True)
+class DetachPlan:
+    authorizer: Mapping[str, Any] | None  # None: nothing to detach
+    function: FunctionArn | None
+    restores: tuple[Restore, ...] = ()
+    deploy: bool = False
+    remove_permission: bool = False
+    steps: tuple[Step, ...] = ()
+
+    @property
+    def changes(self) -> int:
+        return sum(step.action in ("create", "change", "delete") for step in self.steps)
+
+
+def function_of(authorizer: Mapping[str, Any]) -> FunctionArn | None:
+    """The Lambda function an authorizer calls (from its ``authorizerUri``), if it is one."""
+    uri = authorizer.get("authorizerUri")
+    if not isinstance(uri, str) or _INVOCATION_PREFIX not in uri:
+        return None
+    arn = uri.split(_INVOCATION_PREFIX, 1)[1].removesuffix(_INVOCATION_SUFFIX)
+    try:
+        return FunctionArn.parse(arn)
+    except ValueError:
+        return None
+
+
+def _record_of(authorizer: Mapping[str, Any], name: str) -> AttachRecord:
+    try:
+        record = AttachRecord.decode(authorizer.get("authType"))
+    except RecordError as error:
+        record, problem = None, f"its attach record is unreadable ({error})"
+    else:
+        problem = "it was not made by gatehouse attach (it carries no attach record)"
+    if record is None:
+        raise CliError(
+            f"authorizer {name} ({authorizer['id']}): {problem}",
+            hint="detach undoes only what attach made; restore its methods by hand "
+            "(docs/attach.md, 'Detaching')",
+            code=ExitCode.CONFLICT,
+        )
+    return record
+
+
+def _restores(
+    record: AttachRecord,
+    authorizer_id: str,
+    methods: Sequence[ApiMethod],
+    authorizers: Mapping[str, str],
+) -> tuple[list[Restore], list[Step]]:
+    restores: list[Restore] = []
+    steps: list[Step] = []
+    ours = [m for m in methods if m.authorizer_id == authorizer_id]
+    missing = []
+    for method in ours:
+        kind, prior_id = record.prior(method)
+        if prior_id is not None and prior_id not in authorizers:
+            missing.append(f"{method.route} (was {kind} {prior_id})")
+            continue
+        restore = Restore(
+            method=method,
+            authorization_type=kind,
+            authorizer_id=prior_id,
+            key_off=record.turned_key_on(method) and method.api_key_required,
+        )
+        was = kind if prior_id is None else f"{kind} {authorizers[prior_id]} ({prior_id})"
+        text = f"restore {method.route}: {describe_owner(method, authorizers)} -> {was}"
+        if restore.key_off:
+            text += ", apiKeyRequired off"
+        restores.append(restore)
+        steps.append(Step("change", text))
+    if missing:
+        raise CliError(
+            f"{len(missing)} method(s) were on authorizers that no longer exist: "
+            + ", ".join(missing),
+            hint="putting them to NONE would open them: switch them to an authorizer by hand "
+            "first (aws apigateway update-method), then run detach again",
+            code=ExitCode.CONFLICT,
+        )
+    return restores, steps
+
+
+def _served_differently(
+    api: RestApi, stage: Mapping[str, Any], methods: Sequence[ApiMethod]
+) -> bool:
+    """Whether the stage serves any method with another authorizationType than it has now
+    (a detach stopped before its deployment)."""
+    deployed = api.deployed_methods(stage)
+    if deployed is None:
+        return False
+    return any(
+        ((deployed.get(m.path) or {}).get(m.method) or {}).get("authorizationType")
+        not in (None, m.authorization_type)
+        for m in methods
+    )
+
+
+def build_plan(api: RestApi, *, name: str, stage: str) -> DetachPlan:
+    api.rest_api()
+    stage_info = api.require_stage(stage)
+    authorizers = api.authorizers()
+    same = [a for a in authorizers if a.get("name") == name]
+    if not same:
+        return DetachPlan(authorizer=None, function=None)
+    if len(same) > 1:
+        raise CliError(
+            f"API has {len(same)} authorizers named {name!r}",
+            hint="detach them by hand, or delete the extras",
+            code=ExitCode.CONFLICT,
+        )
+    authorizer = same[0]
+    authorizer_id = str(authorizer["id"])
+    record = _record_of(authorizer, name)
+    names = {str(a["id"]): str(a.get("name")) for a in authorizers}
+    methods = api.methods()
+    restores, steps = _restores(record, authorizer_id, methods, names)
+    deploy = bool(restores) or _served_differently(api, stage_info, methods)
+    if deploy:
+        steps.append(Step("create", f"deploy stage {stage} of API {api.api_id}"))
+    steps.append(Step("delete", f"delete authorizer {name} ({authorizer_id})"))
+
+    function = function_of(authorizer)
+    remove = False
+    if function is not None:
+        remove, step = _permission_step(api, function, authorizer, authorizers)
+        if step is not None:
+            steps.append(step)
+    return DetachPlan(
+        authorizer=authorizer,
+        function=function,
+        restores=tuple(restores),
+        deploy=deploy,
+        remove_permission=remove,
+        steps=tuple(steps),
+    )
+
+
+def _permission_step(
+    api: RestApi,
+    function: FunctionArn,
+    authorizer: Mapping[str, Any],
+    authorizers: Sequence[Mapping[str, Any]],
+) -> tuple[bool, Step | None]:
+    sid = statement_id(api.api_id)
+    statements = api.policy_statements(function)
+    if not any(s.get("Sid") == sid for s in statements):
+        return False, None  # already gone
+    others = [
+        str(a.get("name"))
+        for a in authorizers
+        if a.get("id") != authorizer.get("id")
+        and a.get("authorizerUri") == authorizer.get("authorizerUri")
+    ]
+    if others:
+        return False, Step(
+            "keep", f"keep permission statement {sid}: still used by {', '.join(others)}"
+        )
+    return True, Step("delete", f"remove permission statement {sid} from {function.arn}")
+
+
+def _apply(api: RestApi, plan: DetachPlan, stage: str, name: str) -> None:
+    assert plan.authorizer is not None  # noqa: S101 - checked by the caller
+    for index, restore in enumerate(plan.restores, start=1):
+        route = restore.method.route
+        click.echo(f"restoring {route} ({index}/{len(plan.restores)}) ...", err=True)
+        with aws_errors(f"updating method {route}"):
+            api.apigateway.update_method(
+                restApiId=api.api_id,
+                resourceId=restore.method.resource_id,
+                httpMethod=restore.method.method,
+                patchOperations=restore.patch_operations(),
+            )
+    if plan.deploy:
+        click.echo(f"deploying stage {stage} ...", err=True)
+        with aws_errors(f"deploying stage {stage!r}"):
+            api.apigateway.create_deployment(
+                restApiId=api.api_id,
+                stageName=stage,
+                description=f"gatehouse detach: {name} from {len(plan.restores)} method(s)",
+            )
+    click.echo(f"deleting authorizer {name} ...", err=True)
+    with aws_errors(f"deleting authorizer {name!r}"):
+        api.apigateway.delete_authorizer(
+            restApiId=api.api_id, authorizerId=str(plan.authorizer["id"])
+        )
+    if plan.remove_permission and plan.function is not None:
+        click.echo(f"removing the invoke permission from {plan.function.name} ...", err=True)
+        with aws_errors(f"removing the invoke permission from {plan.function.arn}"):
+            api.lambda_for(plan.function).remove_permission(
+                FunctionName=plan.function.arn, StatementId=statement_id(api.api_id)
+            )
+
+
+@click.command()
+@aws_options
+@click.option("--api-id", required=True, help="REST API id, e.g. a1b2c3d4e5.")
+@click.option("--stage", required=True, help="Stage to deploy once the methods are restored.")
+@click.option(
+    "--kind", type=click.Choice(KINDS), help="Detach gatehouse-KIND (attach's default name)."
+)
+@click.option("--name", help="The authorizer's name, as given to attach --name.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+@click.pass_context
+def detach(
+    ctx: click.Context,
+    *,
+    api_id: str,
+    stage: str,
+    kind: str | None,
+    name: str | None,
+    dry_run: bool,
+) -> None:
+    """Undo what gatehouse attach did on a REST API: restore the methods, delete the authorizer.
+
+    Reads the record attach left on the authorizer it created, restores every method on it to
+    what it was (NONE unless recorded), deploys --stage, deletes the authorizer and removes the
+    invoke permission attach added. Prints the plan first: ~ change, + create, x delete,
+    = kept. Running it again changes nothing. Exit codes: 2 bad option, 3 API or stage not
+    found, 4 AWS failure, 5 an authorizer attach did not make (docs/attach.md).
+    """
+    if (kind is None) == (name is None):
+        raise CliError(
+            "give exactly one of --kind and --name",
+            hint="--kind jwt detaches gatehouse-jwt; --name the name given to attach --name",
+            code=ExitCode.USAGE,
+        )
+    settings = ctx.find_object(Settings)
+    assert settings is not None  # noqa: S101 - set by the root group
+    authorizer_name = name or f"gatehouse-{kind}"
+    click.echo(f"reading API {api_id} ...", err=True)
+    api = RestApi(settings, api_id)
+    plan = build_plan(api, name=authorizer_name, stage=stage)
+    if plan.authorizer is None:
+        click.echo(f"nothing to do: API {api_id} has no authorizer {authorizer_name}", err=True)
+        return
+    for step in plan.steps:
+        click.echo(str(step))
+    if dry_run:
+        click.echo(f"dry run: {plan.changes} change(s) planned, nothing applied", err=True)
+        return
+    _apply(api, plan, stage, authorizer_name)
+    click.echo(f"done: {plan.changes} change(s) applied", err=True)
