@@ -295,12 +295,7 @@ def _build_plan(
     switches, method_steps = _method_steps(
         spec, authorizer_id, guarded, preflight, names, replace=replace
     )
-    record, record_step = _record(spec, existing, switches)
-    if record is None and existing is not None:
-        warnings.append(
-            f"authorizer {spec.name} ({authorizer_id}) was not made by gatehouse attach: "
-            "gatehouse detach will not undo this"
-        )
+    record, record_step = _record(spec, existing, switches, warnings)
     steps = [authorizer_step, *([record_step] if record_step else []), permission, *method_steps]
     stale = [] if switches else _stale(spec, guarded, api.deployed_methods(stage_info))
     if switches:
@@ -339,12 +334,21 @@ def _record(
     spec: AuthorizerSpec,
     existing: Mapping[str, Any] | None,
     switches: Sequence[MethodSwitch],
+    warnings: list[str],
 ) -> tuple[AttachRecord | None, Step | None]:
-    """What to record on the authorizer for ``gatehouse detach``, and the step that updates an
-    existing record (None when the record is written at creation, unchanged, or not ours)."""
+    """What to record on the authorizer for ``gatehouse detach`` (None: nothing, detach will
+    refuse it), and the step that updates an existing record (None when the record is written
+    at creation or unchanged)."""
+    too_long = (
+        f"the record of what the methods were would exceed {MAX_RECORD_CHARS} characters: "
+        f"gatehouse detach will not undo this attach of {spec.name}; attach fewer routes per "
+        "--name to keep it undoable"
+    )
     if existing is None:
         record = AttachRecord(kind=spec.kind).with_switches(switches)
-        _check_size(spec, record)
+        if len(record.encode()) > MAX_RECORD_CHARS:
+            warnings.append(too_long)
+            return None, None
         return record, None
     try:
         before = AttachRecord.decode(existing.get("authType"))
@@ -355,24 +359,28 @@ def _record(
             code=ExitCode.CONFLICT,
         ) from None
     if before is None:
+        warnings.append(
+            f"authorizer {spec.name} ({existing['id']}) was not made by gatehouse attach: "
+            "gatehouse detach will not undo this"
+        )
         return None, None
+    if before.kind != spec.kind:
+        raise CliError(
+            f"authorizer {spec.name} ({existing['id']}) was attached as --kind {before.kind}",
+            hint=f"pass --kind {before.kind}, or another --name for a {spec.kind} authorizer",
+            code=ExitCode.CONFLICT,
+        )
     after = before.with_switches(switches)
     if after == before:
         return after, None
-    _check_size(spec, after)
+    if len(after.encode()) > MAX_RECORD_CHARS:
+        # The old record stays: detach then refuses the methods it does not list, never
+        # guesses them.
+        warnings.append(too_long)
+        return before, None
     return after, Step(
         "change", f"record on authorizer {spec.name} what the methods were (for detach)"
     )
-
-
-def _check_size(spec: AuthorizerSpec, record: AttachRecord) -> None:
-    if len(record.encode()) > MAX_RECORD_CHARS:
-        raise CliError(
-            f"too many methods on other authorizers to record on {spec.name}: "
-            f"{len(record.was)} (the record would exceed {MAX_RECORD_CHARS} characters)",
-            hint="replace fewer methods per --name, or switch them to NONE first",
-            code=ExitCode.CONFLICT,
-        )
 
 
 def _apply(api: RestApi, plan: Plan, stage: str) -> None:

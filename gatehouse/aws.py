@@ -119,6 +119,12 @@ def aws_errors(what: str) -> Iterator[None]:
         # One line: a proxy or emulator may answer with a whole HTML page as the message.
         message = (error.response.get("Error", {}).get("Message", "") or code).strip()
         message = message.splitlines()[0][:300] if message else code
+        if code == "ConflictException":
+            raise CliError(
+                f"{what}: {message}",
+                hint="something else uses or changes it; see the message, then run again",
+                code=ExitCode.CONFLICT,
+            ) from None
         if code in _NOT_FOUND:
             raise CliError(
                 f"{what}: {message}",

@@ -6,14 +6,16 @@ What attach did is read from the record it left on the authorizer it created
 1. every method on that authorizer goes back to what it was (``NONE`` unless recorded:
    ``AWS_IAM``, a Cognito or another custom authorizer), and for the apikey kind
    ``apiKeyRequired`` goes off where attach turned it on;
-2. a deployment of the stage, when a method changed (or the stage still serves it);
-3. the authorizer is deleted;
-4. the invoke statement attach added (``gatehouse-attach-API_ID``) is removed, unless another
-   authorizer of the API still calls the same function.
+2. a deployment of the stage (always, while the authorizer exists: a run stopped before it
+   is finished by the next);
+3. the invoke statement attach added (``gatehouse-attach-API_ID``) is removed, unless another
+   authorizer of the API still calls the same function;
+4. the authorizer is deleted, last, once no method uses it.
 
-An authorizer attach did not make (no record) is refused: detach never guesses. A method
-recorded as on an authorizer that no longer exists is refused too: putting it to ``NONE``
-would open it. A second run finds no authorizer and says ``nothing to do``.
+An authorizer attach did not make (no record) is refused: detach never guesses. So is a
+method on the authorizer that attach did not switch (put there by hand), and a method
+recorded as on an authorizer that no longer exists: putting either to ``NONE`` could open it.
+A second run finds no authorizer and says ``nothing to do``.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from gatehouse.attach_plan import (
     describe_owner,
     statement_id,
 )
-from gatehouse.attach_record import AttachRecord, RecordError
+from gatehouse.attach_record import AttachRecord, RecordError, method_key
 from gatehouse.aws import Settings, aws_errors, aws_options
 from gatehouse.errors import CliError, ExitCode
 from gatehouse.rest_api import RestApi
@@ -73,6 +75,7 @@ class DetachPlan:
     deploy: bool = False
     remove_permission: bool = False
     steps: tuple[Step, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     @property
     def changes(self) -> int:
@@ -116,7 +119,19 @@ def _restores(
 ) -> tuple[list[Restore], list[Step]]:
     restores: list[Restore] = []
     steps: list[Step] = []
-    ours = [m for m in methods if m.authorizer_id == authorizer_id]
+    ours = [
+        m for m in methods if m.authorization_type == "CUSTOM" and m.authorizer_id == authorizer_id
+    ]
+    unknown = [m.route for m in ours if method_key(m) not in record.switched]
+    if unknown:
+        # Put there by hand (or re-created): what it was before is not ours to know.
+        raise CliError(
+            f"{len(unknown)} method(s) on the authorizer were not switched by attach: "
+            + ", ".join(unknown),
+            hint="move them to the authorization they should have (aws apigateway "
+            "update-method), then run detach again; it never guesses and never opens a method",
+            code=ExitCode.CONFLICT,
+        )
     missing = []
     for method in ours:
         kind, prior_id = record.prior(method)
@@ -146,24 +161,9 @@ def _restores(
     return restores, steps
 
 
-def _served_differently(
-    api: RestApi, stage: Mapping[str, Any], methods: Sequence[ApiMethod]
-) -> bool:
-    """Whether the stage serves any method with another authorizationType than it has now
-    (a detach stopped before its deployment)."""
-    deployed = api.deployed_methods(stage)
-    if deployed is None:
-        return False
-    return any(
-        ((deployed.get(m.path) or {}).get(m.method) or {}).get("authorizationType")
-        not in (None, m.authorization_type)
-        for m in methods
-    )
-
-
 def build_plan(api: RestApi, *, name: str, stage: str) -> DetachPlan:
     api.rest_api()
-    stage_info = api.require_stage(stage)
+    api.require_stage(stage)
     authorizers = api.authorizers()
     same = [a for a in authorizers if a.get("name") == name]
     if not same:
@@ -180,24 +180,34 @@ def build_plan(api: RestApi, *, name: str, stage: str) -> DetachPlan:
     names = {str(a["id"]): str(a.get("name")) for a in authorizers}
     methods = api.methods()
     restores, steps = _restores(record, authorizer_id, methods, names)
-    deploy = bool(restores) or _served_differently(api, stage_info, methods)
-    if deploy:
-        steps.append(Step("create", f"deploy stage {stage} of API {api.api_id}"))
-    steps.append(Step("delete", f"delete authorizer {name} ({authorizer_id})"))
-
+    # Always, while the authorizer exists: a run stopped before its deployment is finished by
+    # the next (the deployment summary would not show a CUSTOM -> CUSTOM restore).
+    steps.append(Step("create", f"deploy stage {stage} of API {api.api_id}"))
     function = function_of(authorizer)
     remove = False
     if function is not None:
         remove, step = _permission_step(api, function, authorizer, authorizers)
         if step is not None:
             steps.append(step)
+    # Last: while it exists, a stopped run is found again by the next one.
+    steps.append(Step("delete", f"delete authorizer {name} ({authorizer_id})"))
+    others = sorted(str(s.get("stageName")) for s in api.stages() if s.get("stageName") != stage)
+    warnings = (
+        (
+            f"other stages ({', '.join(others)}) serve their own deployments: redeploy each "
+            "once detached, or it keeps calling an authorizer that is gone",
+        )
+        if others
+        else ()
+    )
     return DetachPlan(
         authorizer=authorizer,
         function=function,
         restores=tuple(restores),
-        deploy=deploy,
+        deploy=True,
         remove_permission=remove,
         steps=tuple(steps),
+        warnings=warnings,
     )
 
 
@@ -244,17 +254,29 @@ def _apply(api: RestApi, plan: DetachPlan, stage: str, name: str) -> None:
                 stageName=stage,
                 description=f"gatehouse detach: {name} from {len(plan.restores)} method(s)",
             )
-    click.echo(f"deleting authorizer {name} ...", err=True)
-    with aws_errors(f"deleting authorizer {name!r}"):
-        api.apigateway.delete_authorizer(
-            restApiId=api.api_id, authorizerId=str(plan.authorizer["id"])
-        )
     if plan.remove_permission and plan.function is not None:
         click.echo(f"removing the invoke permission from {plan.function.name} ...", err=True)
         with aws_errors(f"removing the invoke permission from {plan.function.arn}"):
             api.lambda_for(plan.function).remove_permission(
                 FunctionName=plan.function.arn, StatementId=statement_id(api.api_id)
             )
+    authorizer_id = str(plan.authorizer["id"])
+    # Checked again before the deletion: a method still on it (put there meanwhile) would
+    # make the deletion fail, or open that method's callers to a missing authorizer.
+    still = [
+        m.route
+        for m in api.methods()
+        if m.authorization_type == "CUSTOM" and m.authorizer_id == authorizer_id
+    ]
+    if still:
+        raise CliError(
+            f"authorizer {name} is still used by {', '.join(still)}; not deleted",
+            hint="run detach again: it restores them, or refuses those attach did not switch",
+            code=ExitCode.CONFLICT,
+        )
+    click.echo(f"deleting authorizer {name} ...", err=True)
+    with aws_errors(f"deleting authorizer {name!r}"):
+        api.apigateway.delete_authorizer(restApiId=api.api_id, authorizerId=authorizer_id)
 
 
 @click.command()
@@ -301,6 +323,8 @@ def detach(
         return
     for step in plan.steps:
         click.echo(str(step))
+    for warning in plan.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if dry_run:
         click.echo(f"dry run: {plan.changes} change(s) planned, nothing applied", err=True)
         return

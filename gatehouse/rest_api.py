@@ -36,12 +36,26 @@ class RestApi:
         return client
 
     def rest_api(self) -> dict[str, Any]:
-        with aws_errors(f"reading REST API {self.api_id!r}"):
-            return dict(self.apigateway.get_rest_api(restApiId=self.api_id))
+        try:
+            with aws_errors(f"reading REST API {self.api_id!r}"):
+                return dict(self.apigateway.get_rest_api(restApiId=self.api_id))
+        except CliError as error:
+            if error.exit_code != ExitCode.NOT_FOUND:
+                raise
+            raise CliError(
+                error.format_message(),
+                hint="check the id and --region; attach and detach work on REST APIs "
+                "(API Gateway v1): an HTTP API's id is not found here",
+                code=ExitCode.NOT_FOUND,
+            ) from None
+
+    def stages(self) -> list[dict[str, Any]]:
+        with aws_errors(f"reading the stages of API {self.api_id}"):
+            items = self.apigateway.get_stages(restApiId=self.api_id).get("item", [])
+        return [dict(item) for item in items]
 
     def require_stage(self, stage: str) -> dict[str, Any]:
-        with aws_errors(f"reading the stages of API {self.api_id}"):
-            stages = self.apigateway.get_stages(restApiId=self.api_id).get("item", [])
+        stages = self.stages()
         for found in stages:
             if found.get("stageName") == stage:
                 return dict(found)

@@ -7,7 +7,14 @@ Each one follows the AWS API reference for the call:
 
 - ``apigateway.UpdateMethod`` is not implemented (moto answers 500): the ``replace`` of
   ``/authorizationType``, ``/authorizerId`` and ``/apiKeyRequired`` (API Gateway's string
-  values, ``"true"``), with ``NONE`` clearing the authorizer as API Gateway does.
+  values, ``"true"``). The whole request is checked first: an unknown type or value, and
+  ``CUSTOM`` or ``COGNITO_USER_POOLS`` without an authorizer of the API, are refused (400). An
+  authorizer id counts only with those two types: with any other it is dropped (an
+  assumption from public reports, e.g. aws-cdk PR #14424 and LocalStack PR #7860: setting the
+  type is what detaches an authorizer).
+- ``DeleteAuthorizer`` deletes an authorizer still used by a method: refused with
+  ``ConflictException`` (409), as API Gateway does ("Cannot delete authorizer ..., is
+  referenced in method", terraform-provider-aws issue #14812).
 - ``CreateAuthorizer`` drops ``identityValidationExpression`` (the backend passes it under a
   misspelt keyword): kept.
 - ``GetDeployment`` with ``embed=apisummary`` returns no ``apiSummary`` (the methods as the
@@ -15,7 +22,7 @@ Each one follows the AWS API reference for the call:
 - ``lambda.AddPermission`` with a statement id that exists appends a second statement: refused
   with ``ResourceConflictException`` (409), as Lambda does.
 
-Anything else a patch does not know is refused (400), never silently accepted.
+An operation a patch does not know is refused (400), never silently accepted.
 """
 
 from __future__ import annotations
@@ -36,19 +43,32 @@ _lock = threading.Lock()
 def patches() -> list[Patch]:
     """``(owner, attribute, replacement)`` for each gap; moto is imported here, lazily."""
     from moto.apigateway import models as apigateway_models  # noqa: PLC0415 - moto is heavy
-    from moto.apigateway.exceptions import BadRequestException  # noqa: PLC0415
+    from moto.apigateway.exceptions import BadRequestException, ConflictException  # noqa: PLC0415
     from moto.apigateway.responses import APIGatewayResponse  # noqa: PLC0415
     from moto.awslambda.exceptions import LambdaClientError  # noqa: PLC0415
     from moto.awslambda.policy import Policy  # noqa: PLC0415
 
     def update_method(self: APIGatewayResponse) -> str:
         parts = self.path.split("/")
-        method = self.backend.get_method(parts[2], parts[4], parts[6])
-        for operation in self._get_param("patchOperations") or []:
-            problem = _patch_method(method, operation)
-            if problem:
-                raise BadRequestException(f"{problem} is not emulated here")
+        api_id = parts[2]
+        method = self.backend.get_method(api_id, parts[4], parts[6])
+        known = set(self.backend.get_rest_api(api_id).authorizers)
+        # The whole request is checked before any of it applies, as API Gateway does.
+        updated, problem = _patched(method, self._get_param("patchOperations") or [], known)
+        if problem:
+            raise BadRequestException(problem)
+        method.authorization_type, method.authorizer_id, method.api_key_required = updated
         return json.dumps(method.to_json())
+
+    delete_authorizer = apigateway_models.APIGatewayBackend.delete_authorizer
+
+    def delete_unused_authorizer(self: Any, restapi_id: str, authorizer_id: str) -> None:
+        used = _referenced_in(self.get_rest_api(restapi_id), authorizer_id)
+        if used:
+            raise ConflictException(
+                f"Cannot delete authorizer '{authorizer_id}', is referenced in method: {used}"
+            )
+        delete_authorizer(self, restapi_id, authorizer_id)
 
     authorizer_init = apigateway_models.Authorizer.__init__
 
@@ -100,6 +120,7 @@ def patches() -> list[Patch]:
 
     return [
         (APIGatewayResponse, "update_method", update_method),
+        (apigateway_models.APIGatewayBackend, "delete_authorizer", delete_unused_authorizer),
         (apigateway_models.Authorizer, "__init__", init_authorizer),
         (apigateway_models.APIGatewayBackend, "create_deployment", create_deployment_with_summary),
         (APIGatewayResponse, "get_deployment", get_deployment_with_summary),
@@ -107,22 +128,48 @@ def patches() -> list[Patch]:
     ]
 
 
-def _patch_method(method: Any, operation: dict[str, Any]) -> str | None:
-    """Apply one ``UpdateMethod`` patch operation; what is not emulated, or None."""
-    path, value = operation.get("path"), operation.get("value")
-    if operation.get("op") != "replace":
-        return f"op {operation.get('op')}"
-    if path == "/authorizationType":
-        method.authorization_type = value
-        if value == "NONE":
-            method.authorizer_id = None
-    elif path == "/authorizerId":
-        method.authorizer_id = value
-    elif path == "/apiKeyRequired":
-        method.api_key_required = value == "true"
-    else:
-        return f"path {path}"
+def _referenced_in(api: Any, authorizer_id: str) -> str | None:
+    """The first method of ``api`` that uses the authorizer, as API Gateway names it."""
+    for resource in api.resources.values():
+        for verb, method in resource.resource_methods.items():
+            if method.authorizer_id == authorizer_id:
+                return f"{verb}/{resource.get_path()}"
     return None
+
+
+_AUTHORIZATION_TYPES = frozenset({"NONE", "AWS_IAM", "CUSTOM", "COGNITO_USER_POOLS"})
+_WITH_AUTHORIZER = frozenset({"CUSTOM", "COGNITO_USER_POOLS"})
+
+
+def _patched(
+    method: Any, operations: list[dict[str, Any]], authorizers: set[str]
+) -> tuple[tuple[str, str | None, bool], str | None]:
+    """The method's (authorizationType, authorizerId, apiKeyRequired) after ``operations``,
+    or the reason API Gateway would refuse them (then nothing applies)."""
+    kind, authorizer_id = method.authorization_type, method.authorizer_id
+    key = bool(method.api_key_required)
+    for operation in operations:
+        path, value = operation.get("path"), operation.get("value")
+        if operation.get("op") != "replace":
+            return (kind, authorizer_id, key), f"op {operation.get('op')} is not emulated here"
+        if path == "/authorizationType":
+            if value not in _AUTHORIZATION_TYPES:
+                return (kind, authorizer_id, key), f"Invalid authorization type {value}"
+            kind = value
+        elif path == "/authorizerId":
+            authorizer_id = value
+        elif path == "/apiKeyRequired":
+            if value not in ("true", "false"):
+                return (kind, authorizer_id, key), f"Invalid apiKeyRequired value {value}"
+            key = value == "true"
+        else:
+            return (kind, authorizer_id, key), f"path {path} is not emulated here"
+    if kind in _WITH_AUTHORIZER:
+        if authorizer_id not in authorizers:
+            return (kind, authorizer_id, key), "Invalid authorizer ID specified"
+    else:
+        authorizer_id = None  # an authorizer id counts only with CUSTOM or COGNITO_USER_POOLS
+    return (kind, authorizer_id, key), None
 
 
 def install() -> None:

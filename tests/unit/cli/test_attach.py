@@ -280,7 +280,11 @@ def test_a_new_route_on_a_second_run_switches_only_that_method(world):
     assert result.exit_code == 0, result.output
     assert "= keep GET /pets (already CUSTOM gatehouse-jwt)" in plan_of(result)
     assert "~ switch GET /health: NONE -> CUSTOM gatehouse-jwt" in plan_of(result)
-    assert "done: 2 change(s) applied" in result.stderr  # the method and the deployment
+    assert "~ record on authorizer gatehouse-jwt what the methods were (for detach)" in plan_of(
+        result
+    )
+    # The record (for detach), the method and the deployment.
+    assert "done: 3 change(s) applied" in result.stderr
     assert world.deployments() == deployments + 1
     assert len(world.statements()) == 1
 

@@ -16,7 +16,7 @@ from moto import mock_aws
 from moto.apigateway import models as apigateway_models
 from moto.apigateway.exceptions import BadRequestException
 
-from gatehouse.attach_record import MARKER, AttachRecord
+from gatehouse.attach_record import MARKER, AttachRecord, RecordError
 from gatehouse.cli import main
 from gatehouse.localmode import moto_gaps
 from tests.unit.cli.test_attach import NOW, REGION, World
@@ -45,9 +45,22 @@ def detach(world: World, *args: str) -> Result:
 
 
 def state(world: World) -> tuple[Any, ...]:
-    """Everything attach may touch, deployments aside (detach deploys the restored API)."""
-    methods, authorizers, statements, _deployments = world.snapshot()
+    """Everything attach may touch, deployments aside (detach deploys the restored API): each
+    method's authorization, every authorizer with all its fields, the resource policy."""
+    methods, _names, statements, _deployments = world.snapshot()
+    authorizers = sorted(
+        world.apigateway.get_authorizers(restApiId=world.api_id)["items"], key=lambda a: a["id"]
+    )
     return methods, authorizers, statements
+
+
+def set_method(world: World, path: str, verb: str, *operations: tuple[str, str]) -> None:
+    world.apigateway.update_method(
+        restApiId=world.api_id,
+        resourceId=world.resource_ids[path],
+        httpMethod=verb,
+        patchOperations=[{"op": "replace", "path": p, "value": v} for p, v in operations],
+    )
 
 
 def test_attach_then_detach_leaves_the_api_exactly_as_before_and_a_rerun_does_nothing(world):
@@ -182,3 +195,141 @@ def test_an_unreadable_record_is_refused(world):
     result = detach(world, "--kind", "jwt")
     assert result.exit_code == 5
     assert "unreadable" in result.stderr
+
+
+def test_a_method_put_on_the_authorizer_by_hand_is_refused_not_opened(world):
+    """Attack stopped: detach guessing that a method it never switched was NONE before (an
+    operator moved GET /health from AWS_IAM onto the authorizer by hand): refused, untouched."""
+    world.run("--route", "GET /pets")
+    set_method(world, "/health", "GET", ("/authorizationType", "AWS_IAM"))
+    authorizer_id = world.authorizers()["gatehouse-jwt"]["id"]
+    set_method(
+        world, "/health", "GET", ("/authorizationType", "CUSTOM"), ("/authorizerId", authorizer_id)
+    )
+    attached = world.snapshot()
+    result = detach(world, "--kind", "jwt")
+    assert result.exit_code == 5
+    assert "not switched by attach: GET /health" in result.stderr
+    assert world.snapshot() == attached
+
+
+def test_a_method_hardened_after_attach_is_left_as_it_is(world):
+    world.run("--route", "GET /pets", "--route", "GET /health")
+    set_method(world, "/pets", "GET", ("/authorizationType", "AWS_IAM"))
+    result = detach(world, "--kind", "jwt")
+    assert result.exit_code == 0, result.output
+    assert "GET /pets" not in result.stdout
+    assert world.method("/pets", "GET")["authorizationType"] == "AWS_IAM"
+    assert world.method("/health", "GET")["authorizationType"] == "NONE"
+
+
+def test_a_method_replaced_from_aws_iam_goes_back_to_aws_iam_exactly(world):
+    set_method(world, "/health", "GET", ("/authorizationType", "AWS_IAM"))
+    before = state(world)
+    assert world.run("--route", "GET /health", "--replace").exit_code == 0
+    result = detach(world, "--kind", "jwt")
+    assert result.exit_code == 0, result.output
+    assert "-> AWS_IAM" in result.stdout
+    assert state(world) == before
+
+
+def test_a_record_grown_by_a_second_run_is_undone_whole(world):
+    before = state(world)
+    assert world.run("--route", "GET /pets").exit_code == 0
+    assert world.run("--route", "GET /pets", "--route", "GET /admin", "--replace").exit_code == 0
+    record = AttachRecord.decode(world.authorizers()["gatehouse-jwt"]["authType"])
+    assert record is not None and record.switched == {"GET /pets", "GET /admin"}
+    assert detach(world, "--kind", "jwt").exit_code == 0
+    assert state(world) == before
+
+
+def test_a_detach_stopped_before_deploying_a_custom_restore_is_deployed_by_the_next_run(
+    world, monkeypatch
+):
+    before = state(world)
+    world.run("--route", "GET /admin", "--replace")
+    deploy = apigateway_models.APIGatewayBackend.create_deployment
+
+    def throttled(*_args: Any, **_kwargs: Any) -> None:
+        raise BadRequestException("Too many requests")
+
+    monkeypatch.setattr(apigateway_models.APIGatewayBackend, "create_deployment", throttled)
+    assert detach(world, "--kind", "jwt").exit_code == 4
+    monkeypatch.setattr(apigateway_models.APIGatewayBackend, "create_deployment", deploy)
+    deployments = world.deployments()
+    result = detach(world, "--kind", "jwt")
+    assert result.exit_code == 0, result.output
+    assert world.deployments() == deployments + 1  # the CUSTOM -> CUSTOM restore is served
+    assert state(world) == before
+
+
+def test_a_detach_stopped_at_the_permission_finishes_on_the_next_run(world, monkeypatch):
+    before = state(world)
+    world.run("--route", "GET /pets")
+    from moto.awslambda.models import LambdaBackend
+
+    remove = LambdaBackend.remove_permission
+
+    def throttled(*_args: Any, **_kwargs: Any) -> None:
+        raise BadRequestException("Too many requests")
+
+    monkeypatch.setattr(LambdaBackend, "remove_permission", throttled)
+    assert detach(world, "--kind", "jwt").exit_code == 4
+    assert "gatehouse-jwt" in world.authorizers()  # kept: the next run finds it again
+    monkeypatch.setattr(LambdaBackend, "remove_permission", remove)
+    assert detach(world, "--kind", "jwt").exit_code == 0
+    assert state(world) == before
+
+
+def test_attaching_another_kind_under_a_recorded_name_is_refused(world):
+    # The same settings (REQUEST on x-api-key, TTL 300): only the kind differs, and the record
+    # of an apikey attach (which keys it turned on) would be wrong for a policy one.
+    assert world.run("--route", "GET /pets", "--name", "shared", kind="apikey").exit_code == 0
+    result = world.run(
+        "--route", "GET /health", "--name", "shared",
+        "--identity-source", "method.request.header.x-api-key", kind="policy",
+    )  # fmt: skip
+    assert result.exit_code == 5, result.output
+    assert "was attached as --kind apikey" in result.stderr
+
+
+def test_other_stages_are_named_in_a_warning(world):
+    world.apigateway.create_deployment(restApiId=world.api_id, stageName="staging")
+    world.run("--route", "GET /pets")
+    result = detach(world, "--kind", "jwt", "--dry-run")
+    assert result.exit_code == 0
+    assert "warning: other stages (staging) serve their own deployments" in result.stderr
+
+
+def test_an_http_api_id_is_not_found_with_a_hint_that_says_rest_apis_only(world):
+    result = CliRunner().invoke(
+        main,
+        ["--region", REGION, "detach", "--api-id", "nosuchapi1", "--stage", "prod",
+         "--kind", "jwt"],
+        catch_exceptions=False,
+    )  # fmt: skip
+    assert result.exit_code == 3
+    assert "REST APIs" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        MARKER + '{"v":1,"kind":[],"switched":[],"was":{},"keyed":[]}',  # unhashable kind
+        MARKER + "[" * 100_000,  # deep nesting
+        MARKER + "x" * 20_000,  # oversized
+        MARKER + '{"v":true,"kind":"jwt","switched":[],"was":{},"keyed":[]}',  # bool version
+        MARKER + '{"v":1,"kind":"jwt","switched":["GET /a"],"was":{"GET /a":"CUSTOM"},"keyed":[]}',
+        MARKER + '{"v":1,"kind":"jwt","switched":["GET /a"],"was":{"GET /a":"AWS_IAM x"},'
+        '"keyed":[]}',
+        MARKER + '{"v":1,"kind":"jwt","switched":["not a route"],"was":{},"keyed":[]}',
+        MARKER + '{"v":1,"kind":"jwt","switched":[],"was":{"GET /a":"AWS_IAM"},"keyed":[]}',
+    ],
+    ids=[
+        "unhashable-kind", "deep", "oversized", "bool-version", "custom-without-id",
+        "iam-with-id", "bad-route", "unswitched-prior",
+    ],
+)  # fmt: skip
+def test_a_hostile_record_is_a_record_error_never_anything_else(text):
+    with pytest.raises(RecordError):
+        AttachRecord.decode(text)
