@@ -1,8 +1,13 @@
 """A tiny benchmark harness: named rows in groups, each group with one anchor row.
 
 Every row runs in the same process run, interleaved round by round so machine noise hits all
-rows of a group alike; a row's figure is the median time per call over the rounds. Ratios are
-against the group's anchor (``anchor=True``): the library or approach we compare ourselves to.
+rows of a group alike: each round runs one block of every row, rows measured outside this
+process (Node, fresh interpreters) included, in registration order. A row's figure is the
+median of its block medians over the rounds. Ratios are against the group's anchor
+(``anchor=True``): the library or approach we compare ourselves to.
+
+Handler rows time the real entry point, ``lambda_handler(event, context)``, with
+:data:`CONTEXT` (what the Lambda runtime passes; building it is the runtime's cost, not ours).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,8 +35,8 @@ class Row:
     target_ratio: float | None = None
     #: Target: at least ``factor`` times faster than the row named ``name`` in the group.
     faster_than: tuple[str, float] | None = None
-    #: For rows measured outside this process (Node, fresh interpreters): rounds -> samples.
-    external: Callable[[int], list[float]] | None = None
+    #: For rows measured outside this process (Node, fresh interpreters): one block -> µs/op.
+    external: Callable[[], float] | None = None
     samples_us: list[float] = field(default_factory=list)
 
     @property
@@ -66,12 +71,31 @@ def bench_external(
     group: str,
     name: str,
     *,
-    run: Callable[[int], list[float]],
+    run: Callable[[], float],
     anchor: bool = False,
     target_ratio: float | None = None,
 ) -> None:
-    """Register a row measured by ``run(rounds)``, which returns one µs/op sample per round."""
+    """Register a row measured by ``run()``: one block, its µs/op (a block median)."""
     _ROWS.append(Row(group, name, None, anchor, target_ratio=target_ratio, external=run))
+
+
+class BenchContext:
+    """The Lambda context a handler row passes: a constant remaining time, so a reused context
+    never runs out (the runtime makes a fresh one per invocation, at its own cost)."""
+
+    function_name = "gatehouse-bench"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:gatehouse-bench"
+    aws_request_id = "bench-request"
+    log_group_name = "/aws/lambda/gatehouse-bench"
+    log_stream_name = "2026/01/01/[$LATEST]bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 5000
+
+
+CONTEXT = BenchContext()
 
 
 def _calibrate(func: Callable[[], object], budget_s: float) -> int:
@@ -85,11 +109,12 @@ def _calibrate(func: Callable[[], object], budget_s: float) -> int:
         loops *= 2
 
 
-def run(rounds: int = 7, budget_s: float = 0.05, only: str | None = None) -> list[Row]:
-    """Measure every row (rows print nothing: their stdout, EMF and log lines, goes to devnull).
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Send what rows print (stdout: EMF metrics; the Powertools Logger's lines) to devnull.
 
-    The Powertools Logger's handler holds the stream it was built with, so ``redirect_stdout``
-    alone would leave log lines on the terminal: it is pointed at the sink as well.
+    The Logger's handler holds the stream it was built with, so ``redirect_stdout`` alone would
+    leave log lines on the terminal: it is pointed at the sink as well.
     """
     from authorizers.core.observability import logger
 
@@ -97,20 +122,25 @@ def run(rounds: int = 7, budget_s: float = 0.05, only: str | None = None) -> lis
     with Path(os.devnull).open("w") as sink, contextlib.redirect_stdout(sink):
         previous = handler.setStream(sink)  # type: ignore[attr-defined]
         try:
-            return _run(rounds, budget_s, only)
+            yield
         finally:
             handler.setStream(previous)  # type: ignore[attr-defined]
 
 
+def run(rounds: int = 7, budget_s: float = 0.05, only: str | None = None) -> list[Row]:
+    """Measure every row; what rows print goes to devnull (:func:`quiet`)."""
+    with quiet():
+        return _run(rounds, budget_s, only)
+
+
 def _run(rounds: int, budget_s: float, only: str | None) -> list[Row]:
     rows = [r for r in _ROWS if only is None or only in r.group]
-    for row in rows:
-        if row.external is not None:
-            row.samples_us = row.external(rounds)
-    local = [r for r in rows if r.func is not None]
-    loops = {id(r): _calibrate(r.func, budget_s) for r in local if r.func is not None}
+    loops = {id(r): _calibrate(r.func, budget_s) for r in rows if r.func is not None}
     for _ in range(rounds):
-        for row in local:
+        for row in rows:  # one block of each row per round, external rows in their place
+            if row.external is not None:
+                row.samples_us.append(row.external())
+                continue
             assert row.func is not None
             n = loops[id(row)]
             start = time.perf_counter()

@@ -13,12 +13,19 @@ from __future__ import annotations
 
 import json
 import time
+from itertools import cycle
 from typing import Any
 
 import cedarpy
+import jwt as pyjwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
 from authorizers.core.exceptions import Reason
+from authorizers.core.pipeline import ColdStart, lambda_handler_for
 from authorizers.core.request import Request, normalize
+from authorizers.jwt_bearer.authorizer import JwtAuthorizer
+from authorizers.policy.authorizer import PolicyAuthorizer
 from authorizers.policy.decide import decide
 from authorizers.policy.engine import PolicySnapshot, compile_bundle
 from authorizers.policy.model import (
@@ -31,8 +38,9 @@ from authorizers.policy.model import (
 )
 from authorizers.policy.routes import RouteTable
 from authorizers.policy.store import Unavailable
-from bench.harness import bench
+from bench.harness import CONTEXT, bench, quiet
 from tests.conftest import load_event
+from tests.unit.policy.helpers import DEMO, DEMO_ROUTES
 
 ARN = "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod"
 WHO = Identity(
@@ -101,6 +109,7 @@ def _decision(snapshot: PolicySnapshot, table: RouteTable, request: Request) -> 
 
 
 def register() -> None:
+    _handler_rows()
     setups = {count: _setup(count) for count in (10, 100, 1000)}
     snapshot100, table100, request100, data100 = setups[100]
     # Rows that measure a cold cache clear their own snapshot: clearing the shared one would
@@ -183,3 +192,78 @@ def register() -> None:
     @bench(cold, "gatehouse compile_bundle: YAML + schema validation + analysis + parse")
     def _compile() -> object:
         return compile_bundle(data1000, table1000)
+
+
+ARN = "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/prod"
+
+
+def _handler_rows() -> None:
+    """The policy authorizer (JWT authentication, the demo bundle from a file, Cedar) against
+    the JWT authorizer alone, both through ``lambda_handler`` on the same 1,000 tokens."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = {**json.loads(RSAAlgorithm.to_jwk(key.public_key())), "kid": "k1", "use": "sig"}
+    issuer = {
+        "type": "oidc",
+        "issuer": "https://idp.example.com",
+        "audiences": ["api://orders"],
+        "algorithms": ["RS256"],
+        "jwks": {"keys": [jwk]},
+        "groups_claim": "cognito:groups",
+    }
+    jwt_environ = {"GATEHOUSE_JWT_ISSUERS": json.dumps([issuer]), "GATEHOUSE_TRACING": "false"}
+    policy_environ = {
+        **jwt_environ,
+        "GATEHOUSE_POLICY_AUTHENTICATOR": "jwt_bearer",
+        "GATEHOUSE_POLICY_SOURCE": str(DEMO),
+        "GATEHOUSE_POLICY_ROUTES": json.dumps(list(DEMO_ROUTES)),
+    }
+    with quiet():  # the cold start logs the policy set it loaded
+        jwt_handler = lambda_handler_for(
+            ColdStart("jwt", lambda: JwtAuthorizer.from_environ(jwt_environ, in_lambda=False))
+        )
+        policy_handler = lambda_handler_for(
+            ColdStart(
+                "policy", lambda: PolicyAuthorizer.from_environ(policy_environ, in_lambda=False)
+            )
+        )
+    now = int(time.time())
+    events = []
+    for i in range(1000):
+        token = pyjwt.encode(
+            {
+                "iss": issuer["issuer"],
+                "aud": "api://orders",
+                "sub": "bob",
+                "cognito:groups": ["readers", "tenant-acme"],
+                "iat": now - 60,
+                "exp": now + 86_400,
+                "jti": f"jti-{i}",
+            },
+            key,
+            algorithm="RS256",
+            headers={"kid": "k1"},
+        )
+        event = load_event("rest_request")
+        event["methodArn"] = f"{ARN}/GET/tenants/acme/orders"
+        event["httpMethod"], event["path"] = "GET", "/tenants/acme/orders"
+        event["resource"] = "/tenants/{tenant}/orders"
+        event["pathParameters"] = {"tenant": "acme"}
+        event["headers"] = {"Authorization": f"Bearer {token}"}
+        event["multiValueHeaders"] = {"Authorization": [f"Bearer {token}"]}
+        events.append(event)
+    # Both must allow bob's read: a bench of a Deny would time the wrong path.
+    with quiet():
+        plain = jwt_handler(events[0], CONTEXT)["policyDocument"]["Statement"]
+        allowed = policy_handler(events[0], CONTEXT)["policyDocument"]["Statement"]
+    assert plain[0]["Effect"] == "Allow", plain
+    assert any(s["Effect"] == "Allow" for s in allowed), allowed
+    next_jwt, next_policy = cycle(events).__next__, cycle(events).__next__
+    group = "Policy vs JWT, through lambda_handler (REST REQUEST, key cached)"
+
+    @bench(group, "gatehouse JWT lambda_handler (the same run's)", anchor=True)
+    def _jwt() -> object:
+        return jwt_handler(next_jwt(), CONTEXT)
+
+    @bench(group, "gatehouse policy lambda_handler: JWT + Cedar demo bundle", target_ratio=4)
+    def _policy() -> object:
+        return policy_handler(next_policy(), CONTEXT)

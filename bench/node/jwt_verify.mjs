@@ -1,5 +1,6 @@
 // aws-jwt-verify (pinned in package.json) on the tokens Python generated: the anchor row.
-// Usage: node bench/node/jwt_verify.mjs INPUT.json ROUNDS -> prints per-round µs/op as JSON.
+// Usage: node bench/node/jwt_verify.mjs INPUT.json PASSES -> prints per-pass µs/op as JSON
+// (one benchmark block: the harness takes the median and interleaves blocks with Python's).
 import { readFileSync } from "node:fs";
 import { JwtVerifier } from "aws-jwt-verify";
 
@@ -11,7 +12,7 @@ const verifier = JwtVerifier.create({
   jwksUri: "https://idp.example.invalid/jwks.json",
 });
 verifier.cacheJwks(jwks);
-for (const token of tokens) verifier.verifySync(token); // warm-up
+for (let pass = 0; pass < 3; pass++) for (const token of tokens) verifier.verifySync(token); // warm-up (JIT)
 const samples = [];
 for (let round = 0; round < Number(roundsText); round++) {
   const start = process.hrtime.bigint();
