@@ -19,8 +19,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, Generic, Protocol, TypeVar
 
-from aws_lambda_powertools.logging import correlation_paths
-
 from authorizers.core.config import CoreConfig, HttpResponseFormat
 from authorizers.core.deadline import Deadline
 from authorizers.core.decision import ANONYMOUS, Decision, Effect
@@ -33,7 +31,7 @@ from authorizers.core.exceptions import (
     Reason,
     Unauthorized,
 )
-from authorizers.core.observability import Outcome, logger, record, tracer
+from authorizers.core.observability import Outcome, begin_invocation, logger, record, tracer
 from authorizers.core.request import EventKind, Request, normalize
 from authorizers.core.responses import ResponseError, render
 
@@ -98,15 +96,14 @@ LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 def lambda_handler_for(cold_start: ColdStart[Any]) -> LambdaHandler:
     """The Lambda entry point of one authorizer: logging context, lazy tracing, :func:`handle`.
 
-    The event is never logged (``log_event=False``): it holds the caller's credentials. The
-    context gives the invocation's deadline (:class:`~authorizers.core.deadline.Deadline`):
+    The event is never logged: it holds the caller's credentials. The log lines of the
+    invocation carry its Lambda fields (:func:`~authorizers.core.observability.begin_invocation`).
+    The context gives the invocation's deadline (:class:`~authorizers.core.deadline.Deadline`):
     every upstream call is over before the function's timeout.
     """
 
-    @logger.inject_lambda_context(
-        correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False, clear_state=True
-    )
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        begin_invocation(event, context)  # the invocation's log fields, on its first line
         deadline = Deadline.for_invocation(context)
         if not cold_start.tracing:
             return handle(event, cold_start, deadline)
