@@ -251,18 +251,24 @@ class HungFetcher:
         return self.inner(location, etag)
 
 
+def loaded_then_hung(s3) -> tuple[CrlStore, HungFetcher, ManualClock, list]:
+    """A store that loaded the CA's CRL, now due for refresh, whose S3 hangs."""
+    put(s3, make_crl(pki().ca, [0x1001]))
+    store, counting, monotonic, events = store_for(s3)
+    hung = HungFetcher(counting.inner)
+    store._fetch = hung
+    assert store.revocation_list(pki().ca.key_id, Deadline.after(1)).is_revoked(0x1001)
+    hung.hung = True
+    monotonic.advance(301)
+    return store, hung, monotonic, events
+
+
 def test_a_hung_refresh_answers_from_the_last_good_list_by_the_deadline(s3):
     """Attack: S3 accepting connections and never answering when a loaded CRL is due for
     refresh. The request must not wait past its deadline (Lambda would kill it: a 500): it is
     answered from the list held, and the CA is retried only after ``retry_s``."""
-    put(s3, make_crl(pki().ca, [0x1001]))
-    store, counting, monotonic, events = store_for(s3)
-    hung = HungFetcher(counting.inner)
-    store._fetch = hung  # the same store, its upstream now hangs
+    store, hung, monotonic, events = loaded_then_hung(s3)
     try:
-        assert store.revocation_list(pki().ca.key_id, Deadline.after(1)).is_revoked(0x1001)
-        hung.hung = True
-        monotonic.advance(301)  # the refresh is due
         started = time.monotonic()
         crl = store.revocation_list(pki().ca.key_id, Deadline.after(0.2))
         assert time.monotonic() - started < 0.5
@@ -310,14 +316,8 @@ def test_a_fetch_never_started_is_not_a_failed_fetch(s3):
 
 
 def test_a_refresh_with_a_list_held_leaves_time_for_what_follows(s3):
-    put(s3, make_crl(pki().ca, [0x1001]))
-    store, counting, monotonic, _ = store_for(s3)
-    hung = HungFetcher(counting.inner)
-    store._fetch = hung
+    store, hung, _, _ = loaded_then_hung(s3)
     try:
-        store.revocation_list(pki().ca.key_id)
-        hung.hung = True
-        monotonic.advance(301)
         deadline = Deadline.after(0.6)
         assert store.revocation_list(pki().ca.key_id, deadline).is_revoked(0x1001)
         assert 0.15 < deadline.remaining() < 0.4  # about half is left
@@ -329,14 +329,8 @@ def test_waiting_on_another_request_s_refresh_ends_by_the_deadline(s3):
     """A request that finds another one's refresh of the same CA in progress (one process
     serving requests on threads) waits for it only until its own deadline, then answers from
     the list held."""
-    put(s3, make_crl(pki().ca, [0x1001]))
-    store, counting, monotonic, _ = store_for(s3)
-    hung = HungFetcher(counting.inner)
-    store._fetch = hung
+    store, hung, _, _ = loaded_then_hung(s3)
     try:
-        store.revocation_list(pki().ca.key_id)
-        hung.hung = True
-        monotonic.advance(301)
         first = threading.Thread(
             target=store.revocation_list, args=(pki().ca.key_id, Deadline.after(2))
         )
