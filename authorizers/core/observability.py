@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -127,6 +128,11 @@ _DIRECTIVES: Final = {
 }
 
 
+@functools.lru_cache(maxsize=16)  # the kinds are the code's own handful of names
+def _quoted(kind: str) -> str:
+    return json.dumps(kind)
+
+
 def metrics_enabled() -> bool:
     return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() not in ("true", "1")
 
@@ -136,12 +142,12 @@ def record(authorizer: str, outcome: Outcome, reason: Reason | None) -> None:
     CloudWatch Logs, where it becomes the metric)."""
     if not metrics_enabled():
         return
-    # Authorizer kinds and reasons are fixed identifiers (no quoting needed); json.dumps is
-    # kept for the kind anyway, so a future kind with odd characters cannot break the line.
+    # Authorizer kinds and reasons are fixed identifiers (no quoting needed); the kind is
+    # JSON-quoted anyway, so a future kind with odd characters cannot break the line.
     sys.stdout.write(
         f'{{"_aws":{{"Timestamp":{int(time.time() * 1000)},'
         f'"CloudWatchMetrics":{_DIRECTIVES[outcome]}}},'
-        f'"Authorizer":{json.dumps(authorizer)},'
+        f'"Authorizer":{_quoted(authorizer)},'
         f'"Reason":"{reason.value if reason else "None"}",'
         f'"{outcome.value}":1}}\n'
     )
