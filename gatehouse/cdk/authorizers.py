@@ -612,15 +612,22 @@ class MtlsAuthorizer(GatehouseAuthorizer):
     ::
 
         import aws_cdk as cdk
+        from aws_cdk import aws_s3 as s3
         from gatehouse.cdk import GatehouseLayer, MtlsAuthorizer
 
         stack = cdk.Stack(cdk.App(), "Devices")
+        crls = s3.Bucket.from_bucket_name(stack, "Crls", "example-pki-crls")
         mtls = MtlsAuthorizer(
             stack,
             "Mtls",
             layer=GatehouseLayer(stack, "Gatehouse", directory="build/layer/arm64"),
             trust_anchors="pki/issuing-ca.pem",
             rules=[{"san_uri": "spiffe://example.com/device/{device}", "principal": "{device}"}],
+            # Each CA's CRL, by the CA's key id (its Subject Key Identifier:
+            # openssl x509 -noout -ext subjectKeyIdentifier -in pki/issuing-ca.pem).
+            crls={"90:93:14:37:72:7F:66:79:DF:83:48:53:F0:55:40:A0:0A:46:BC:F0": (
+                crls, "crl/issuing-ca.crl"
+            )},
         )
     """
 
@@ -734,6 +741,7 @@ class PolicyAuthorizer(GatehouseAuthorizer):
             layer=GatehouseLayer(stack, "Gatehouse", directory="build/layer/arm64"),
             source=PolicySource.file("policies/orders.yaml"),
             routes=["GET /tenants/{tenant}/orders"],
+            authenticator="jwt_bearer",
             settings={
                 "GATEHOUSE_JWT_ISSUERS": [oidc_issuer("https://idp.example.com/", ["orders"])]
             },

@@ -47,19 +47,38 @@ class LayerNotBuiltError(FileNotFoundError):
 
 
 def _check(directory: Path, architecture: lambda_.Architecture) -> None:
+    """Refuse a directory that would not run on Lambda: a layer of another architecture or
+    Python, one built for this machine (``--host``: its compiled wheels are this machine's), or
+    one whose build cannot be read. Each would deploy, then fail every cold start."""
     if not (directory / "python" / "authorizers").is_dir():
         raise LayerNotBuiltError(
             directory, f"{directory / 'python' / 'authorizers'} does not exist", architecture.name
         )
     manifest = directory / MANIFEST_NAME
     try:
-        built_for = json.loads(manifest.read_text(encoding="utf-8")).get("arch")
-    except (OSError, ValueError, AttributeError):
-        return  # an older build without a readable manifest: the directory check above holds
-    if isinstance(built_for, str) and built_for not in (architecture.name, "host"):
+        built = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        built = None
+    if not isinstance(built, dict):
         raise LayerNotBuiltError(
-            directory, f"it was built for {built_for}, not {architecture.name}", architecture.name
+            directory, f"it has no readable {MANIFEST_NAME} (the build's record)", architecture.name
         )
+    runtime_python = RUNTIME.name.removeprefix("python")
+    if built.get("platform") == "host":
+        problem = (
+            f"it was built for this machine (--host, Python {built.get('python_version')}), "
+            "not for Lambda"
+        )
+    elif built.get("arch") != architecture.name:
+        problem = f"it was built for {built.get('arch')}, not {architecture.name}"
+    elif built.get("python_version") != runtime_python:
+        problem = (
+            f"it was built for Python {built.get('python_version')}, not the runtime's "
+            f"{runtime_python}"
+        )
+    else:
+        return
+    raise LayerNotBuiltError(directory, problem, architecture.name)
 
 
 @dataclass(frozen=True, slots=True)

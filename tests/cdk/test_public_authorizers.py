@@ -6,6 +6,8 @@ Allow to another, or settings the function would refuse at cold start (so they f
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -240,4 +242,39 @@ def test_a_setting_given_twice_is_refused() -> None:
 def test_a_missing_layer_directory_says_how_to_build_it(tmp_path: Path) -> None:
     stack = cdk.Stack(cdk.App(), "Team")
     with pytest.raises(LayerNotBuiltError, match="gatehouse layer build --arch arm64"):
+        GatehouseLayer(stack, "Gatehouse", directory=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("manifest", "problem"),
+    [
+        (None, "no readable gatehouse-layer.json"),
+        ("not json", "no readable gatehouse-layer.json"),
+        (
+            {"arch": "x86_64", "platform": "host", "python_version": "3.11"},
+            "built for this machine (--host, Python 3.11)",
+        ),
+        (
+            {"arch": "x86_64", "platform": "manylinux2014_x86_64", "python_version": "3.14"},
+            "built for x86_64, not arm64",
+        ),
+        (
+            {"arch": "arm64", "platform": "manylinux2014_aarch64", "python_version": "3.12"},
+            "built for Python 3.12, not the runtime's 3.14",
+        ),
+    ],
+    ids=["no-manifest", "unreadable", "host", "other-arch", "other-python"],
+)
+def test_a_layer_that_would_fail_every_cold_start_is_refused_at_synth(
+    tmp_path: Path, manifest: object, problem: str
+) -> None:
+    """What it stops: deploying a layer whose compiled wheels cannot load on the function
+    (this machine's, another architecture's or another Python's): every cold start fails."""
+    (tmp_path / "python" / "authorizers").mkdir(parents=True)
+    if isinstance(manifest, dict):
+        (tmp_path / "gatehouse-layer.json").write_text(json.dumps(manifest))
+    elif isinstance(manifest, str):
+        (tmp_path / "gatehouse-layer.json").write_text(manifest)
+    stack = cdk.Stack(cdk.App(), "Team")
+    with pytest.raises(LayerNotBuiltError, match=re.escape(problem)):
         GatehouseLayer(stack, "Gatehouse", directory=tmp_path)

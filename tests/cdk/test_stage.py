@@ -158,6 +158,10 @@ def test_layer_packages_only_python_dir_for_x86_64(
     (build / "x86_64" / "python" / "authorizers").mkdir(parents=True)
     (build / "x86_64" / "python" / "authorizers" / "__init__.py").write_text("")
     (build / "x86_64" / ".stamp").write_text("")
+    # ...and the build's record, which the construct checks (architecture, Python, platform)
+    (build / "x86_64" / "gatehouse-layer.json").write_text(
+        json.dumps({"arch": "x86_64", "platform": "manylinux2014_x86_64", "python_version": "3.14"})
+    )
     monkeypatch.setattr(authorizers_layer, "LAYER_BUILD_DIR", build)
     app = cdk.App(outdir=str(tmp_path / "out"), builtin_cloud_formation_validation=False)
     stack = cdk.Stack(app, "S")
