@@ -102,7 +102,7 @@ synth: bootstrap ## synthesize every stage into cdk.out/ with the pinned CLI (no
 	@for arch in $(STAGE_ARCHES); do $(MAKE) --no-print-directory layer ARCH=$$arch; done
 	@npx --no-install cdk synth --quiet
 
-bench: bootstrap ## run the benchmarks side by side and print the ratio table
+bench: bootstrap layers/build/host/.stamp ## run the benchmarks side by side and print the ratio table
 	@$(PY) -m bench
 
 local: $(STAMPS)/venv ## run the whole gateway locally (moto, API Gateway emulator, 4 authorizers); LOCAL_ARGS="--port 9090"

@@ -6,7 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench import api_key_bench, core_bench, harness, jwt_bench, mtls_bench, policy_bench
+from bench import (
+    api_key_bench,
+    cold_bench,
+    core_bench,
+    harness,
+    jwt_bench,
+    mtls_bench,
+    policy_bench,
+)
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -22,11 +30,14 @@ def main(argv: list[str] | None = None) -> int:
     mtls_bench.register()
     api_key_bench.register()
     policy_bench.register()
+    cold_bench.register()
     rows = harness.run(rounds=args.rounds, only=args.only)
     if not rows:
         print("no benchmark matched", file=sys.stderr)
         return 2
     text = harness.table(rows)
+    if args.only is None or "memory" in args.only.lower():
+        text += "\n\n" + cold_bench.memory_table()
     print(text)
     if not args.no_write:
         path = harness.write(rows, text, RESULTS)
