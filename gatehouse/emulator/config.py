@@ -96,7 +96,7 @@ class Route:
     rank: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "pattern", _compile(self.path))
+        object.__setattr__(self, "pattern", compile_template(self.path))
         object.__setattr__(self, "rank", precedence(self.method, self.path))
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
@@ -122,7 +122,8 @@ def precedence(method: str, template: str) -> tuple[int, ...]:
     return (*kinds, 3, -len(parts), 1 if method == "ANY" else 0)
 
 
-def _compile(template: str) -> re.Pattern[str]:
+def compile_template(template: str) -> re.Pattern[str]:
+    """The regex of a route template: ``{name}`` is one raw segment, ``{name+}`` the rest."""
     parts: list[str] = []
     position = 0
     for part in _TEMPLATE_PART.finditer(template):

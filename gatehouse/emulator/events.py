@@ -1,10 +1,16 @@
-"""Authorizer and integration events, shaped like API Gateway's (REST API).
+"""Authorizer and integration events, shaped like API Gateway's (REST and HTTP APIs).
 
 AWS: "Input to an API Gateway Lambda authorizer" (docs/local.md, "Emulator semantics", step 1):
 ``methodArn`` carries the *concrete* path; REQUEST events carry
 the resource template, path parameters, single- and multi-value headers and query strings,
 stage variables and a ``requestContext`` whose ``identity.clientCert`` is present only when the
 caller presented a client certificate over TLS (an mTLS custom domain).
+
+HTTP APIs (AWS: "Working with AWS Lambda authorizers for HTTP APIs", "Working with AWS Lambda
+proxy integrations for HTTP APIs"): payload 2.0 lowercases header names and joins repeated
+headers and query parameters with commas, moves ``Cookie`` into a ``cookies`` list, and puts
+the client certificate in ``requestContext.authentication.clientCert``; payload 1.0 is the
+REST REQUEST shape with ``version``, ``identitySource`` and ``authorizationToken`` added.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -167,5 +174,113 @@ def proxy_event(
     )
     del event["type"], event["methodArn"]
     event["body"] = request.body.decode("utf-8", "replace") or None
+    event["isBase64Encoded"] = False
+    return event
+
+
+def http_v2_event(
+    request: IncomingRequest,
+    *,
+    route_key: str,
+    route_arn: str,
+    stage: str,
+    account: str,
+    api_id: str,
+    path_parameters: Mapping[str, str],
+    stage_variables: Mapping[str, str] | None,
+    identity_source: Sequence[str],
+) -> dict[str, Any]:
+    """An HTTP API payload 2.0 authorizer event (``routeKey``: ``GET /stock/{sku}``,
+    ``$default``...). ``Cookie`` headers become ``cookies``, as API Gateway does."""
+    headers: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in request.headers:
+        key = name.lower()
+        if key == "cookie":
+            cookies.extend(part.strip() for part in value.split(";") if part.strip())
+            continue
+        headers[key] = f"{headers[key]},{value}" if key in headers else value
+    query: dict[str, str] = {}
+    for name, value in request.query:
+        query[name] = f"{query[name]},{value}" if name in query else value
+    context: dict[str, Any] = {
+        "accountId": account,
+        "apiId": api_id,
+        "domainName": request.host,
+        "domainPrefix": request.host.split(".", 1)[0].split(":", 1)[0],
+        "http": {
+            "method": request.method,
+            "path": request.path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": request.source_ip,
+            "userAgent": request.header("User-Agent") or "",
+        },
+        "requestId": request.request_id,
+        "routeKey": route_key,
+        "stage": stage,
+        "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(request.time_epoch)),
+        "timeEpoch": int(request.time_epoch * 1000),
+    }
+    if request.client_cert_pem is not None:
+        context["authentication"] = {"clientCert": client_cert(request.client_cert_pem)}
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "type": "REQUEST",
+        "routeArn": route_arn,
+        "identitySource": list(identity_source),
+        "routeKey": route_key,
+        "rawPath": request.path,
+        "rawQueryString": "&".join(f"{quote(k)}={quote(v)}" for k, v in request.query),
+        "headers": headers,
+        "requestContext": context,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    if query:
+        event["queryStringParameters"] = query
+    if path_parameters:
+        event["pathParameters"] = dict(path_parameters)
+    if stage_variables:
+        event["stageVariables"] = dict(stage_variables)
+    return event
+
+
+def http_v1_event(
+    request: IncomingRequest,
+    *,
+    method_arn: str,
+    resource: str,
+    path_parameters: Mapping[str, str],
+    stage_variables: Mapping[str, str],
+    context: dict[str, Any],
+    identity_source: Sequence[str],
+) -> dict[str, Any]:
+    """An HTTP API payload 1.0 authorizer event: the REST REQUEST shape, plus ``version``,
+    ``identitySource`` (comma-joined) and ``authorizationToken`` (the first source)."""
+    event = request_event(
+        request,
+        method_arn=method_arn,
+        resource=resource,
+        path_parameters=path_parameters,
+        stage_variables=stage_variables,
+        context=context,
+    )
+    event["version"] = "1.0"
+    event["identitySource"] = ",".join(identity_source)
+    event["authorizationToken"] = identity_source[0] if identity_source else ""
+    return event
+
+
+def http_proxy_event(authorizer_event: Mapping[str, Any], body: bytes) -> dict[str, Any]:
+    """What a Lambda integration of an HTTP API receives (payload 2.0) for a request whose
+    authorizer event (or the event it would have had) is ``authorizer_event``: the same
+    request fields without ``type``, ``routeArn`` and ``identitySource``, plus the body."""
+    event = {
+        key: value
+        for key, value in authorizer_event.items()
+        if key not in ("type", "routeArn", "identitySource")
+    }
+    event["requestContext"] = dict(event["requestContext"])
+    event["body"] = body.decode("utf-8", "replace") if body else None
     event["isBase64Encoded"] = False
     return event

@@ -117,8 +117,7 @@ class Gateway:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         answer = self.handle(incoming_request(environ))
-        reason = _REASONS.get(answer.status, "")
-        start_response(f"{answer.status} {reason}".strip(), list(answer.headers))
+        start_response(status_line(answer.status), list(answer.headers))
         return [answer.body]
 
     # -- one request ------------------------------------------------------------------------
@@ -432,6 +431,11 @@ def _with(answer: HttpAnswer, tag: str | None) -> HttpAnswer:
     return replace(answer, headers=(*answer.headers, (AUTHORIZER_HEADER, tag)))
 
 
+def status_line(status: int) -> str:
+    """WSGI's status line: ``401 Unauthorized``."""
+    return f"{status} {_REASONS.get(status, '')}".strip()
+
+
 def incoming_request(environ: WSGIEnvironment) -> IncomingRequest:
     """The request as API Gateway would see it, from a WSGI environ."""
     from werkzeug.wrappers import Request  # noqa: PLC0415 - only the WSGI path needs it
@@ -485,4 +489,5 @@ _REASONS: Final = {
     429: "Too Many Requests",
     500: "Internal Server Error",
     502: "Bad Gateway",
+    503: "Service Unavailable",
 }

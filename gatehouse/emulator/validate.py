@@ -1,4 +1,5 @@
-"""Is an authorizer's response one API Gateway accepts? (§4.4, §6 step 5)
+"""Is an authorizer's response one API Gateway accepts? (§4.4, §6 step 5; HTTP API simple
+responses: :func:`validate_simple_response`)
 
 Anything else is a 500 ``AuthorizerConfigurationException`` and is never cached: not an object;
 no (or an empty) ``principalId``; ``policyDocument`` missing, not an object, or not a policy
@@ -49,6 +50,22 @@ def validate_response(payload: object, method_arn: str) -> Mapping[str, Any]:
     usage_key = payload.get("usageIdentifierKey")
     if usage_key is not None and not isinstance(usage_key, str):
         raise InvalidResponse("usageIdentifierKey is not a string")
+    size = len(json.dumps(payload, separators=(",", ":"), default=str).encode("utf-8"))
+    if size > MAX_RESPONSE_BYTES:
+        raise InvalidResponse(f"the response is {size} bytes, over {MAX_RESPONSE_BYTES}")
+    return payload
+
+
+def validate_simple_response(payload: object) -> Mapping[str, Any]:
+    """``payload`` if an HTTP API with simple responses accepts it: ``isAuthorized`` a boolean,
+    ``context`` (optional) an object, the whole under 8 KB."""
+    if not isinstance(payload, Mapping):
+        raise InvalidResponse("the response is not a JSON object")
+    if not isinstance(payload.get("isAuthorized"), bool):
+        raise InvalidResponse("isAuthorized is missing or not a boolean")
+    context = payload.get("context")
+    if context is not None and not isinstance(context, Mapping):
+        raise InvalidResponse("context is not an object")
     size = len(json.dumps(payload, separators=(",", ":"), default=str).encode("utf-8"))
     if size > MAX_RESPONSE_BYTES:
         raise InvalidResponse(f"the response is {size} bytes, over {MAX_RESPONSE_BYTES}")

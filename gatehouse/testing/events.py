@@ -19,14 +19,16 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final, Literal, get_args
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from gatehouse.emulator.context import LambdaContext
 from gatehouse.emulator.events import (
     IncomingRequest,
     client_cert,
+    http_v1_event,
+    http_v2_event,
     multi_values,
     request_context,
     request_event,
@@ -147,7 +149,19 @@ def build_event(
         else ([authorization] if authorization is not None else [])
     )
     if kind == "http_v2":
-        return _http_v2(incoming, api, template, parameters, stage_variables, sources, cookies)
+        if cookies:
+            incoming = replace(incoming, headers=[*all_headers, ("Cookie", "; ".join(cookies))])
+        return http_v2_event(
+            incoming,
+            route_key=f"{method} {template}",
+            route_arn=api.arn(method, path),
+            stage=api.stage,
+            account=api.account,
+            api_id=api.api_id,
+            path_parameters=parameters,
+            stage_variables=stage_variables,
+            identity_source=sources,
+        )
     context = request_context(
         incoming, resource=template, stage=api.stage, account=api.account, api_id=api.api_id
     )
@@ -160,9 +174,15 @@ def build_event(
         context=context,
     )
     if kind == "http_v1":
-        event["version"] = "1.0"
-        event["identitySource"] = ",".join(sources)
-        event["authorizationToken"] = sources[0] if sources else ""
+        return http_v1_event(
+            incoming,
+            method_arn=api.arn(method, path),
+            resource=template,
+            path_parameters=parameters,
+            stage_variables=stage_variables or {},
+            context=context,
+            identity_source=sources,
+        )
     return event
 
 
@@ -203,65 +223,6 @@ def _path_parameters(template: str, path: str) -> dict[str, str]:
 
 def _group(name: str) -> str:
     return "p_" + "".join(c if c.isalnum() else f"_{ord(c):x}_" for c in name)
-
-
-def _http_v2(  # noqa: PLR0917 - one private call site
-    request: IncomingRequest,
-    api: Api,
-    template: str,
-    parameters: Mapping[str, str],
-    stage_variables: Mapping[str, str] | None,
-    sources: Sequence[str],
-    cookies: Sequence[str],
-) -> dict[str, Any]:
-    headers: dict[str, str] = {}
-    for name, value in request.headers:
-        key = name.lower()  # payload 2.0 headers are lowercase; repeats joined by commas
-        headers[key] = f"{headers[key]},{value}" if key in headers else value
-    query: dict[str, str] = {}
-    for name, value in request.query:
-        query[name] = f"{query[name]},{value}" if name in query else value
-    route_key = f"{request.method} {template}"
-    context: dict[str, Any] = {
-        "accountId": api.account,
-        "apiId": api.api_id,
-        "domainName": request.host,
-        "domainPrefix": request.host.split(".", 1)[0],
-        "http": {
-            "method": request.method,
-            "path": request.path,
-            "protocol": "HTTP/1.1",
-            "sourceIp": request.source_ip,
-            "userAgent": request.header("User-Agent") or "",
-        },
-        "requestId": request.request_id,
-        "routeKey": route_key,
-        "stage": api.stage,
-        "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(request.time_epoch)),
-        "timeEpoch": int(request.time_epoch * 1000),
-    }
-    if request.client_cert_pem is not None:
-        context["authentication"] = {"clientCert": client_cert(request.client_cert_pem)}
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "type": "REQUEST",
-        "routeArn": api.arn(request.method, request.path),
-        "identitySource": list(sources),
-        "routeKey": route_key,
-        "rawPath": request.path,
-        "rawQueryString": "&".join(f"{quote(k)}={quote(v)}" for k, v in request.query),
-        "headers": headers,
-        "requestContext": context,
-    }
-    if cookies:
-        event["cookies"] = list(cookies)
-    if query:
-        event["queryStringParameters"] = query
-    if parameters:
-        event["pathParameters"] = dict(parameters)
-    if stage_variables:
-        event["stageVariables"] = dict(stage_variables)
-    return event
 
 
 def _websocket(
