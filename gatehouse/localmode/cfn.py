@@ -1,0 +1,378 @@
+"""A synthesized CloudFormation template, loaded and with its intrinsic functions resolved.
+
+Loading takes a template file (JSON, or YAML with the short ``!Ref``/``!GetAtt``... tags) or a
+cloud assembly directory (``cdk.out``) and a stack name; the assembly's manifest gives the
+stack's region and account, its ``<stack>.assets.json`` where each file asset was staged.
+
+Resolution covers what synthesized templates use (AWS: "Intrinsic function reference"):
+``Ref``, ``Fn::GetAtt``, ``Fn::Join``, ``Fn::Sub``, ``Fn::Select``, ``Fn::Split``, ``Fn::If``
+with the template's ``Conditions`` (``Fn::Equals``, ``Fn::Not``, ``Fn::And``, ``Fn::Or``),
+``Fn::Base64``, the pseudo parameters and parameter defaults. A value that needs anything else
+(``Fn::ImportValue``, a parameter with no default, an attribute local mode does not know)
+raises :class:`Unresolvable`, which names it: the caller decides whether that matters.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+_SUB_VARIABLE: Final = re.compile(r"\$\{(?P<name>[^}!][^}]*)\}")
+_SHORT_TAGS: Final = (
+    "Base64",
+    "Cidr",
+    "Equals",
+    "FindInMap",
+    "GetAZs",
+    "ImportValue",
+    "Join",
+    "Not",
+    "And",
+    "Or",
+    "Select",
+    "Split",
+    "Sub",
+    "If",
+    "Condition",
+)
+
+
+class TemplateError(Exception):
+    """The template cannot be served; the message names the resource and the hint what to do."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class Unresolvable(ValueError):
+    """A value local mode cannot compute (what, in the message)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedTemplate:
+    """A stack's template and where its assets are."""
+
+    stack_name: str
+    resources: Mapping[str, Mapping[str, Any]]
+    parameters: Mapping[str, Mapping[str, Any]]
+    conditions: Mapping[str, Any]
+    region: str | None
+    account: str | None
+    #: Asset object key (``<hash>.zip``) -> the staged directory or file.
+    assets: Mapping[str, Path] = field(default_factory=dict)
+    source: Path = Path()
+
+
+def load(path: Path, stack: str | None = None) -> LoadedTemplate:
+    """The template at ``path``: a file, or a cloud assembly directory (``stack`` picks the
+    stack when it holds several).
+
+    Raises
+    ------
+    TemplateError
+        When it cannot be read, is not a template, or ``stack`` does not name one.
+    """
+    if path.is_dir():
+        return _from_assembly(path, stack)
+    if not path.is_file():
+        raise TemplateError(
+            f"--template {path}: no such file or directory",
+            "pass a synthesized template (cdk.out/<Stack>.template.json) or the cdk.out directory",
+        )
+    name = stack or path.name.split(".template.")[0].removesuffix(".json").removesuffix(".yaml")
+    assets_file = path.parent / f"{name}.assets.json"
+    return _template(path, name, None, None, _assets(assets_file, path.parent))
+
+
+def _from_assembly(directory: Path, stack: str | None) -> LoadedTemplate:
+    manifest_path = directory / "manifest.json"
+    manifest = _json(manifest_path, "the cloud assembly's manifest")
+    artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
+    stacks = {
+        name: spec
+        for name, spec in (artifacts or {}).items()
+        if isinstance(spec, dict) and spec.get("type") == "aws:cloudformation:stack"
+    }
+    if not stacks:
+        raise TemplateError(
+            f"--template {directory}: the cloud assembly holds no stack",
+            "run cdk synth first, or pass a template file",
+        )
+    if stack is None:
+        if len(stacks) > 1:
+            raise TemplateError(
+                f"--template {directory}: the cloud assembly holds {len(stacks)} stacks "
+                f"({', '.join(sorted(stacks))})",
+                f"pick one: --stack {sorted(stacks)[0]}",
+            )
+        stack = next(iter(stacks))
+    spec = stacks.get(stack)
+    if spec is None:
+        raise TemplateError(
+            f"--stack {stack}: the cloud assembly has no such stack (it has: "
+            f"{', '.join(sorted(stacks))})",
+            f"pass one of them, e.g. --stack {sorted(stacks)[0]}",
+        )
+    properties = spec.get("properties") or {}
+    template_file = directory / str(properties.get("templateFile", f"{stack}.template.json"))
+    account, region = _environment(str(spec.get("environment", "")))
+    assets: dict[str, Path] = {}
+    for dependency in spec.get("dependencies") or ():
+        asset_spec = stacks.get(dependency) or (artifacts or {}).get(dependency) or {}
+        if asset_spec.get("type") == "cdk:asset-manifest":
+            file = (asset_spec.get("properties") or {}).get("file")
+            if file:
+                assets.update(_assets(directory / str(file), directory))
+    if not assets:
+        assets = _assets(directory / f"{stack}.assets.json", directory)
+    return _template(template_file, stack, region, account, assets)
+
+
+def _environment(text: str) -> tuple[str | None, str | None]:
+    """``aws://123456789012/eu-west-1`` -> account, region (``unknown-*`` -> ``None``)."""
+    parts = text.removeprefix("aws://").split("/")
+    if len(parts) != 2:
+        return None, None
+    account, region = (None if p.startswith("unknown-") or not p else p for p in parts)
+    return account, region
+
+
+def _assets(manifest: Path, base: Path) -> dict[str, Path]:
+    """Object key -> staged path, from a ``*.assets.json`` (none when it does not exist)."""
+    if not manifest.is_file():
+        return {}
+    document = _json(manifest, "the asset manifest")
+    found: dict[str, Path] = {}
+    for entry in (document.get("files") or {}).values():
+        source = (entry.get("source") or {}).get("path")
+        for destination in (entry.get("destinations") or {}).values():
+            key = destination.get("objectKey")
+            if source and key:
+                found[str(key)] = base / str(source)
+    return found
+
+
+def _json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TemplateError(
+            f"{path}: {what} does not exist", "run cdk synth again, or pass a template file"
+        ) from None
+    except (OSError, ValueError) as error:
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise TemplateError(f"{path}: cannot read {what}: {first}", "run cdk synth again") from None
+
+
+def _template(
+    path: Path, stack: str, region: str | None, account: str | None, assets: Mapping[str, Path]
+) -> LoadedTemplate:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise TemplateError(
+            f"--template {path}: {error.strerror or error}", "pass a readable template file"
+        ) from None
+    try:
+        document = json.loads(text) if text.lstrip().startswith("{") else _yaml(text)
+    except ValueError as error:
+        first = str(error).splitlines()[0]
+        raise TemplateError(
+            f"--template {path}: not a CloudFormation template ({first})",
+            "pass the JSON or YAML that cdk synth writes (cdk.out/<Stack>.template.json)",
+        ) from None
+    resources = document.get("Resources") if isinstance(document, dict) else None
+    if not isinstance(resources, dict) or not all(
+        isinstance(r, dict) and isinstance(r.get("Type"), str) for r in resources.values()
+    ):
+        raise TemplateError(
+            f"--template {path}: not a CloudFormation template (no Resources, or a resource "
+            "without a Type)",
+            "pass the JSON or YAML that cdk synth writes (cdk.out/<Stack>.template.json)",
+        )
+    return LoadedTemplate(
+        stack_name=stack,
+        resources=resources,
+        parameters=document.get("Parameters") or {},
+        conditions=document.get("Conditions") or {},
+        region=region,
+        account=account,
+        assets=dict(assets),
+        source=path,
+    )
+
+
+def _yaml(text: str) -> Any:
+    try:
+        import yaml  # type: ignore[import-untyped]  # noqa: PLC0415 - only YAML templates need it
+    except ImportError:  # pragma: no cover - PyYAML comes with the policy authorizer
+        raise ValueError("a YAML template needs PyYAML") from None
+
+    class Loader(yaml.SafeLoader):  # type: ignore[misc]  # no stubs pinned
+        pass
+
+    def short(tag: str) -> Callable[[Loader, yaml.Node], Any]:
+        def construct(loader: Loader, node: yaml.Node) -> Any:
+            if isinstance(node, yaml.ScalarNode):
+                value: Any = loader.construct_scalar(node)
+            elif isinstance(node, yaml.SequenceNode):
+                value = loader.construct_sequence(node, deep=True)
+            else:
+                value = loader.construct_mapping(node, deep=True)
+            if tag == "Ref":
+                return {"Ref": value}
+            if tag == "GetAtt" and isinstance(value, str):
+                return {"Fn::GetAtt": value.split(".", 1)}
+            if tag == "Condition":
+                return {"Condition": value}
+            return {f"Fn::{tag}": value}
+
+        return construct
+
+    for tag in (*_SHORT_TAGS, "Ref", "GetAtt"):
+        Loader.add_constructor(f"!{tag}", short(tag))
+    try:
+        return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as error:
+        raise ValueError(str(error)) from None
+
+
+# --- intrinsic functions ----------------------------------------------------------------------
+
+
+@dataclass
+class Resolver:
+    """Evaluates a template's intrinsic functions.
+
+    ``refs``: logical id -> what ``Ref`` gives (a physical name or id); ``attributes``:
+    (logical id, attribute) -> what ``Fn::GetAtt`` gives. Both are filled by the caller, which
+    knows what it creates locally.
+    """
+
+    template: LoadedTemplate
+    region: str
+    account: str
+    partition: str = "aws"
+    refs: dict[str, str] = field(default_factory=dict)
+    attributes: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def resolve(self, value: Any) -> Any:
+        """``value`` with every intrinsic function evaluated (lists and objects deeply)."""
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value if not self._no_value(item)]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, argument),) = value.items()
+            if key == "Ref":
+                return self._ref(str(argument))
+            if key.startswith("Fn::") or key == "Condition":
+                return self._function(key, argument)
+        return {k: self.resolve(v) for k, v in value.items() if not self._no_value(v)}
+
+    def text(self, value: Any, what: str) -> str:
+        """``value`` resolved to a string (a number is its decimal text)."""
+        resolved = self.resolve(value)
+        if isinstance(resolved, bool) or not isinstance(resolved, str | int | float):
+            raise Unresolvable(f"{what} is not a string")
+        return str(resolved)
+
+    def _no_value(self, value: Any) -> bool:
+        return isinstance(value, dict) and value == {"Ref": "AWS::NoValue"}
+
+    def _ref(self, name: str) -> Any:
+        pseudo = {
+            "AWS::Region": self.region,
+            "AWS::AccountId": self.account,
+            "AWS::Partition": self.partition,
+            "AWS::StackName": self.template.stack_name,
+            "AWS::StackId": (
+                f"arn:{self.partition}:cloudformation:{self.region}:{self.account}:stack/"
+                f"{self.template.stack_name}/local"
+            ),
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.refs:
+            return self.refs[name]
+        parameter = self.template.parameters.get(name)
+        if parameter is not None:
+            if "Default" not in parameter:
+                raise Unresolvable(f"parameter {name} has no default")
+            return parameter["Default"]
+        raise Unresolvable(f"Ref {name}")
+
+    def _function(self, key: str, argument: Any) -> Any:
+        if key == "Fn::GetAtt":
+            logical, attribute = (
+                argument.split(".", 1) if isinstance(argument, str) else list(argument)
+            )
+            found = self.attributes.get((str(logical), str(self.resolve(attribute))))
+            if found is None:
+                raise Unresolvable(f"Fn::GetAtt {logical}.{attribute}")
+            return found
+        if key == "Fn::Join":
+            separator, items = argument
+            return str(separator).join(
+                self.text(item, "Fn::Join item") for item in self.resolve(items)
+            )
+        if key == "Fn::Select":
+            index, items = argument
+            return self.resolve(items)[int(self.resolve(index))]
+        if key == "Fn::Split":
+            separator, text = argument
+            return self.text(text, "Fn::Split text").split(str(separator))
+        if key == "Fn::Sub":
+            return self._sub(argument)
+        if key == "Fn::Base64":
+            return base64.b64encode(self.text(argument, "Fn::Base64").encode()).decode()
+        if key == "Fn::If":
+            condition, then, otherwise = argument
+            return self.resolve(then if self.condition(str(condition)) else otherwise)
+        if key in ("Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition"):
+            return self._boolean(key, argument)
+        raise Unresolvable(key)
+
+    def condition(self, name: str) -> bool:
+        """The value of the template's condition ``name``."""
+        if name not in self.template.conditions:
+            raise Unresolvable(f"condition {name}")
+        return bool(self.resolve(self.template.conditions[name]))
+
+    def _boolean(self, key: str, argument: Any) -> bool:
+        if key == "Condition":
+            return self.condition(str(argument))
+        if key == "Fn::Equals":
+            left, right = (self.resolve(a) for a in argument)
+            return bool(str(left) == str(right))
+        values = [bool(self.resolve(a)) for a in argument]
+        if key == "Fn::Not":
+            return not values[0]
+        return all(values) if key == "Fn::And" else any(values)
+
+    def _sub(self, argument: Any) -> str:
+        if isinstance(argument, list):
+            text, variables = (
+                str(argument[0]),
+                {k: self.resolve(v) for k, v in (argument[1] or {}).items()},
+            )
+        else:
+            text, variables = str(argument), {}
+
+        def value(found: re.Match[str]) -> str:
+            name = found["name"]
+            if name in variables:
+                return str(variables[name])
+            if "." in name:
+                logical, attribute = name.split(".", 1)
+                return str(self._function("Fn::GetAtt", [logical, attribute]))
+            return str(self._ref(name))
+
+        return _SUB_VARIABLE.sub(value, text).replace("${!", "${")

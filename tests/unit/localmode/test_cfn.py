@@ -1,0 +1,203 @@
+"""Loading synthesized templates and resolving their intrinsic functions (local mode's
+``--template`` groundwork)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatehouse.localmode.cfn import LoadedTemplate, Resolver, TemplateError, Unresolvable, load
+
+FUNCTION_ARN = "arn:aws:lambda:eu-west-1:123456789012:function:staff-jwt"
+#: How CDK writes a REST authorizer's URI (from the example service's synthesized template).
+AUTHORIZER_URI = {
+    "Fn::Join": [
+        "",
+        [
+            "arn:",
+            {"Fn::Select": [1, {"Fn::Split": [":", {"Fn::GetAtt": ["StaffFn", "Arn"]}]}]},
+            ":apigateway:",
+            {"Fn::Select": [3, {"Fn::Split": [":", {"Fn::GetAtt": ["StaffFn", "Arn"]}]}]},
+            ":lambda:path/2015-03-31/functions/",
+            {"Fn::GetAtt": ["StaffFn", "Arn"]},
+            "/invocations",
+        ],
+    ]
+}
+
+
+def template(**resources: Any) -> dict[str, Any]:
+    return {"Resources": resources or {"Fn": {"Type": "AWS::Lambda::Function"}}}
+
+
+def resolver(document: dict[str, Any] | None = None) -> Resolver:
+    document = document or template()
+    loaded = LoadedTemplate(
+        stack_name="Orders",
+        resources=document["Resources"],
+        parameters=document.get("Parameters", {}),
+        conditions=document.get("Conditions", {}),
+        region="eu-west-1",
+        account="123456789012",
+    )
+    found = Resolver(loaded, region="eu-west-1", account="123456789012")
+    found.refs["Table"] = "orders-keys"
+    found.attributes["StaffFn", "Arn"] = FUNCTION_ARN
+    return found
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def test_a_template_file_and_the_assets_staged_beside_it(tmp_path: Path) -> None:
+    (tmp_path / "Orders.template.json").write_text(json.dumps(template()), encoding="utf-8")
+    (tmp_path / "Orders.assets.json").write_text(
+        json.dumps(
+            {
+                "files": {
+                    "abc": {
+                        "source": {"path": "asset.abc", "packaging": "zip"},
+                        "destinations": {"d": {"objectKey": "abc.zip"}},
+                    }
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    loaded = load(tmp_path / "Orders.template.json")
+    assert loaded.stack_name == "Orders"
+    assert loaded.assets == {"abc.zip": tmp_path / "asset.abc"}
+    assert set(loaded.resources) == {"Fn"}
+
+
+def test_yaml_short_tags_become_intrinsic_functions(tmp_path: Path) -> None:
+    path = tmp_path / "api.yaml"
+    path.write_text(
+        "Resources:\n"
+        "  Fn:\n"
+        "    Type: AWS::Lambda::Function\n"
+        "    Properties:\n"
+        "      Table: !Ref Table\n"
+        "      Arn: !GetAtt StaffFn.Arn\n"
+        "      Name: !Sub '${AWS::StackName}-fn'\n"
+        "      Parts: !Split [':', !GetAtt StaffFn.Arn]\n",
+        encoding="utf-8",
+    )
+    properties = load(path).resources["Fn"]["Properties"]
+    assert properties["Table"] == {"Ref": "Table"}
+    assert properties["Arn"] == {"Fn::GetAtt": ["StaffFn", "Arn"]}
+    assert resolver().resolve(properties) == {
+        "Table": "orders-keys",
+        "Arn": FUNCTION_ARN,
+        "Name": "Orders-fn",
+        "Parts": FUNCTION_ARN.split(":"),
+    }
+
+
+def _assembly(tmp_path: Path, *stacks: str) -> Path:
+    artifacts: dict[str, Any] = {}
+    for name in stacks:
+        (tmp_path / f"{name}.template.json").write_text(json.dumps(template()), encoding="utf-8")
+        artifacts[name] = {
+            "type": "aws:cloudformation:stack",
+            "environment": "aws://111122223333/us-west-2",
+            "properties": {"templateFile": f"{name}.template.json"},
+        }
+    (tmp_path / "manifest.json").write_text(json.dumps({"artifacts": artifacts}), encoding="utf-8")
+    return tmp_path
+
+
+def test_a_cloud_assembly_gives_the_stack_region_and_account(tmp_path: Path) -> None:
+    loaded = load(_assembly(tmp_path, "Orders"))
+    assert (loaded.stack_name, loaded.region, loaded.account) == (
+        "Orders",
+        "us-west-2",
+        "111122223333",
+    )
+
+
+def test_an_assembly_with_several_stacks_needs_one_named(tmp_path: Path) -> None:
+    assembly = _assembly(tmp_path, "Orders", "Billing")
+    with pytest.raises(TemplateError, match=r"2 stacks \(Billing, Orders\)") as raised:
+        load(assembly)
+    assert raised.value.hint == "pick one: --stack Billing"
+    with pytest.raises(TemplateError, match="no such stack"):
+        load(assembly, "Nope")
+    assert load(assembly, "Billing").stack_name == "Billing"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{not json", "not a CloudFormation template"),
+        ('{"Resources": {"A": {"Properties": {}}}}', "without a Type"),
+        ('{"Outputs": {}}', "no Resources"),
+        ("Resources: [unclosed", "not a CloudFormation template"),
+    ],
+)
+def test_what_is_not_a_template_is_one_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "t.template.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(TemplateError, match=message):
+        load(path)
+
+
+def test_a_missing_template_says_what_to_pass(tmp_path: Path) -> None:
+    with pytest.raises(TemplateError, match="no such file") as raised:
+        load(tmp_path / "absent.json")
+    assert "cdk.out" in raised.value.hint
+
+
+# --- resolving --------------------------------------------------------------------------------
+
+
+def test_cdk_authorizer_uris_resolve_to_the_function_they_invoke() -> None:
+    assert resolver().resolve(AUTHORIZER_URI) == (
+        f"arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/{FUNCTION_ARN}/invocations"
+    )
+
+
+def test_sub_takes_refs_attributes_variables_and_escapes() -> None:
+    value = {
+        "Fn::Sub": [
+            "${Table}/${StaffFn.Arn}/${AWS::Region}/${Extra}/${!Literal}",
+            {"Extra": {"Ref": "AWS::AccountId"}},
+        ]
+    }
+    assert resolver().resolve(value) == (
+        f"orders-keys/{FUNCTION_ARN}/eu-west-1/123456789012/${{Literal}}"
+    )
+
+
+def test_conditions_if_and_no_value() -> None:
+    document = template()
+    document["Parameters"] = {"Env": {"Type": "String", "Default": "prod"}}
+    document["Conditions"] = {
+        "IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]},
+        "IsDev": {"Fn::Not": [{"Condition": "IsProd"}]},
+    }
+    resolve = resolver(document).resolve
+    assert resolve({"Fn::If": ["IsProd", "big", "small"]}) == "big"
+    assert resolve({"Fn::If": ["IsDev", "big", "small"]}) == "small"
+    assert resolve(["a", {"Ref": "AWS::NoValue"}, "b"]) == ["a", "b"]
+    assert resolve({"A": {"Ref": "AWS::NoValue"}, "B": 1}) == {"B": 1}
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"Fn::ImportValue": "shared-table"}, "Fn::ImportValue"),
+        ({"Ref": "Unknown"}, "Ref Unknown"),
+        ({"Fn::GetAtt": ["StaffFn", "Role"]}, "StaffFn.Role"),
+        ({"Ref": "NoDefault"}, "no default"),
+        ({"Fn::If": ["Missing", 1, 2]}, "condition Missing"),
+    ],
+)
+def test_what_local_mode_cannot_compute_is_named(value: Any, message: str) -> None:
+    document = template()
+    document["Parameters"] = {"NoDefault": {"Type": "String"}}
+    with pytest.raises(Unresolvable, match=message):
+        resolver(document).resolve(value)
