@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
@@ -91,7 +92,20 @@ class _Refused(Exception):
         self.cache = cache
 
 
-class Gateway:
+class WsgiGateway(ABC):
+    """A gateway served over WSGI: each request through :meth:`handle`."""
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        answer = self.handle(incoming_request(environ))
+        start_response(status_line(answer.status), list(answer.headers))
+        return [answer.body]
+
+    @abstractmethod
+    def handle(self, request: IncomingRequest) -> HttpAnswer:
+        """The answer to one request."""
+
+
+class Gateway(WsgiGateway):
     """One REST API stage: routes, authorizers, usage plans, a backend."""
 
     def __init__(
@@ -112,13 +126,6 @@ class Gateway:
         clock = clock or MonotonicClock()
         self.cache = cache or ResultCache(clock)
         self.meter = meter or Meter(clock)
-
-    # -- WSGI -------------------------------------------------------------------------------
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        answer = self.handle(incoming_request(environ))
-        start_response(status_line(answer.status), list(answer.headers))
-        return [answer.body]
 
     # -- one request ------------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -51,7 +51,7 @@ from gatehouse.emulator.events import (
     request_context,
 )
 from gatehouse.emulator.functions import Function
-from gatehouse.emulator.gateway import AUTHORIZER_HEADER, incoming_request, status_line
+from gatehouse.emulator.gateway import AUTHORIZER_HEADER, WsgiGateway
 from gatehouse.emulator.responses import HttpAnswer
 from gatehouse.emulator.usage import Meter, Verdict
 from gatehouse.emulator.validate import (
@@ -62,7 +62,7 @@ from gatehouse.emulator.validate import (
 )
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+    pass
 
 #: How long API Gateway waits for a Lambda authorizer of an HTTP API before answering 500.
 AUTHORIZER_TIMEOUT_SECONDS: Final = 10.0
@@ -238,7 +238,7 @@ def refusal(status: int) -> HttpAnswer:
     return HttpAnswer(status, (("Content-Type", "application/json"),), body)
 
 
-class HttpGateway:
+class HttpGateway(WsgiGateway):
     """One HTTP API stage: routes, Lambda authorizers, integrations."""
 
     def __init__(
@@ -257,11 +257,6 @@ class HttpGateway:
         clock = clock or MonotonicClock()
         self.cache = cache or ResultCache(clock)
         self.meter = meter or Meter(clock)
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        answer = self.handle(incoming_request(environ))
-        start_response(status_line(answer.status), list(answer.headers))
-        return [answer.body]
 
     def handle(self, request: IncomingRequest) -> HttpAnswer:
         tag: str | None = None

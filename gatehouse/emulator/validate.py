@@ -50,10 +50,7 @@ def validate_response(payload: object, method_arn: str) -> Mapping[str, Any]:
     usage_key = payload.get("usageIdentifierKey")
     if usage_key is not None and not isinstance(usage_key, str):
         raise InvalidResponse("usageIdentifierKey is not a string")
-    size = len(json.dumps(payload, separators=(",", ":"), default=str).encode("utf-8"))
-    if size > MAX_RESPONSE_BYTES:
-        raise InvalidResponse(f"the response is {size} bytes, over {MAX_RESPONSE_BYTES}")
-    return payload
+    return _sized(payload)
 
 
 def validate_simple_response(payload: object) -> Mapping[str, Any]:
@@ -66,6 +63,10 @@ def validate_simple_response(payload: object) -> Mapping[str, Any]:
     context = payload.get("context")
     if context is not None and not isinstance(context, Mapping):
         raise InvalidResponse("context is not an object")
+    return _sized(payload)
+
+
+def _sized(payload: Mapping[str, Any]) -> Mapping[str, Any]:
     size = len(json.dumps(payload, separators=(",", ":"), default=str).encode("utf-8"))
     if size > MAX_RESPONSE_BYTES:
         raise InvalidResponse(f"the response is {size} bytes, over {MAX_RESPONSE_BYTES}")

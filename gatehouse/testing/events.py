@@ -165,25 +165,16 @@ def build_event(
     context = request_context(
         incoming, resource=template, stage=api.stage, account=api.account, api_id=api.api_id
     )
-    event = request_event(
-        incoming,
-        method_arn=api.arn(method, path),
-        resource=template,
-        path_parameters=parameters,
-        stage_variables=stage_variables or {},
-        context=context,
-    )
+    fields: dict[str, Any] = {
+        "method_arn": api.arn(method, path),
+        "resource": template,
+        "path_parameters": parameters,
+        "stage_variables": stage_variables or {},
+        "context": context,
+    }
     if kind == "http_v1":
-        return http_v1_event(
-            incoming,
-            method_arn=api.arn(method, path),
-            resource=template,
-            path_parameters=parameters,
-            stage_variables=stage_variables or {},
-            context=context,
-            identity_source=sources,
-        )
-    return event
+        return http_v1_event(incoming, identity_source=sources, **fields)
+    return request_event(incoming, **fields)
 
 
 def _split(request: str) -> tuple[str, str, list[tuple[str, str]]]:
