@@ -69,6 +69,8 @@ AUTHORIZER_TIMEOUT_SECONDS: Final = 10.0
 #: HTTP APIs' maximum integration timeout (a function's own timeout ends it sooner).
 INTEGRATION_TIMEOUT_SECONDS: Final = 30.0
 DEFAULT_ROUTE: Final = "$default"
+#: What the integration stub shows for a mapped value taken from the caller's request.
+REDACTED: Final = "<from the request>"
 
 PayloadVersion = Literal["1.0", "2.0"]
 
@@ -85,6 +87,20 @@ _MAPPING_VALUE: Final = re.compile(
     r"context\.(?P<context>[A-Za-z0-9_.]+)|stageVariables\.(?P<stage>[A-Za-z0-9_]+))"
 )
 
+#: The ``$context`` variables an identity source may name here.
+CONTEXT_SOURCES: Final = frozenset(
+    {
+        "requestId",
+        "identity.sourceIp",
+        "httpMethod",
+        "path",
+        "routeKey",
+        "stage",
+        "apiId",
+        "domainName",
+    }
+)
+
 log = logging.getLogger("gatehouse.emulator")
 
 
@@ -99,6 +115,11 @@ def parse_identity_source(text: str) -> tuple[str, str]:
     found = _SOURCE.fullmatch(text)
     if found is None:
         raise ValueError(f"not an HTTP API identity source: {text!r}")
+    if found["kind"] == "context" and found["name"] not in CONTEXT_SOURCES:
+        raise ValueError(
+            f"identity source {text!r}: local mode knows $context."
+            f"{', $context.'.join(sorted(CONTEXT_SOURCES))}"
+        )
     return found["kind"], found["name"]
 
 
@@ -124,8 +145,13 @@ class HttpAuthorizerSpec:
                 f"{self.name}: a cached authorizer needs at least one identity source (the "
                 "cache key); add one or set the cache TTL to 0"
             )
-        for source in self.identity_sources:
-            parse_identity_source(source)
+        kinds = {parse_identity_source(source)[0] for source in self.identity_sources}
+        if self.cache_ttl_seconds > 0 and kinds == {"stageVariables"}:
+            # Stage variables are the same for every caller: one cached answer for all.
+            raise ValueError(
+                f"{self.name}: a cached authorizer keyed on stage variables alone would share "
+                "one answer between every caller; add a request source or set the TTL to 0"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +170,8 @@ class Integration:
         if self.kind == "lambda" and not self.function:
             raise ValueError("a Lambda integration needs its function")
         for key in self.request_parameters:
-            if _MAPPING_KEY.fullmatch(key) is None:
+            found = _MAPPING_KEY.fullmatch(key)
+            if found is None or (found["path"] and found["op"] != "overwrite"):
                 raise ValueError(f"not a parameter mapping local mode knows: {key!r}")
 
 
@@ -318,7 +345,11 @@ class HttpGateway(WsgiGateway):
         if not all(values):
             raise _Refused(401, "skipped")
         arn = self.config.route_arn(request.method, request.path)
-        key = (spec.name, self.config.stage, tuple(v or "" for v in values))
+        key = (
+            f"{self.config.api_id}/{spec.name}",
+            self.config.stage,
+            tuple(v or "" for v in values),
+        )
         response = self.cache.get(key) if spec.cache_ttl_seconds > 0 else None
         hit = response is not None
         started = time.monotonic()
@@ -342,10 +373,14 @@ class HttpGateway(WsgiGateway):
         self, source: str, request: IncomingRequest, route: HttpRoute
     ) -> str | None:
         kind, name = parse_identity_source(source)
+        # Repeated headers and query parameters are joined with commas, as payload 2.0 hands
+        # them to the authorizer: the cache key must be the value the authorizer judged, or
+        # "good" + "other" would cache an Allow under "other" alone.
         if kind == "request.header":
-            return request.header(name)
+            values = [v for k, v in request.headers if k.lower() == name.lower()]
+            return ",".join(values) or None
         if kind == "request.querystring":
-            return request.query_value(name)
+            return ",".join(v for k, v in request.query if k == name) or None
         if kind == "stageVariables":
             return self.config.stage_variables.get(name)
         return self._context_value(name, request, route, None)
@@ -463,7 +498,7 @@ class HttpGateway(WsgiGateway):
     ) -> HttpAnswer:
         integration = route.integration
         if integration.kind == "http":
-            return self._stub(route, request, authorized)
+            return self._stub(route, request, parameters, authorized)
         function = self.backends.get(integration.function or "")
         if function is None:
             log.error("route %s: no function %s", route.key, integration.function)
@@ -511,12 +546,19 @@ class HttpGateway(WsgiGateway):
         return event
 
     def _stub(
-        self, route: HttpRoute, request: IncomingRequest, authorized: _Authorized | None
+        self,
+        route: HttpRoute,
+        request: IncomingRequest,
+        parameters: Mapping[str, str],
+        authorized: _Authorized | None,
     ) -> HttpAnswer:
         """What an HTTP or VPC-link proxy would forward, after the route's parameter mapping.
 
-        The caller's own header *values* are never echoed (they hold credentials), only their
-        names; values set by the mapping are shown.
+        Header *values* the caller sent are never echoed (they hold credentials), only their
+        names, and so is a mapped value drawn from the request (``$request.header.*``,
+        ``$request.querystring.*``); values from the context (``$context.authorizer.*``...)
+        are shown. ``append`` keeps what the caller sent: a header a backend trusts must be
+        set with ``overwrite``.
         """
         forwarded = sorted({name.lower() for name, _ in request.headers})
         mapped: dict[str, str] = {}
@@ -525,14 +567,15 @@ class HttpGateway(WsgiGateway):
         for key, template in route.integration.request_parameters.items():
             found = _MAPPING_KEY.fullmatch(key)
             assert found is not None  # noqa: S101 - checked by Integration
-            value = self._mapping_value(template, request, route, authorized)
+            value = self._mapping_value(template, request, route, parameters, authorized)
             if found["path"]:
                 path = value
             elif found["where"] == "header":
                 name = found["name"].lower()
+                if found["op"] != "append":
+                    forwarded = [h for h in forwarded if h != name]
                 if found["op"] == "remove":
                     mapped.pop(name, None)
-                    forwarded = [h for h in forwarded if h != name]
                 else:
                     mapped[name] = value
             elif found["op"] == "remove":
@@ -547,7 +590,7 @@ class HttpGateway(WsgiGateway):
             "path": path,
             "queryParameters": sorted(query),
             "mappedHeaders": mapped,
-            "forwardedHeaders": [h for h in forwarded if h not in mapped],
+            "forwardedHeaders": forwarded,
         }
         text = json.dumps(body, sort_keys=True).encode("utf-8")
         return HttpAnswer(200, (("Content-Type", "application/json"),), text)
@@ -557,6 +600,7 @@ class HttpGateway(WsgiGateway):
         template: str,
         request: IncomingRequest,
         route: HttpRoute,
+        parameters: Mapping[str, str],
         authorized: _Authorized | None,
     ) -> str:
         def value(found: re.Match[str]) -> str:
@@ -565,11 +609,9 @@ class HttpGateway(WsgiGateway):
             if found["stage"]:
                 return self.config.stage_variables.get(found["stage"], "")
             name = found["rname"]
-            if found["request"] == "header":
-                return (request.header(name) if name else None) or ""
-            if found["request"] == "querystring":
-                return (request.query_value(name) if name else None) or ""
-            return request.path
+            if found["request"] == "path":
+                return parameters.get(name, "") if name else request.path
+            return REDACTED  # a header or query value the caller sent: maybe a credential
 
         return _MAPPING_VALUE.sub(value, template)
 

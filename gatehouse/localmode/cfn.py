@@ -42,6 +42,10 @@ _SHORT_TAGS: Final = (
 )
 
 
+_NO_VALUE: Final = object()
+"""What ``Ref AWS::NoValue`` resolves to, until its list item or object key is dropped."""
+
+
 class TemplateError(Exception):
     """The template cannot be served; the message names the resource and the hint what to do."""
 
@@ -235,6 +239,11 @@ def _yaml(text: str) -> Any:
 
         return construct
 
+    # CloudFormation has no YAML timestamps: "Version: 2012-10-17" is a string.
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
     for tag in (*_SHORT_TAGS, "Ref", "GetAtt"):
         Loader.add_constructor(f"!{tag}", short(tag))
     try:
@@ -263,18 +272,30 @@ class Resolver:
     attributes: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def resolve(self, value: Any) -> Any:
-        """``value`` with every intrinsic function evaluated (lists and objects deeply)."""
+        """``value`` with every intrinsic function evaluated (lists and objects deeply); an
+        ``AWS::NoValue``, also one an ``Fn::If`` gives, drops its list item or object key."""
+        resolved = self._resolve(value)
+        if resolved is _NO_VALUE:
+            raise Unresolvable("AWS::NoValue where a value is needed")
+        return resolved
+
+    def _resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.resolve(item) for item in value if not self._no_value(item)]
+            items = (self._resolve(item) for item in value)
+            return [item for item in items if item is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             ((key, argument),) = value.items()
             if key == "Ref":
-                return self._ref(str(argument))
+                return _NO_VALUE if argument == "AWS::NoValue" else self._ref(str(argument))
+            if key == "Fn::If":
+                condition, then, otherwise = argument
+                return self._resolve(then if self.condition(str(condition)) else otherwise)
             if key.startswith("Fn::") or key == "Condition":
                 return self._function(key, argument)
-        return {k: self.resolve(v) for k, v in value.items() if not self._no_value(v)}
+        pairs = ((k, self._resolve(v)) for k, v in value.items())
+        return {k: v for k, v in pairs if v is not _NO_VALUE}
 
     def text(self, value: Any, what: str) -> str:
         """``value`` resolved to a string (a number is its decimal text)."""
@@ -282,9 +303,6 @@ class Resolver:
         if isinstance(resolved, bool) or not isinstance(resolved, str | int | float):
             raise Unresolvable(f"{what} is not a string")
         return str(resolved)
-
-    def _no_value(self, value: Any) -> bool:
-        return isinstance(value, dict) and value == {"Ref": "AWS::NoValue"}
 
     def _ref(self, name: str) -> Any:
         pseudo = {
@@ -304,9 +322,15 @@ class Resolver:
             return self.refs[name]
         parameter = self.template.parameters.get(name)
         if parameter is not None:
+            kind = str(parameter.get("Type", "String"))
             if "Default" not in parameter:
                 raise Unresolvable(f"parameter {name} has no default")
-            return parameter["Default"]
+            if kind.startswith("AWS::SSM::Parameter::"):
+                raise Unresolvable(f"parameter {name} is read from SSM at deploy time")
+            default = parameter["Default"]
+            if kind == "CommaDelimitedList" or kind.startswith("List<"):
+                return [item.strip() for item in str(default).split(",")]
+            return default
         raise Unresolvable(f"Ref {name}")
 
     def _function(self, key: str, argument: Any) -> Any:
@@ -325,7 +349,10 @@ class Resolver:
             )
         if key == "Fn::Select":
             index, items = argument
-            return self.resolve(items)[int(self.resolve(index))]
+            chosen, candidates = int(self.resolve(index)), self.resolve(items)
+            if not isinstance(candidates, list) or not 0 <= chosen < len(candidates):
+                raise Unresolvable(f"Fn::Select index {chosen} out of range")
+            return candidates[chosen]
         if key == "Fn::Split":
             separator, text = argument
             return self.text(text, "Fn::Split text").split(str(separator))
@@ -333,9 +360,6 @@ class Resolver:
             return self._sub(argument)
         if key == "Fn::Base64":
             return base64.b64encode(self.text(argument, "Fn::Base64").encode()).decode()
-        if key == "Fn::If":
-            condition, then, otherwise = argument
-            return self.resolve(then if self.condition(str(condition)) else otherwise)
         if key in ("Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition"):
             return self._boolean(key, argument)
         raise Unresolvable(key)
@@ -375,4 +399,8 @@ class Resolver:
                 return str(self._function("Fn::GetAtt", [logical, attribute]))
             return str(self._ref(name))
 
-        return _SUB_VARIABLE.sub(value, text).replace("${!", "${")
+        # "${!Literal}" is a literal "${Literal}": unescaped in the template's own text only,
+        # never inside a substituted value.
+        pieces = text.split("${!")
+        head = _SUB_VARIABLE.sub(value, pieces[0])
+        return head + "".join("${" + _SUB_VARIABLE.sub(value, rest) for rest in pieces[1:])

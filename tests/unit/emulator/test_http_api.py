@@ -31,7 +31,7 @@ STUB = Integration(
     request_parameters={
         "overwrite:header.x-principal": "$context.authorizer.principalId",
         "append:header.x-request": "req-$context.requestId",
-        "remove:header.x-debug": "''",
+        "remove:header.x-debug": "",
     },
 )
 
@@ -387,3 +387,85 @@ def test_a_route_defined_twice_or_with_an_unknown_authorizer_is_refused() -> Non
         Api(routes=(HttpRoute("GET /a", LAMBDA), HttpRoute("GET /a", LAMBDA)))
     with pytest.raises(ValueError, match="no authorizer"):
         Api(routes=(HttpRoute("GET /a", LAMBDA, "missing"),))
+
+
+# --- attacks the review found -------------------------------------------------------------------
+
+
+def test_a_repeated_header_cannot_plant_a_cached_allow_for_another_value() -> None:
+    """Cache poisoning: ``Authorization: good`` + ``Authorization: forged`` reaches the
+    authorizer as ``good,forged``; its Allow must be cached under that, not under ``forged``."""
+    api = Api(answer=lambda e: iam() if e["identitySource"] == ["good,forged"] else iam("Deny"))
+    two = (("Authorization", "good"), ("Authorization", "forged"))
+    assert api.get("/stock/1", headers=two).status == 200
+    assert api.get("/stock/1", headers=(("Authorization", "forged"),)).status == 403
+    assert api.authorizer.calls == 2
+
+
+def test_a_malformed_iam_response_is_500_and_never_cached() -> None:
+    response = iam()
+    del response["principalId"]
+    api = Api(answer=lambda e: response)
+    assert [api.get("/stock/1").status for _ in range(2)] == [500, 500]
+    assert api.authorizer.calls == 2
+
+
+def test_two_apis_sharing_a_cache_never_replay_each_others_answers() -> None:
+    first, second = Api(), Api(answer=lambda e: iam("Deny"))
+    second.gateway.cache = first.gateway.cache
+    object.__setattr__(second.gateway.config, "api_id", "other12345")
+    assert first.get("/stock/1").status == 200
+    assert second.get("/stock/1").status == 403
+    assert second.authorizer.calls == 1
+
+
+def test_append_keeps_the_callers_header_and_request_values_are_not_echoed() -> None:
+    """A backend that trusts an *appended* header can be fed the caller's own value first:
+    the stub shows it is still forwarded. Values mapped from the request stay hidden."""
+    integration = Integration(
+        "http",
+        request_parameters={
+            "append:header.x-user": "$context.authorizer.principalId",
+            "overwrite:header.x-token": "$request.header.Authorization",
+            "overwrite:header.x-sku": "$request.path.sku",
+        },
+    )
+    api = Api(routes=(HttpRoute("GET /internal/{sku}", integration, "iam"),))
+    answer = api.get(
+        "/internal/42", headers=(("Authorization", "Bearer secret-token"), ("X-User", "admin"))
+    )
+    echoed = json.loads(answer.body)
+    assert "x-user" in echoed["forwardedHeaders"]
+    assert echoed["mappedHeaders"] == {
+        "x-user": "user-1",
+        "x-token": "<from the request>",
+        "x-sku": "42",
+    }
+    assert b"secret-token" not in answer.body
+    assert b"admin" not in answer.body
+
+
+@pytest.mark.parametrize(
+    ("build", "message_part"),
+    [
+        (lambda: HttpAuthorizerSpec("a", identity_sources=("$context.nonsense",)), "knows"),
+        (
+            lambda: HttpAuthorizerSpec("a", identity_sources=("$stageVariables.tenant",)),
+            "every caller",
+        ),
+        (lambda: Integration("http", request_parameters={"remove:path": "x"}), "mapping"),
+        (lambda: Integration("http", request_parameters={"append:path": "x"}), "mapping"),
+    ],
+)
+def test_sources_and_mappings_that_would_mislead_are_refused(
+    build: Callable[[], object], message_part: str
+) -> None:
+    with pytest.raises(ValueError, match=message_part):
+        build()
+
+
+def test_an_uncached_authorizer_may_use_stage_variables_alone() -> None:
+    spec = HttpAuthorizerSpec(
+        "a", identity_sources=("$stageVariables.tenant",), cache_ttl_seconds=0
+    )
+    assert spec.identity_sources == ("$stageVariables.tenant",)

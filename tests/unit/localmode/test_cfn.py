@@ -201,3 +201,52 @@ def test_what_local_mode_cannot_compute_is_named(value: Any, message: str) -> No
     document["Parameters"] = {"NoDefault": {"Type": "String"}}
     with pytest.raises(Unresolvable, match=message):
         resolver(document).resolve(value)
+
+
+def test_an_if_may_give_no_value_which_drops_the_key_or_item() -> None:
+    document = template()
+    document["Conditions"] = {"Never": {"Fn::Equals": ["a", "b"]}}
+    resolve = resolver(document).resolve
+    no_value = {"Fn::If": ["Never", "x", {"Ref": "AWS::NoValue"}]}
+    assert resolve({"A": no_value, "B": 1}) == {"B": 1}
+    assert resolve(["a", no_value]) == ["a"]
+    with pytest.raises(Unresolvable, match="NoValue"):
+        resolve(no_value)
+
+
+def test_list_parameters_are_lists_and_ssm_parameters_are_unknown() -> None:
+    document = template()
+    document["Parameters"] = {
+        "Zones": {"Type": "CommaDelimitedList", "Default": "a, b,c"},
+        "BootstrapVersion": {
+            "Type": "AWS::SSM::Parameter::Value<String>",
+            "Default": "/cdk-bootstrap/hnb659fds/version",
+        },
+    }
+    resolve = resolver(document).resolve
+    assert resolve({"Fn::Select": [1, {"Ref": "Zones"}]}) == "b"
+    assert resolve({"Fn::Join": ["-", {"Ref": "Zones"}]}) == "a-b-c"
+    with pytest.raises(Unresolvable, match="SSM"):
+        resolve({"Ref": "BootstrapVersion"})
+
+
+@pytest.mark.parametrize("index", [2, -1])
+def test_a_select_out_of_range_is_unresolvable(index: int) -> None:
+    with pytest.raises(Unresolvable, match="out of range"):
+        resolver().resolve({"Fn::Select": [index, ["a", "b"]]})
+
+
+def test_sub_unescapes_only_its_own_text() -> None:
+    value = {"Fn::Sub": ["${Word} ${!Keep}", {"Word": "${!NotMine}"}]}
+    assert resolver().resolve(value) == "${!NotMine} ${Keep}"
+
+
+def test_yaml_dates_stay_strings(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "Resources:\n  P:\n    Type: AWS::IAM::Policy\n    Properties:\n"
+        "      PolicyDocument:\n        Version: 2012-10-17\n",
+        encoding="utf-8",
+    )
+    properties = load(path).resources["P"]["Properties"]
+    assert properties["PolicyDocument"]["Version"] == "2012-10-17"
