@@ -82,6 +82,23 @@ def _say(message: str) -> None:
     help="Once ready, write URLs, region, API id, table, tokens, keys and certificate paths "
     "here as JSON (for scripts and the gatehouse CLI).",
 )
+@click.option(
+    "--template",
+    type=click.Path(path_type=Path),
+    help="Serve your own API instead of the demo: a synthesized template "
+    "(cdk.out/<Stack>.template.json) or a cloud assembly directory (cdk.out).",
+)
+@click.option(
+    "--stack", "stack_name", help="With --template DIR: the stack of the cloud assembly to serve."
+)
+@click.option(
+    "--issuer-jwks",
+    "issuer_jwks",
+    multiple=True,
+    metavar="ISSUER=FILE",
+    help="With --template: verify tokens of ISSUER (as configured in the template) with the "
+    "public keys in FILE, e.g. from gatehouse.testing.OidcIssuer (repeatable).",
+)
 def local(
     *,
     http_port: int,
@@ -91,11 +108,17 @@ def local(
     stage: str,
     smoke: bool,
     info_file: Path | None,
+    template: Path | None,
+    stack_name: str | None,
+    issuer_jwks: tuple[str, ...],
 ) -> None:
     """Run the demo gateway locally: moto as AWS, a local API Gateway, the four authorizers.
 
     Prints a walkthrough of curl commands (with real tokens, API keys and client
     certificates) and what each returns. Ctrl-C stops everything.
+
+    With --template, serves your own stack's REST and HTTP APIs instead (docs/local.md,
+    "Your own API"): its Gatehouse authorizers, backends and usage plans.
 
     Exit codes: 0 ok, 1 smoke surprise, 2 usage, 4 could not start, 5 port in use or
     --state-dir used by another running instance.
@@ -103,6 +126,18 @@ def local(
     _needs_local_mode_packages()
     if info_file is not None:
         _check_info_file(info_file, state_dir)
+    if template is not None or stack_name or issuer_jwks:
+        _serve_template(
+            template,
+            stack=stack_name,
+            issuer_jwks=issuer_jwks,
+            smoke=smoke,
+            http_port=http_port,
+            moto_port=moto_port,
+            state_dir=state_dir,
+            info_file=info_file,
+        )
+        return
     from gatehouse.emulator.server import PortInUse  # noqa: PLC0415 - keeps --help fast
     from gatehouse.localmode.lock import StateDirInUse  # noqa: PLC0415
     from gatehouse.localmode.stack import Options, StackError, start  # noqa: PLC0415
@@ -173,6 +208,109 @@ def local(
     finally:
         stack.stop()
 
+
+def _issuer_files(values: tuple[str, ...]) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for value in values:
+        issuer, separator, file = value.rpartition("=")
+        if not separator or not issuer or not file:
+            raise CliError(
+                f"--issuer-jwks {value!r}: expected ISSUER=FILE",
+                hint="e.g. --issuer-jwks https://login.example.test/=jwks.json",
+                code=ExitCode.USAGE,
+            )
+        found[issuer] = Path(file)
+    return found
+
+
+def _serve_template(
+    path: Path | None,
+    *,
+    stack: str | None,
+    issuer_jwks: tuple[str, ...],
+    smoke: bool,
+    http_port: int,
+    moto_port: int,
+    state_dir: Path,
+    info_file: Path | None,
+) -> None:
+    """``--template``: read the stack, refuse what cannot be emulated, serve the rest."""
+    from gatehouse.emulator.server import PortInUse  # noqa: PLC0415
+    from gatehouse.localmode.cfn import TemplateError, load  # noqa: PLC0415
+    from gatehouse.localmode.lock import StateDirInUse  # noqa: PLC0415
+    from gatehouse.localmode.stack import BUILTIN_REGION, DEFAULT_ACCOUNT  # noqa: PLC0415
+    from gatehouse.localmode.template import read_app  # noqa: PLC0415
+    from gatehouse.localmode.template_stack import (  # noqa: PLC0415
+        TemplateOptions,
+        describe,
+        start,
+    )
+
+    if path is None:
+        raise CliError(
+            "--stack and --issuer-jwks apply to --template only",
+            hint="add --template cdk.out (or a template file), or leave them out",
+            code=ExitCode.USAGE,
+        )
+    if smoke:
+        raise CliError(
+            "--smoke runs the demo walkthrough, which --template does not serve",
+            hint='drive your API with its own tests (docs/local.md, "Your own API")',
+            code=ExitCode.USAGE,
+        )
+    jwks_files = _issuer_files(issuer_jwks)
+    started = time.monotonic()
+    try:
+        loaded = load(path, stack)
+        app = read_app(
+            loaded,
+            region=loaded.region or BUILTIN_REGION,
+            account=loaded.account or DEFAULT_ACCOUNT,
+        )
+    except TemplateError as error:
+        raise CliError(str(error), hint=error.hint or _TEMPLATE_HINT, code=ExitCode.AWS) from None
+    _gateway_log(verbose=True)
+    stop = threading.Event()
+    _on_signals(stop)
+    options = TemplateOptions(
+        http_port=http_port, moto_port=moto_port, state_dir=state_dir, issuer_jwks=jwks_files
+    )
+    try:
+        served = start(app, options, _say)
+    except TemplateError as error:
+        raise CliError(str(error), hint=error.hint or _TEMPLATE_HINT, code=ExitCode.AWS) from None
+    except StateDirInUse as error:
+        raise CliError(
+            str(error), hint=f"stop it, or pass {_SECOND_INSTANCE}", code=ExitCode.CONFLICT
+        ) from None
+    except PortInUse as error:
+        raise CliError(
+            f"port {error.port} on {error.host} is already in use",
+            hint="stop the program using it, or pass --port 0 --moto-port 0 (free ports)",
+            code=ExitCode.CONFLICT,
+        ) from None
+    except Exception as error:  # moto or a worker failed: one line, not a traceback
+        raise CliError(
+            f"local mode could not start: {type(error).__name__}: {error}",
+            hint=f"see {state_dir}/logs; docs/local.md lists what local mode needs",
+            code=ExitCode.AWS,
+        ) from None
+    try:
+        _say(f"==> ready in {time.monotonic() - started:.1f} s (moto: {served.moto_url}):")
+        for line in describe(served):
+            _say(line)
+        if info_file is not None:
+            partial = info_file.with_suffix(".tmp")
+            partial.write_text(json.dumps(served.info()), encoding="utf-8")
+            partial.replace(info_file)
+        _say("Ctrl-C stops everything.")
+        stop.wait()
+        _say("==> stopping")
+    finally:
+        served.stop()
+
+
+_TEMPLATE_HINT = 'docs/local.md, "Your own API", lists what --template emulates'
 
 LOCAL_MODE_MODULES = ("moto", "werkzeug")
 #: What a second instance beside a running one needs: its own PKI and ports.
