@@ -28,8 +28,8 @@ from gatehouse.emulator.functions import WorkerFunction, start_all, worker_envir
 from gatehouse.emulator.gateway import Gateway
 from gatehouse.emulator.server import Listener, check_port_free, server_tls_context
 from gatehouse.emulator.usage import ApiGatewayPlans
-from gatehouse.localmode import moto_gaps
 from gatehouse.localmode.lock import acquire
+from gatehouse.localmode.moto_server import HOST, moto_clients, start_moto
 from gatehouse.localmode.pki import LocalPki, make_pki
 from gatehouse.localmode.seed import Seeded, seed_all
 
@@ -38,7 +38,6 @@ DEFAULT_ACCOUNT: Final = "123456789012"
 #: The built-in stage when no Gatehouse cdk.json is at hand (the dev stage's region).
 BUILTIN_STAGE: Final = "dev"
 BUILTIN_REGION: Final = "eu-west-1"
-HOST: Final = "127.0.0.1"
 
 Progress = Callable[[str], None]
 
@@ -234,30 +233,13 @@ def _start(  # noqa: PLR0917 - one private call site
     stage_config: Any,
     stoppers: list[Callable[[], None]],
 ) -> Stack:
-    import boto3  # noqa: PLC0415 - slow import, only when starting
-    from moto.server import ThreadedMotoServer  # noqa: PLC0415
-
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request logs (credentials)
     state = options.state_dir.resolve()
     (state / "logs").mkdir(parents=True, exist_ok=True)
 
     with _timed(progress, "starting moto (local AWS)"):
-        # What moto lacks of the calls `gatehouse attach` makes: a rehearsal against local mode
-        # then behaves as against AWS (docs/local.md).
-        moto_gaps.install()
-        moto = ThreadedMotoServer(ip_address=HOST, port=options.moto_port, verbose=False)
-        moto.start()
-        stoppers.append(moto.stop)
-        moto_url = f"http://{HOST}:{moto.get_host_and_port()[1]}"
-
-    def client(service: str) -> Any:
-        return boto3.client(
-            service,
-            region_name=region,
-            endpoint_url=moto_url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto's fake credentials
-        )
+        moto_url = start_moto(options.moto_port, stoppers)
+    client = moto_clients(moto_url, region)
 
     with _timed(progress, "seeding Cognito users, API keys, the CA and CRL, the policy bundle"):
         pki = make_pki(state / "pki")

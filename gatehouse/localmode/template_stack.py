@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import platform
 import sys
@@ -28,12 +29,11 @@ from gatehouse.emulator.gateway import Gateway, WsgiGateway
 from gatehouse.emulator.http_api import HttpApiConfig, HttpGateway
 from gatehouse.emulator.server import Listener, check_port_free
 from gatehouse.emulator.usage import ApiGatewayPlans
-from gatehouse.localmode import moto_gaps
 from gatehouse.localmode.cfn import TemplateError
 from gatehouse.localmode.lock import acquire
+from gatehouse.localmode.moto_server import HOST, moto_clients, start_moto
 from gatehouse.localmode.template import FunctionSpec, TemplateApp
 
-HOST: Final = "127.0.0.1"
 TASK_ROOT: Final = "/var/task"
 LAYER_MANIFEST: Final = "gatehouse-layer.json"
 _LAMBDA_ARCH: Final = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
@@ -170,29 +170,12 @@ def _start(  # noqa: PLR0917 - one private call site
     progress: Progress,
     stoppers: list[Callable[[], None]],
 ) -> TemplateStack:
-    import logging  # noqa: PLC0415
-
-    import boto3  # noqa: PLC0415 - slow import, only when starting
-    from moto.server import ThreadedMotoServer  # noqa: PLC0415
-
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request logs (credentials)
     state = options.state_dir.resolve()
     (state / "logs").mkdir(parents=True, exist_ok=True)
     progress(f"==> {app.stack_name}: starting moto (local AWS) ...")
-    moto_gaps.install()
-    moto = ThreadedMotoServer(ip_address=HOST, port=options.moto_port, verbose=False)
-    moto.start()
-    stoppers.append(moto.stop)
-    moto_url = f"http://{HOST}:{moto.get_host_and_port()[1]}"
-
-    def client(service: str) -> Any:
-        return boto3.client(
-            service,
-            region_name=app.region,
-            endpoint_url=moto_url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto's fake credentials
-        )
+    moto_url = start_moto(options.moto_port, stoppers)
+    client = moto_clients(moto_url, app.region)
 
     _create_resources(app, client)
     progress(f"==> starting {len(app.functions)} functions in workers ...")
