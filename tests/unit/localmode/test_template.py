@@ -1,0 +1,256 @@
+"""Reading what a template serves (``gatehouse local --template``): small templates, each
+resource kind once; the e2e test serves the example service's whole stack."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gatehouse.localmode.cfn import LoadedTemplate, TemplateError
+from gatehouse.localmode.template import TemplateApp, local_id, read_app
+
+JWT = "authorizers.jwt_bearer.handler.lambda_handler"
+
+
+def uri(function: str) -> dict[str, Any]:
+    arn = {"Fn::GetAtt": [function, "Arn"]}
+    prefix = "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/"
+    return {"Fn::Join": ["", [prefix, arn, "/invocations"]]}
+
+
+def function(handler: str = "index.handler", **environment: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "Handler": handler,
+            "Runtime": "python3.14",
+            "Code": {"ZipFile": "def handler(e, c): return {}"},
+            "Timeout": 5,
+            "Environment": {"Variables": environment},
+        },
+    }
+
+
+def rest_template(**extra: Any) -> dict[str, Any]:
+    api = {"Ref": "Api"}
+    return {
+        "Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "shop"}},
+        "Orders": {
+            "Type": "AWS::ApiGateway::Resource",
+            "Properties": {
+                "RestApiId": api,
+                "ParentId": {"Fn::GetAtt": ["Api", "RootResourceId"]},
+                "PathPart": "orders",
+            },
+        },
+        "OrderId": {
+            "Type": "AWS::ApiGateway::Resource",
+            "Properties": {"RestApiId": api, "ParentId": {"Ref": "Orders"}, "PathPart": "{id}"},
+        },
+        "GetOrder": {
+            "Type": "AWS::ApiGateway::Method",
+            "Properties": {
+                "RestApiId": api,
+                "ResourceId": {"Ref": "OrderId"},
+                "HttpMethod": "GET",
+                "AuthorizationType": "CUSTOM",
+                "AuthorizerId": {"Ref": "Auth"},
+                "Integration": {"Type": "AWS_PROXY", "Uri": uri("Backend")},
+            },
+        },
+        "Auth": {
+            "Type": "AWS::ApiGateway::Authorizer",
+            "Properties": {
+                "RestApiId": api,
+                "Name": "staff",
+                "Type": "REQUEST",
+                "IdentitySource": (
+                    "method.request.header.Authorization, method.request.querystring.t"
+                ),
+                "AuthorizerResultTtlInSeconds": 60,
+                "AuthorizerUri": uri("AuthFn"),
+            },
+        },
+        "AuthFn": function(JWT, GATEHOUSE_TABLE={"Ref": "Keys"}),
+        "Backend": function(),
+        "Keys": {
+            "Type": "AWS::DynamoDB::Table",
+            "Properties": {
+                "KeySchema": [{"AttributeName": "key_hash", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "key_hash", "AttributeType": "S"}],
+            },
+        },
+        "Stage": {
+            "Type": "AWS::ApiGateway::Stage",
+            "Properties": {
+                "RestApiId": api,
+                "StageName": "live",
+                "Variables": {"tier": "gold"},
+                "MethodSettings": [
+                    {
+                        "ResourcePath": "/*",
+                        "HttpMethod": "*",
+                        "ThrottlingRateLimit": 5,
+                        "ThrottlingBurstLimit": 10,
+                    }
+                ],
+            },
+        },
+        "Plan": {
+            "Type": "AWS::ApiGateway::UsagePlan",
+            "Properties": {
+                "UsagePlanName": "basic",
+                "ApiStages": [{"ApiId": api, "Stage": {"Ref": "Stage"}}],
+                "Throttle": {"RateLimit": 1, "BurstLimit": 2},
+            },
+        },
+        **extra,
+    }
+
+
+def read(resources: dict[str, Any]) -> TemplateApp:
+    loaded = LoadedTemplate(
+        stack_name="Shop",
+        resources=resources,
+        parameters={},
+        conditions={},
+        region="eu-west-1",
+        account="123456789012",
+        source=Path("Shop.template.json"),
+    )
+    return read_app(loaded, region="eu-west-1", account="123456789012")
+
+
+def test_a_rest_api_is_read_as_deployed() -> None:
+    app = read(rest_template())
+    (api,) = app.rest_apis
+    assert (api.api_id, api.stage, api.method_throttle) == (
+        local_id("Shop", "Api"),
+        "live",
+        (5.0, 10),
+    )
+    assert api.stage_variables == {"tier": "gold"}
+    (route,) = api.routes
+    assert (route.method, route.path, route.authorizer) == ("GET", "/orders/{id}", "staff")
+    spec = api.authorizers["staff"]
+    assert [(s.kind, s.name) for s in spec.identity_sources] == [
+        ("header", "Authorization"),
+        ("querystring", "t"),
+    ]
+    assert spec.cache_ttl_seconds == 60
+    assert api.backends == {("GET", "/orders/{id}"): "Backend"}
+    assert api.authorizer_functions == {"staff": "AuthFn"}
+    assert app.functions["AuthFn"].environment == {"GATEHOUSE_TABLE": "Shop-Keys"}
+    assert app.functions["AuthFn"].timeout_seconds == 5
+    assert [t.name for t in app.tables] == ["Shop-Keys"]
+    (plan,) = app.usage_plans
+    assert (plan.name, plan.api, plan.stage) == ("basic", api.api_id, "live")
+
+
+def test_an_http_api_reads_routes_throttles_and_mappings() -> None:
+    api = {"Ref": "Http"}
+    resources = {
+        "Http": {
+            "Type": "AWS::ApiGatewayV2::Api",
+            "Properties": {"Name": "stock", "ProtocolType": "HTTP"},
+        },
+        "AuthFn": function(JWT),
+        "Auth": {
+            "Type": "AWS::ApiGatewayV2::Authorizer",
+            "Properties": {
+                "ApiId": api,
+                "Name": "staff",
+                "AuthorizerType": "REQUEST",
+                "AuthorizerPayloadFormatVersion": "2.0",
+                "EnableSimpleResponses": True,
+                "IdentitySource": ["$request.header.Authorization"],
+                "AuthorizerResultTtlInSeconds": 30,
+                "AuthorizerUri": uri("AuthFn"),
+            },
+        },
+        "Proxy": {
+            "Type": "AWS::ApiGatewayV2::Integration",
+            "Properties": {
+                "ApiId": api,
+                "IntegrationType": "HTTP_PROXY",
+                "IntegrationUri": "http://stock.internal",
+                "RequestParameters": {"overwrite:header.x-user": "$context.authorizer.principalId"},
+            },
+        },
+        "Route": {
+            "Type": "AWS::ApiGatewayV2::Route",
+            "Properties": {
+                "ApiId": api,
+                "RouteKey": "GET /stock/{sku}",
+                "AuthorizationType": "CUSTOM",
+                "AuthorizerId": {"Ref": "Auth"},
+                "Target": {"Fn::Join": ["", ["integrations/", {"Ref": "Proxy"}]]},
+            },
+        },
+        "Stage": {
+            "Type": "AWS::ApiGatewayV2::Stage",
+            "Properties": {
+                "ApiId": api,
+                "StageName": "$default",
+                "DefaultRouteSettings": {"ThrottlingRateLimit": 50, "ThrottlingBurstLimit": 100},
+                "RouteSettings": {
+                    "GET /stock/{sku}": {"ThrottlingRateLimit": 1, "ThrottlingBurstLimit": 2}
+                },
+            },
+        },
+    }
+    (http,) = read(resources).http_apis
+    (route,) = http.routes
+    assert (route.key, route.authorizer, route.throttle) == ("GET /stock/{sku}", "staff", (1.0, 2))
+    assert route.integration.kind == "http"
+    assert route.integration.request_parameters == {
+        "overwrite:header.x-user": "$context.authorizer.principalId"
+    }
+    assert http.throttle == (50.0, 100)
+    spec = http.authorizers["staff"]
+    assert (spec.simple_responses, spec.cache_ttl_seconds) == (True, 30)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {
+                "Auth": {
+                    "Type": "AWS::ApiGateway::Authorizer",
+                    "Properties": {"Type": "COGNITO_USER_POOLS", "Name": "c"},
+                }
+            },
+            "COGNITO_USER_POOLS",
+        ),
+        ({"AuthFn": function()}, "not a Gatehouse handler"),
+        (
+            {
+                "Backend": {
+                    **function(),
+                    "Properties": {**function()["Properties"], "Runtime": "nodejs22.x"},
+                }
+            },
+            "not Python",
+        ),
+        (
+            {"AuthFn": function(JWT, GATEHOUSE_TABLE={"Fn::ImportValue": "shared"})},
+            "cannot resolve",
+        ),
+        ({"Api": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Body": {}}}}, "OpenAPI body"),
+    ],
+)
+def test_what_cannot_be_emulated_names_the_resource(change: dict[str, Any], message: str) -> None:
+    resources = rest_template()
+    resources.update(change)
+    with pytest.raises(TemplateError, match=message) as raised:
+        read(resources)
+    assert "(AWS::" in str(raised.value)
+    assert raised.value.hint
+
+
+def test_a_stack_without_an_api_is_refused() -> None:
+    with pytest.raises(TemplateError, match="defines no REST or HTTP API"):
+        read({"Fn": function()})
