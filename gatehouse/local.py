@@ -12,12 +12,14 @@ with the same ``--state-dir``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterator
 from importlib.util import find_spec
 from pathlib import Path
 from types import FrameType
@@ -29,6 +31,7 @@ from gatehouse.errors import CliError, ExitCode
 
 if TYPE_CHECKING:
     from gatehouse.localmode.stack import Options, Stack
+    from gatehouse.localmode.template_stack import TemplateOptions
     from gatehouse.localmode.walkthrough import Walkthrough
 
 SMOKE_FAILED = 1
@@ -138,9 +141,7 @@ def local(
             info_file=info_file,
         )
         return
-    from gatehouse.emulator.server import PortInUse  # noqa: PLC0415 - keeps --help fast
-    from gatehouse.localmode.lock import StateDirInUse  # noqa: PLC0415
-    from gatehouse.localmode.stack import Options, StackError, start  # noqa: PLC0415
+    from gatehouse.localmode.stack import Options, start  # noqa: PLC0415
     from gatehouse.localmode.walkthrough import walkthrough  # noqa: PLC0415
 
     options = Options(
@@ -154,32 +155,8 @@ def local(
     _gateway_log(verbose=not smoke)
     stop = threading.Event()
     _on_signals(stop)
-    try:
+    with _start_failures(state_dir, lambda port: _port_option(port, options)):
         stack = start(options, _say)
-    except StateDirInUse as error:
-        raise CliError(
-            str(error),
-            hint="stop it, or run this one with its own state and free ports: "
-            f"{_SECOND_INSTANCE} (with make: make local LOCAL_ARGS='{_SECOND_INSTANCE}')",
-            code=ExitCode.CONFLICT,
-        ) from None
-    except PortInUse as error:
-        option = _port_option(error.port, options)
-        raise CliError(
-            f"port {error.port} on {error.host} is already in use ({option})",
-            hint=f"stop the program using it, or pick another: {option} 0 picks a free one "
-            f"(with make: make local LOCAL_ARGS='{option} 0'); a second gatehouse local "
-            f"needs {_SECOND_INSTANCE}",
-            code=ExitCode.CONFLICT,
-        ) from None
-    except StackError as error:
-        raise CliError(str(error), hint=error.hint, code=ExitCode.AWS) from None
-    except Exception as error:  # moto, seeding or a worker failed: one line, not a traceback
-        raise CliError(
-            f"local mode could not start: {type(error).__name__}: {error}",
-            hint=f"see {state_dir}/logs; docs/local.md lists what local mode needs",
-            code=ExitCode.AWS,
-        ) from None
     try:
         guide = walkthrough(stack)
         script = state_dir / "walkthrough.sh"
@@ -235,9 +212,7 @@ def _serve_template(
     info_file: Path | None,
 ) -> None:
     """``--template``: read the stack, refuse what cannot be emulated, serve the rest."""
-    from gatehouse.emulator.server import PortInUse  # noqa: PLC0415
     from gatehouse.localmode.cfn import TemplateError, load  # noqa: PLC0415
-    from gatehouse.localmode.lock import StateDirInUse  # noqa: PLC0415
     from gatehouse.localmode.stack import BUILTIN_REGION, DEFAULT_ACCOUNT  # noqa: PLC0415
     from gatehouse.localmode.template import read_app  # noqa: PLC0415
     from gatehouse.localmode.template_stack import (  # noqa: PLC0415
@@ -268,33 +243,15 @@ def _serve_template(
             account=loaded.account or DEFAULT_ACCOUNT,
         )
     except TemplateError as error:
-        raise CliError(str(error), hint=error.hint or _TEMPLATE_HINT, code=ExitCode.AWS) from None
+        raise CliError(str(error), hint=error.hint, code=ExitCode.AWS) from None
     _gateway_log(verbose=True)
     stop = threading.Event()
     _on_signals(stop)
     options = TemplateOptions(
         http_port=http_port, moto_port=moto_port, state_dir=state_dir, issuer_jwks=jwks_files
     )
-    try:
+    with _start_failures(state_dir, _template_port_option(options)):
         served = start(app, options, _say)
-    except TemplateError as error:
-        raise CliError(str(error), hint=error.hint or _TEMPLATE_HINT, code=ExitCode.AWS) from None
-    except StateDirInUse as error:
-        raise CliError(
-            str(error), hint=f"stop it, or pass {_SECOND_INSTANCE}", code=ExitCode.CONFLICT
-        ) from None
-    except PortInUse as error:
-        raise CliError(
-            f"port {error.port} on {error.host} is already in use",
-            hint="stop the program using it, or pass --port 0 --moto-port 0 (free ports)",
-            code=ExitCode.CONFLICT,
-        ) from None
-    except Exception as error:  # moto or a worker failed: one line, not a traceback
-        raise CliError(
-            f"local mode could not start: {type(error).__name__}: {error}",
-            hint=f"see {state_dir}/logs; docs/local.md lists what local mode needs",
-            code=ExitCode.AWS,
-        ) from None
     try:
         _say(f"==> ready in {time.monotonic() - started:.1f} s (moto: {served.moto_url}):")
         for line in describe(served):
@@ -310,7 +267,45 @@ def _serve_template(
         served.stop()
 
 
-_TEMPLATE_HINT = 'docs/local.md, "Your own API", lists what --template emulates'
+@contextlib.contextmanager
+def _start_failures(state_dir: Path, port_option: Callable[[int], str]) -> Iterator[None]:
+    """Why local mode did not start, as one CLI error: another instance on the state
+    directory or a port taken (5), anything else (4), never a traceback."""
+    from gatehouse.emulator.server import PortInUse  # noqa: PLC0415 - keeps --help fast
+    from gatehouse.localmode.lifecycle import LocalModeError  # noqa: PLC0415
+    from gatehouse.localmode.lock import StateDirInUse  # noqa: PLC0415
+
+    try:
+        yield
+    except StateDirInUse as error:
+        raise CliError(
+            str(error),
+            hint="stop it, or run this one with its own state and free ports: "
+            f"{_SECOND_INSTANCE} (with make: make local LOCAL_ARGS='{_SECOND_INSTANCE}')",
+            code=ExitCode.CONFLICT,
+        ) from None
+    except PortInUse as error:
+        option = port_option(error.port)
+        raise CliError(
+            f"port {error.port} on {error.host} is already in use ({option})",
+            hint=f"stop the program using it, or pick another: {option} 0 picks a free one "
+            f"(with make: make local LOCAL_ARGS='{option} 0'); a second gatehouse local "
+            f"needs {_SECOND_INSTANCE}",
+            code=ExitCode.CONFLICT,
+        ) from None
+    except LocalModeError as error:
+        raise CliError(str(error), hint=error.hint, code=ExitCode.AWS) from None
+    except Exception as error:  # moto, seeding or a worker failed: one line, not a traceback
+        raise CliError(
+            f"local mode could not start: {type(error).__name__}: {error}",
+            hint=f"see {state_dir}/logs; docs/local.md lists what local mode needs",
+            code=ExitCode.AWS,
+        ) from None
+
+
+def _template_port_option(options: TemplateOptions) -> Callable[[int], str]:
+    return lambda port: "--moto-port" if port == options.moto_port else "--port"
+
 
 LOCAL_MODE_MODULES = ("moto", "werkzeug")
 #: What a second instance beside a running one needs: its own PKI and ports.

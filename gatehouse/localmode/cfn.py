@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from gatehouse.localmode.lifecycle import LocalModeError
+
 _SUB_VARIABLE: Final = re.compile(r"\$\{(?P<name>[^}!][^}]*)\}")
 _SHORT_TAGS: Final = (
     "Base64",
@@ -46,12 +48,8 @@ _NO_VALUE: Final = object()
 """What ``Ref AWS::NoValue`` resolves to, until its list item or object key is dropped."""
 
 
-class TemplateError(Exception):
+class TemplateError(LocalModeError):
     """The template cannot be served; the message names the resource and the hint what to do."""
-
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.hint = hint
 
 
 class Unresolvable(ValueError):

@@ -28,6 +28,7 @@ from gatehouse.emulator.functions import WorkerFunction, start_all, worker_envir
 from gatehouse.emulator.gateway import Gateway
 from gatehouse.emulator.server import Listener, check_port_free, server_tls_context
 from gatehouse.emulator.usage import ApiGatewayPlans
+from gatehouse.localmode.lifecycle import LocalModeError, state_directory, stop_all
 from gatehouse.localmode.lock import acquire
 from gatehouse.localmode.moto_server import HOST, moto_clients, start_moto
 from gatehouse.localmode.pki import LocalPki, make_pki
@@ -42,12 +43,8 @@ BUILTIN_REGION: Final = "eu-west-1"
 Progress = Callable[[str], None]
 
 
-class StackError(Exception):
-    """Local mode could not start; the message says what and the hint what to do."""
-
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.hint = hint
+class StackError(LocalModeError):
+    """The demo could not start (its cdk.json stage); the message says what, the hint what to do."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +77,7 @@ class Stack:
     _stoppers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def stop(self) -> None:
-        while self._stoppers:
-            with contextlib.suppress(Exception):
-                self._stoppers.pop()()
+        stop_all(self._stoppers)
 
 
 def _stage_settings(cdk_json: Path, stage: str) -> tuple[str, str, ApiSettings, Any]:
@@ -197,7 +192,7 @@ def start(options: Options, progress: Progress) -> Stack:
     region, account, settings, stage_config = _stage_settings(options.cdk_json, options.stage)
     stoppers: list[Callable[[], None]] = []
     try:
-        stoppers.append(acquire(_state_dir(options.state_dir)).release)
+        stoppers.append(acquire(state_directory(options.state_dir)).release)
         for port in (options.moto_port, options.http_port, options.https_port):
             check_port_free(HOST, port)  # PortInUse -> the CLI's clear message
         if stage_config is None:
@@ -207,21 +202,8 @@ def start(options: Options, progress: Progress) -> Stack:
             )
         return _start(options, progress, region, account, settings, stage_config, stoppers)
     except BaseException:
-        while stoppers:
-            with contextlib.suppress(Exception):
-                stoppers.pop()()
+        stop_all(stoppers)
         raise
-
-
-def _state_dir(path: Path) -> Path:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise StackError(
-            f"cannot create the state directory {path}: {error.strerror or error}",
-            "pass --state-dir a directory this user can write",
-        ) from None
-    return path
 
 
 def _start(  # noqa: PLR0917 - one private call site

@@ -12,7 +12,6 @@ run on this installation's dependencies: the layer's own authorizer code, the ma
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -30,6 +29,7 @@ from gatehouse.emulator.http_api import HttpApiConfig, HttpGateway
 from gatehouse.emulator.server import Listener, check_port_free
 from gatehouse.emulator.usage import ApiGatewayPlans
 from gatehouse.localmode.cfn import TemplateError
+from gatehouse.localmode.lifecycle import state_directory, stop_all
 from gatehouse.localmode.lock import acquire
 from gatehouse.localmode.moto_server import HOST, moto_clients, start_moto
 from gatehouse.localmode.template import FunctionSpec, TemplateApp
@@ -74,9 +74,7 @@ class TemplateStack:
     _stoppers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def stop(self) -> None:
-        while self._stoppers:
-            with contextlib.suppress(Exception):
-                self._stoppers.pop()()
+        stop_all(self._stoppers)
 
     def info(self) -> dict[str, Any]:
         """What ``--info-file`` holds: URLs, moto, region, tables, buckets (no secrets)."""
@@ -109,32 +107,19 @@ def start(app: TemplateApp, options: TemplateOptions, progress: Progress) -> Tem
     jwks = _issuer_jwks(options.issuer_jwks)
     stoppers: list[Callable[[], None]] = []
     try:
-        stoppers.append(acquire(_state_dir(options.state_dir)).release)
+        stoppers.append(acquire(state_directory(options.state_dir)).release)
         ports = _api_ports(options.http_port, len(app.rest_apis) + len(app.http_apis))
         for port in (options.moto_port, *ports):
             check_port_free(HOST, port)
         return _start(app, options, jwks, ports, progress, stoppers)
     except BaseException:
-        while stoppers:
-            with contextlib.suppress(Exception):
-                stoppers.pop()()
+        stop_all(stoppers)
         raise
 
 
 def _api_ports(first: int, count: int) -> list[int]:
     """``first``, ``first + 1``, ... one per API (``0``: each a free port)."""
     return [0 if first == 0 else first + index for index in range(count)]
-
-
-def _state_dir(path: Path) -> Path:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise TemplateError(
-            f"cannot create the state directory {path}: {error.strerror or error}",
-            "pass --state-dir a directory this user can write",
-        ) from None
-    return path
 
 
 def _issuer_jwks(files: Mapping[str, Path]) -> dict[str, dict[str, Any]]:
