@@ -132,8 +132,13 @@ class HttpAuthorizerSpec:
     simple_responses: bool = False
     identity_sources: tuple[str, ...] = ("$request.header.Authorization",)
     cache_ttl_seconds: int = 300
+    #: ``identity_sources`` parsed once: ``(kind, name)`` each (:func:`parse_identity_source`).
+    sources: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "sources", tuple(parse_identity_source(s) for s in self.identity_sources)
+        )
         if self.payload_version not in ("1.0", "2.0"):
             raise ValueError(f"{self.name}: payload format version must be 1.0 or 2.0")
         if self.simple_responses and self.payload_version != "2.0":
@@ -145,8 +150,7 @@ class HttpAuthorizerSpec:
                 f"{self.name}: a cached authorizer needs at least one identity source (the "
                 "cache key); add one or set the cache TTL to 0"
             )
-        kinds = {parse_identity_source(source)[0] for source in self.identity_sources}
-        if self.cache_ttl_seconds > 0 and kinds == {"stageVariables"}:
+        if self.cache_ttl_seconds > 0 and {kind for kind, _ in self.sources} == {"stageVariables"}:
             # Stage variables are the same for every caller: one cached answer for all.
             raise ValueError(
                 f"{self.name}: a cached authorizer keyed on stage variables alone would share "
@@ -165,14 +169,21 @@ class Integration:
     payload_version: PayloadVersion = "2.0"
     uri: str = ""
     request_parameters: Mapping[str, str] = field(default_factory=dict)
+    #: ``request_parameters`` parsed once: (operation, ``header``/``querystring``/``path``,
+    #: name, value template) each.
+    mappings: tuple[tuple[str, str, str, str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.kind == "lambda" and not self.function:
             raise ValueError("a Lambda integration needs its function")
-        for key in self.request_parameters:
+        mappings = []
+        for key, template in self.request_parameters.items():
             found = _MAPPING_KEY.fullmatch(key)
             if found is None or (found["path"] and found["op"] != "overwrite"):
                 raise ValueError(f"not a parameter mapping local mode knows: {key!r}")
+            where = "path" if found["path"] else found["where"]
+            mappings.append((found["op"], where, found["name"] or "", template))
+        object.__setattr__(self, "mappings", tuple(mappings))
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +199,11 @@ class HttpRoute:
     path: str = field(init=False, repr=False, compare=False)
     pattern: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     rank: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    @property
+    def resource(self) -> str:
+        """The ``resource`` of payload 1.0 events (``$default`` has no path: ``/{proxy+}``)."""
+        return self.path or "/{proxy+}"
 
     def __post_init__(self) -> None:
         rank: tuple[int, ...]
@@ -341,7 +357,7 @@ class HttpGateway(WsgiGateway):
         request: IncomingRequest,
         parameters: Mapping[str, str],
     ) -> tuple[_Authorized, bool]:
-        values = [self._identity_value(source, request, route) for source in spec.identity_sources]
+        values = [self._identity_value(kind, name, request, route) for kind, name in spec.sources]
         if not all(values):
             raise _Refused(401, "skipped")
         arn = self.config.route_arn(request.method, request.path)
@@ -370,9 +386,8 @@ class HttpGateway(WsgiGateway):
         return _Authorized(str(response["principalId"]), context, latency_ms), hit
 
     def _identity_value(
-        self, source: str, request: IncomingRequest, route: HttpRoute
+        self, kind: str, name: str, request: IncomingRequest, route: HttpRoute
     ) -> str | None:
-        kind, name = parse_identity_source(source)
         # Repeated headers and query parameters are joined with commas, as payload 2.0 hands
         # them to the authorizer: the cache key must be the value the authorizer judged, or
         # "good" + "other" would cache an Allow under "other" alone.
@@ -427,7 +442,7 @@ class HttpGateway(WsgiGateway):
         return http_v1_event(
             request,
             method_arn=arn,
-            resource=route.path or "/{proxy+}",
+            resource=route.resource,
             path_parameters=parameters,
             stage_variables=self.config.stage_variables,
             context=self._v1_context(route, request),
@@ -457,7 +472,7 @@ class HttpGateway(WsgiGateway):
     def _v1_context(self, route: HttpRoute, request: IncomingRequest) -> dict[str, Any]:
         return request_context(
             request,
-            resource=route.path or "/{proxy+}",
+            resource=route.resource,
             stage=self.config.stage,
             account=self.config.account,
             api_id=self.config.api_id,
@@ -537,7 +552,7 @@ class HttpGateway(WsgiGateway):
             }
         event = proxy_event(
             request,
-            resource=route.path or "/{proxy+}",
+            resource=route.resource,
             path_parameters=parameters,
             stage_variables=self.config.stage_variables,
             context=context,
@@ -564,24 +579,22 @@ class HttpGateway(WsgiGateway):
         mapped: dict[str, str] = {}
         query = sorted({name for name, _ in request.query})
         path = request.path
-        for key, template in route.integration.request_parameters.items():
-            found = _MAPPING_KEY.fullmatch(key)
-            assert found is not None  # noqa: S101 - checked by Integration
+        for op, where, name, template in route.integration.mappings:
             value = self._mapping_value(template, request, route, parameters, authorized)
-            if found["path"]:
+            if where == "path":
                 path = value
-            elif found["where"] == "header":
-                name = found["name"].lower()
-                if found["op"] != "append":
-                    forwarded = [h for h in forwarded if h != name]
-                if found["op"] == "remove":
-                    mapped.pop(name, None)
+            elif where == "header":
+                header = name.lower()
+                if op != "append":
+                    forwarded = [h for h in forwarded if h != header]
+                if op == "remove":
+                    mapped.pop(header, None)
                 else:
-                    mapped[name] = value
-            elif found["op"] == "remove":
-                query = [q for q in query if q != found["name"]]
-            elif found["name"] not in query:
-                query.append(found["name"])
+                    mapped[header] = value
+            elif op == "remove":
+                query = [q for q in query if q != name]
+            elif name not in query:
+                query.append(name)
         body = {
             "stub": "local mode answers HTTP and VPC-link integrations with this echo",
             "integration": route.integration.uri,

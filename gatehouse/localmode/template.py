@@ -505,13 +505,17 @@ class _Reader:
                 validation_regex=properties.get("IdentityValidationExpression"),
             )
         except (ValueError, re.error) as error:
-            raise self._fail(
-                logical, str(error), "API Gateway refuses this authorizer too"
-            ) from None
-        functions[name] = self._function_of(
-            logical, properties.get("AuthorizerUri"), "its AuthorizerUri"
-        )
+            raise self._refused_authorizer(logical, error) from None
+        functions[name] = self._authorizer_function(logical)
         return name
+
+    def _authorizer_function(self, logical: str) -> str:
+        """The function authorizer ``logical`` invokes (REST and HTTP APIs alike)."""
+        uri = (self.resources[logical].get("Properties") or {}).get("AuthorizerUri")
+        return self._function_of(logical, uri, "its AuthorizerUri")
+
+    def _refused_authorizer(self, logical: str, error: Exception) -> TemplateError:
+        return self._fail(logical, str(error), "API Gateway refuses this authorizer too")
 
     def _rest_stage(
         self, api: str, api_id: str
@@ -654,12 +658,8 @@ class _Reader:
                 cache_ttl_seconds=int(properties.get("AuthorizerResultTtlInSeconds", 0)),
             )
         except ValueError as error:
-            raise self._fail(
-                logical, str(error), "API Gateway refuses this authorizer too"
-            ) from None
-        functions[name] = self._function_of(
-            logical, properties.get("AuthorizerUri"), "its AuthorizerUri"
-        )
+            raise self._refused_authorizer(logical, error) from None
+        functions[name] = self._authorizer_function(logical)
         return name
 
     def _http_stage(
