@@ -8,6 +8,7 @@ end of the session it is stopped with SIGINT, as Ctrl-C would, and must exit 0.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import signal
@@ -85,18 +86,19 @@ class Local:
         return {"Authorization": f"Bearer {self.token(user)}"}
 
 
-@pytest.fixture(scope="session")
-def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
-    state = tmp_path_factory.mktemp("gatehouse-local")
-    info_file = state / "info.json"
-    log = (state / "stderr.log").open("w")
+@contextlib.contextmanager
+def running_local(args: list[str], work: Path, *, cwd: Path = ROOT) -> Iterator[dict[str, Any]]:
+    """``python -m gatehouse local <args>`` as a user starts it, with ``--state-dir`` and
+    ``--info-file`` in ``work``; yields the info once ready. At the end it is stopped with
+    SIGINT, as Ctrl-C would, and must exit 0."""
+    info_file = work / "info.json"
+    log = (work / "stderr.log").open("w")
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "gatehouse", "local",
-            "--port", "0", "--tls-port", "0", "--moto-port", "0",
-            "--state-dir", str(state), "--info-file", str(info_file),
+            sys.executable, "-m", "gatehouse", "local", *args,
+            "--state-dir", str(work / "state"), "--info-file", str(info_file),
         ],
-        cwd=ROOT,
+        cwd=cwd,
         stdout=subprocess.DEVNULL,
         stderr=log,
     )  # fmt: skip
@@ -104,9 +106,9 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while not info_file.exists():
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"gatehouse local did not start:\n{(state / 'stderr.log').read_text()}")
+                pytest.fail(f"gatehouse local did not start:\n{(work / 'stderr.log').read_text()}")
             time.sleep(0.1)
-        yield Local(json.loads(info_file.read_text()), state)
+        yield json.loads(info_file.read_text())
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -116,3 +118,10 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
             code = process.wait()
         log.close()
         assert code == 0, f"gatehouse local did not stop cleanly on SIGINT (exit {code})"
+
+
+@pytest.fixture(scope="session")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Local]:
+    work = tmp_path_factory.mktemp("gatehouse-local")
+    with running_local(["--port", "0", "--tls-port", "0", "--moto-port", "0"], work) as info:
+        yield Local(info, work / "state")

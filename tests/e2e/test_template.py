@@ -12,10 +12,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from typing import Any
 import pytest
 
 from gatehouse.testing import OidcIssuer
+from tests.e2e.conftest import running_local
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "orders-service"
@@ -81,35 +80,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     _synthesize(work / "cdk.out")
     issuer = OidcIssuer(ISSUER)
     (work / "jwks.json").write_text(json.dumps(issuer.jwks()), encoding="utf-8")
-    info_file = work / "info.json"
-    log = (work / "stderr.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "gatehouse", "local", "--template", str(work / "cdk.out"),
-            "--issuer-jwks", f"{ISSUER}={work / 'jwks.json'}",
-            "--port", "0", "--moto-port", "0",
-            "--state-dir", str(work / "state"), "--info-file", str(info_file),
-        ],
-        cwd=work,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while not info_file.exists():
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"local --template did not start:\n{(work / 'stderr.log').read_text()}")
-            time.sleep(0.1)
-        yield Served(json.loads(info_file.read_text()), issuer)
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            code = process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            code = process.wait()
-        log.close()
-        assert code == 0, f"local --template did not stop cleanly on SIGINT (exit {code})"
+    args = [
+        "--template", str(work / "cdk.out"),
+        "--issuer-jwks", f"{ISSUER}={work / 'jwks.json'}",
+        "--port", "0", "--moto-port", "0",
+    ]  # fmt: skip
+    with running_local(args, work, cwd=work) as info:
+        yield Served(info, issuer)
 
 
 def test_the_stack_is_served_as_synthesized(served: Served) -> None:
