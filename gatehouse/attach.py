@@ -1,15 +1,19 @@
-"""``gatehouse attach``: put a Gatehouse authorizer in front of routes of an existing REST API.
+"""``gatehouse attach``: put a Gatehouse authorizer in front of routes of an existing REST or
+HTTP API.
 
 For APIs CDK does not own: CloudFormation cannot change methods created outside its stack
-(docs/attach.md). The command reads the API, prints a plan (one line per thing to create,
-change, keep or skip; :mod:`gatehouse.attach_plan`), and applies it in this order:
+(docs/attach.md). The command reads the API (:mod:`gatehouse.rest_api`,
+:mod:`gatehouse.http_api`), prints a plan (one line per thing to create, change, keep or skip;
+:mod:`gatehouse.attach_plan`), and applies it in this order:
 
-1. the authorizer (created, or reused when one of the same name has the same settings);
+1. the authorizer (created, or reused when one of the same name has the same settings), with
+   the record detach reads (:mod:`gatehouse.attach_record`);
 2. the Lambda permission for API Gateway, SourceArn scoped to this API's authorizers
    (reused when a statement already covers it);
-3. the matched methods: ``authorizationType=CUSTOM`` + ``authorizerId`` (and ``apiKeyRequired``
-   for the apikey kind); OPTIONS methods are never touched;
-4. a deployment of the stage, only when a method changed.
+3. the matched methods or routes: ``CUSTOM`` + the authorizer (and ``apiKeyRequired`` for
+   the apikey kind on a REST API); OPTIONS is never touched;
+4. a deployment of the stage, only when a method changed and the stage does not deploy
+   automatically.
 
 The plan goes to stdout; progress, warnings and the summary to stderr. A second run finds
 everything in place and says ``nothing to do``.
@@ -17,6 +21,7 @@ everything in place and says ``nothing to do``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -25,10 +30,9 @@ import click
 from gatehouse.attach_plan import (
     KINDS,
     MAX_TTL,
-    MTLS_TTL_HINT,
     PRINCIPAL,
+    AnySpec,
     ApiMethod,
-    AuthorizerSpec,
     FunctionArn,
     MethodSwitch,
     Plan,
@@ -37,17 +41,15 @@ from gatehouse.attach_plan import (
     authorizers_arn,
     check_cache_key,
     describe_owner,
-    kind_defaults,
     match_methods,
-    parse_identity_source,
     statement_covers,
     statement_id,
 )
-from gatehouse.attach_record import MAX_RECORD_CHARS, AttachRecord, RecordError
+from gatehouse.attach_record import AttachRecord, RecordError
 from gatehouse.aws import Settings, aws_errors, aws_options
 from gatehouse.cache_key import CacheKeyError
 from gatehouse.errors import CliError, ExitCode
-from gatehouse.rest_api import RestApi
+from gatehouse.gateway_api import GatewayApi, SpecOptions, open_api
 
 if TYPE_CHECKING:
     from gatehouse.api_model import AuthorizerName
@@ -81,48 +83,8 @@ def _function(_ctx: click.Context, _param: click.Parameter, value: str) -> Funct
         raise click.BadParameter(str(error)) from None
 
 
-def _spec(
-    *,
-    kind: AuthorizerName,
-    function: FunctionArn,
-    name: str | None,
-    ttl: int | None,
-    identity_source: str | None,
-) -> AuthorizerSpec:
-    model = kind_defaults(kind)
-    sources = model.identity_sources
-    if identity_source is not None:
-        try:
-            sources = parse_identity_source(identity_source, token=model.type == "TOKEN")
-        except ValueError as error:
-            raise click.BadParameter(str(error), param_hint="'--identity-source'") from None
-    ttl = model.cache_ttl_seconds if ttl is None else ttl
-    if ttl > 0 and kind == "mtls":
-        raise CliError(
-            f"--ttl {ttl}: the mtls authorizer cannot be cached; the client certificate is "
-            "not an identity source API Gateway can key its cache on",
-            hint=MTLS_TTL_HINT,
-            code=ExitCode.USAGE,
-        )
-    if ttl > 0 and not sources:
-        raise click.BadParameter(
-            f"a {kind} authorizer without identity source cannot be cached (API Gateway caches "
-            "only on identity sources): keep --ttl 0",
-            param_hint="'--ttl'",
-        )
-    return AuthorizerSpec(
-        name=name or f"gatehouse-{kind}",
-        kind=kind,
-        type=model.type,
-        function=function,
-        identity_sources=sources,
-        validation_regex=model.validation_regex,
-        ttl=ttl,
-    )
-
-
 def _authorizer_step(
-    spec: AuthorizerSpec, authorizers: list[dict[str, Any]]
+    spec: AnySpec, authorizers: list[dict[str, Any]]
 ) -> tuple[dict[str, Any] | None, Step]:
     same = [a for a in authorizers if a.get("name") == spec.name]
     if len(same) > 1:
@@ -142,17 +104,11 @@ def _authorizer_step(
                 code=ExitCode.CONFLICT,
             )
         return same[0], Step("keep", f"reuse authorizer {spec.name} ({same[0]['id']})")
-    details = [spec.type, f"identity {spec.identity_source or 'none'}", f"ttl {spec.ttl}s"]
-    if spec.validation_regex:
-        details.insert(2, f"regex {spec.validation_regex}")
-    return None, Step(
-        "create",
-        f"create authorizer {spec.name}: {', '.join(details)}, function {spec.function.arn}",
-    )
+    return None, Step("create", f"create authorizer {spec.name}: {spec.summary()}")
 
 
 def _method_steps(
-    spec: AuthorizerSpec,
+    spec: AnySpec,
     authorizer_id: str | None,
     guarded: list[ApiMethod],
     preflight: list[ApiMethod],
@@ -203,37 +159,17 @@ def _method_steps(
     return switches, steps
 
 
-def _stale(
-    spec: AuthorizerSpec, guarded: list[ApiMethod], deployed: Mapping[str, Any] | None
-) -> list[ApiMethod]:
-    """Methods already switched but not deployed (an earlier run stopped before deploying).
-
-    Only knowable where API Gateway returns the deployment's ``apiSummary``; it records each
-    method's authorizationType and apiKeyRequired, not the authorizer id.
-    """
-    if deployed is None:
-        return []
-    stale = []
-    for method in guarded:
-        snapshot = (deployed.get(method.path) or {}).get(method.method) or {}
-        if snapshot.get("authorizationType") != "CUSTOM" or (
-            spec.kind == "apikey" and not snapshot.get("apiKeyRequired")
-        ):
-            stale.append(method)
-    return stale
-
-
 def _build_plan(
-    api: RestApi,
+    api: GatewayApi,
     *,
-    spec: AuthorizerSpec,
+    spec: AnySpec,
     stage: str,
     patterns: list[RoutePattern],
     replace: bool,
 ) -> Plan:
-    rest_api = api.rest_api()
     stage_info = api.require_stage(stage)
     environment = api.require_function(spec.function)
+    spec = api.with_environment(spec, environment)
     try:
         cache_warning = check_cache_key(spec, environment)
     except CacheKeyError as error:
@@ -245,11 +181,11 @@ def _build_plan(
         if len(methods) > _SHOWN_ROUTES:
             shown += f", ... ({len(methods)} in all)"
         what = (
-            f"--route {unmatched[0].text!r} matched no method of API {api.api_id}"
+            f"--route {unmatched[0].text!r} matched no method of {api.label} {api.api_id}"
             if unmatched
             else "only OPTIONS methods matched, and they are never switched"
         )
-        hint = f"methods of the API: {shown}"
+        hint = f"{'routes' if api.tracks_pending else 'methods'} of the API: {shown}"
         if unmatched and unmatched[0].method == "ANY":
             hint = "ANY matches only API Gateway's ANY method; '*' matches every method. " + hint
         raise CliError(what, hint=hint, code=ExitCode.USAGE)
@@ -261,7 +197,7 @@ def _build_plan(
 
     source_arn = authorizers_arn(
         partition=spec.function.partition,
-        region=api.apigateway.meta.region_name,
+        region=api.region,
         account=api.account(),
         api_id=api.api_id,
     )
@@ -295,10 +231,15 @@ def _build_plan(
     switches, method_steps = _method_steps(
         spec, authorizer_id, guarded, preflight, names, replace=replace
     )
-    record, record_step = _record(spec, existing, switches, warnings)
+    auto = api.auto_deploys(stage_info)
+    record, record_step = _record(
+        api, spec, existing, switches, warnings, pending=bool(switches) and not auto
+    )
     steps = [authorizer_step, *([record_step] if record_step else []), permission, *method_steps]
-    stale = [] if switches else _stale(spec, guarded, api.deployed_methods(stage_info))
-    if switches:
+    stale = [] if switches else api.stale(spec, guarded, stage_info, record)
+    if switches and auto:
+        steps.append(Step("keep", f"stage {stage} deploys automatically"))
+    elif switches:
         steps.append(Step("create", f"deploy stage {stage} of API {api.api_id}"))
     elif stale:
         steps.append(
@@ -308,50 +249,49 @@ def _build_plan(
                 f"{', '.join(m.route for m in stale)} without this authorizer",
             )
         )
-    source = rest_api.get("apiKeySource", "HEADER")
-    if spec.kind == "apikey" and source != "AUTHORIZER":
-        warnings.append(
-            f"API {api.api_id} has apiKeySource {source}: API Gateway takes the usage-plan key "
-            "from the x-api-key header, not from the authorizer's usageIdentifierKey; set it "
-            f"with: aws apigateway update-rest-api --rest-api-id {api.api_id} "
-            "--patch-operations op=replace,path=/apiKeySource,value=AUTHORIZER"
-        )
+    warnings += api.warnings(spec)
     return Plan(
         spec=spec,
         authorizer_id=authorizer_id,
         source_arn=source_arn,
         add_permission=permission.action == "create",
         switches=tuple(switches),
-        redeploy=bool(stale),
+        deploy=bool(switches and not auto) or bool(stale),
         steps=tuple(steps),
         warnings=tuple(warnings),
-        record=record.encode() if record is not None else None,
+        record=record,
         update_record=record_step is not None,
     )
 
 
 def _record(
-    spec: AuthorizerSpec,
+    api: GatewayApi,
+    spec: AnySpec,
     existing: Mapping[str, Any] | None,
     switches: Sequence[MethodSwitch],
     warnings: list[str],
+    *,
+    pending: bool,
 ) -> tuple[AttachRecord | None, Step | None]:
-    """What to record on the authorizer for ``gatehouse detach`` (None: nothing, detach will
-    refuse it), and the step that updates an existing record (None when the record is written
-    at creation or unchanged)."""
+    """What to record for ``gatehouse detach`` (None: nothing, detach will refuse it), and the
+    step that updates an existing record (None when the record is written at creation or
+    unchanged). ``pending``: the switches leave a deployment to make (recorded where the API
+    cannot tell, so a stopped run is finished by the next)."""
+    limit = api.max_record_chars
     too_long = (
-        f"the record of what the methods were would exceed {MAX_RECORD_CHARS} characters: "
+        f"the record of what the methods were would exceed {limit} characters: "
         f"gatehouse detach will not undo this attach of {spec.name}; attach fewer routes per "
         "--name to keep it undoable"
     )
+    mark = pending and api.tracks_pending
     if existing is None:
-        record = AttachRecord(kind=spec.kind).with_switches(switches)
-        if len(record.encode()) > MAX_RECORD_CHARS:
+        record = AttachRecord(kind=spec.kind, pending=mark).with_switches(switches)
+        if len(record.encode()) > limit:
             warnings.append(too_long)
             return None, None
         return record, None
     try:
-        before = AttachRecord.decode(existing.get("authType"))
+        before = api.record_of(existing)
     except RecordError as error:
         raise CliError(
             f"authorizer {spec.name} ({existing['id']}) has an unreadable attach record: {error}",
@@ -371,9 +311,11 @@ def _record(
             code=ExitCode.CONFLICT,
         )
     after = before.with_switches(switches)
+    if mark:
+        after = dataclasses.replace(after, pending=True)
     if after == before:
         return after, None
-    if len(after.encode()) > MAX_RECORD_CHARS:
+    if len(after.encode()) > limit:
         # The old record stays: detach then refuses the methods it does not list, never
         # guesses them.
         warnings.append(too_long)
@@ -383,26 +325,16 @@ def _record(
     )
 
 
-def _apply(api: RestApi, plan: Plan, stage: str) -> None:
+def _apply(api: GatewayApi, plan: Plan, stage: str) -> None:
     spec = plan.spec
     authorizer_id = plan.authorizer_id
     if authorizer_id is None:
         _say(f"creating authorizer {spec.name} ...")
-        request = spec.create_request()
-        if plan.record is not None:
-            request["authType"] = plan.record  # what detach reads (gatehouse.attach_record)
-        with aws_errors(f"creating authorizer {spec.name!r}"):
-            created = api.apigateway.create_authorizer(restApiId=api.api_id, **request)
-        authorizer_id = str(created["id"])
+        authorizer_id = api.create_authorizer(spec, plan.record)
     elif plan.update_record and plan.record is not None:
         # Before the methods change: a run stopped half way still leaves the record.
         _say(f"recording on authorizer {spec.name} what the methods were ...")
-        with aws_errors(f"updating authorizer {spec.name!r}"):
-            api.apigateway.update_authorizer(
-                restApiId=api.api_id,
-                authorizerId=authorizer_id,
-                patchOperations=[{"op": "replace", "path": "/authType", "value": plan.record}],
-            )
+        api.write_record(authorizer_id, plan.record)
     if plan.add_permission:
         _say(f"granting {PRINCIPAL} invoke on {spec.function.name} ...")
         with aws_errors(f"adding the invoke permission to {spec.function.arn}"):
@@ -415,29 +347,23 @@ def _apply(api: RestApi, plan: Plan, stage: str) -> None:
             )
     for index, switch in enumerate(plan.switches, start=1):
         _say(f"updating {switch.method.route} ({index}/{len(plan.switches)}) ...")
-        with aws_errors(f"updating method {switch.method.route}"):
-            api.apigateway.update_method(
-                restApiId=api.api_id,
-                resourceId=switch.method.resource_id,
-                httpMethod=switch.method.method,
-                patchOperations=switch.patch_operations(authorizer_id),
-            )
+        api.switch(switch, authorizer_id)
     if plan.deploy:
         _say(f"deploying stage {stage} ...")
-        with aws_errors(f"deploying stage {stage!r}"):
-            deployment = api.apigateway.create_deployment(
-                restApiId=api.api_id,
-                stageName=stage,
-                description=f"gatehouse attach: {spec.name} on {len(plan.switches)} method(s)"
-                if plan.switches
-                else f"gatehouse attach: {spec.name}, deploying earlier changes",
-            )
-        _say(f"deployed {deployment['id']} to stage {stage}")
+        deployment = api.deploy(
+            stage,
+            f"gatehouse attach: {spec.name} on {len(plan.switches)} method(s)"
+            if plan.switches
+            else f"gatehouse attach: {spec.name}, deploying earlier changes",
+        )
+        _say(f"deployed {deployment} to stage {stage}")
+        if plan.record is not None and plan.record.pending:
+            api.write_record(authorizer_id, dataclasses.replace(plan.record, pending=False))
 
 
 @click.command()
 @aws_options
-@click.option("--api-id", required=True, help="REST API id, e.g. a1b2c3d4e5.")
+@click.option("--api-id", required=True, help="REST or HTTP API id, e.g. a1b2c3d4e5.")
 @click.option("--stage", required=True, help="Stage to deploy once the methods are switched.")
 @click.option(
     "--kind",
@@ -457,8 +383,8 @@ def _apply(api: RestApi, plan: Plan, stage: str) -> None:
     multiple=True,
     required=True,
     callback=_routes,
-    help="'METHOD /path' to guard; repeatable. METHOD: GET..., ANY or *; path: {param}, "
-    "{proxy+}, trailing /* (docs/attach.md).",
+    help="'METHOD /path' to guard, or '$default' (HTTP API); repeatable. METHOD: GET..., ANY "
+    "or *; path: {param}, {proxy+}, trailing /* (docs/attach.md).",
 )
 @click.option("--name", help="Authorizer name (default: gatehouse-KIND).")
 @click.option(
@@ -468,7 +394,8 @@ def _apply(api: RestApi, plan: Plan, stage: str) -> None:
 )
 @click.option(
     "--identity-source",
-    help="Override the kind's identity source, e.g. method.request.header.X-Token.",
+    help="Override the kind's identity source, e.g. method.request.header.X-Token (REST) or "
+    "$request.header.X-Token (HTTP API).",
 )
 @click.option("--replace", is_flag=True, help="Also switch methods that use another authorizer.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
@@ -487,20 +414,22 @@ def attach(
     replace: bool,
     dry_run: bool,
 ) -> None:
-    """Attach a Gatehouse authorizer to routes of an existing REST API, then deploy the stage.
+    """Attach a Gatehouse authorizer to routes of an existing REST or HTTP API, then deploy.
 
     Creates (or reuses) the authorizer, lets API Gateway invoke the function, switches the
-    methods that match --route to it (never OPTIONS) and deploys --stage. Prints the plan on
+    methods that match --route to it (never OPTIONS) and deploys --stage (unless it deploys
+    automatically). Prints the plan on
     stdout first: + create, ~ change, = already in place, - skipped. Running it again
     changes nothing. Exit codes: 2 bad option or no route matched, 3 API, stage or function
     not found, 4 AWS failure, 5 conflict (docs/attach.md).
     """
     settings = _settings(ctx)
-    spec = _spec(
+    options = SpecOptions(
         kind=kind, function=function_arn, name=name, ttl=ttl, identity_source=identity_source
     )
     _say(f"reading API {api_id} ...")
-    api = RestApi(settings, api_id)
+    api = open_api(settings, api_id)
+    spec = api.spec(options)
     plan = _build_plan(api, spec=spec, stage=stage, patterns=routes, replace=replace)
     for step in plan.steps:
         click.echo(str(step))

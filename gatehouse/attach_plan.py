@@ -14,16 +14,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from gatehouse.cache_key import CLI_WORDS, mtls_ttl_hint
+from gatehouse.cache_key import CLI_WORDS, CacheKeyWords, mtls_ttl_hint
 from gatehouse.cache_key import check_cache_key as _check_cache_key
 
 if TYPE_CHECKING:
     from gatehouse.api_model import AuthorizerModel, AuthorizerName
+    from gatehouse.attach_record import AttachRecord
 
 # The names of gatehouse.api_model.AuthorizerName (a test keeps them in step).
 KINDS: Final[tuple[AuthorizerName, ...]] = ("jwt", "apikey", "mtls", "policy")
 HTTP_METHODS: Final = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 PRINCIPAL: Final = "apigateway.amazonaws.com"
+#: An HTTP API's catch-all route key (and the ``--route`` that names it).
+DEFAULT_ROUTE: Final = "$default"
 MAX_TTL: Final = 3600  # API Gateway's hard limit for REST authorizer caching
 
 _HEADER_NAME: Final = r"[A-Za-z0-9!#$%&'*+.^_`|~-]+"
@@ -110,6 +113,8 @@ class RoutePattern:
     @classmethod
     def parse(cls, text: str) -> RoutePattern:
         """Raises :class:`ValueError` with a one-line reason."""
+        if text.strip() == DEFAULT_ROUTE:
+            return cls(text=DEFAULT_ROUTE, method=DEFAULT_ROUTE, segments=(), glob=False)
         parts = text.split()
         if len(parts) != 2:
             raise ValueError(f"{text!r}: expected 'METHOD /path', e.g. 'GET /pets/{{id}}'")
@@ -128,17 +133,7 @@ class RoutePattern:
         glob = bool(segments) and segments[-1] == "*"
         if glob:
             segments.pop()
-        for index, segment in enumerate(segments):
-            last = index == len(segments) - 1 and not glob
-            if _PARAM.fullmatch(segment) or _LITERAL.fullmatch(segment):
-                continue
-            if _GREEDY.fullmatch(segment):
-                if last:
-                    continue
-                raise ValueError(f"{text!r}: a greedy {segment} segment must come last")
-            if segment == "*":
-                raise ValueError(f"{text!r}: * is allowed only as the last segment (/prefix/*)")
-            raise ValueError(f"{text!r}: bad path segment {segment!r}")
+        _check_segments(text, segments, glob=glob)
         return cls(text=text, method=method, segments=tuple(segments), glob=glob)
 
     def matches_path(self, path: str) -> bool:
@@ -152,7 +147,24 @@ class RoutePattern:
         return all(_segment_matches(p, r) for p, r in zip(self.segments, resource, strict=True))
 
     def matches(self, method: str, path: str) -> bool:
+        if DEFAULT_ROUTE in (method, self.method):
+            # An HTTP API's catch-all route: matched by its own name only, never by a glob.
+            return method == self.method
         return (self.method in ("*", method)) and self.matches_path(path)
+
+
+def _check_segments(text: str, segments: Sequence[str], *, glob: bool) -> None:
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1 and not glob
+        if _PARAM.fullmatch(segment) or _LITERAL.fullmatch(segment):
+            continue
+        if _GREEDY.fullmatch(segment):
+            if last:
+                continue
+            raise ValueError(f"{text!r}: a greedy {segment} segment must come last")
+        if segment == "*":
+            raise ValueError(f"{text!r}: * is allowed only as the last segment (/prefix/*)")
+        raise ValueError(f"{text!r}: bad path segment {segment!r}")
 
 
 def _segment_matches(pattern: str, resource: str) -> bool:
@@ -185,6 +197,43 @@ def parse_identity_source(text: str, *, token: bool) -> tuple[str, ...]:
     return sources
 
 
+_HTTP_SOURCE: Final = re.compile(
+    rf"\$request\.(?:header\.{_HEADER_NAME}|querystring\.[^\s,]+)"
+    r"|\$stageVariables\.[A-Za-z0-9_]+|\$context\.[A-Za-z0-9_.]+"
+)
+_REST_TO_HTTP: Final = (
+    ("method.request.", "$request."),
+    ("stageVariables.", "$stageVariables."),
+    ("context.", "$context."),
+)
+
+
+def parse_http_identity_source(text: str) -> tuple[str, ...]:
+    """Split and check an HTTP API ``--identity-source``; raises :class:`ValueError`."""
+    sources = tuple(s.strip() for s in text.split(",") if s.strip())
+    bad = [s for s in sources if not _HTTP_SOURCE.fullmatch(s)]
+    if bad or not sources:
+        raise ValueError(
+            f"{(bad or [text])[0]!r}: expected $request.header.X, $request.querystring.X, "
+            "$stageVariables.X or $context.X (comma-separated)"
+        )
+    return sources
+
+
+def http_identity_sources(rest: Sequence[str]) -> tuple[str, ...]:
+    """The HTTP API spelling of REST identity sources (``method.request.header.X`` ->
+    ``$request.header.X``)."""
+    spelled = []
+    for source in rest:
+        for old, new in _REST_TO_HTTP:
+            if source.startswith(old):
+                spelled.append(new + source[len(old) :])
+                break
+        else:
+            raise ValueError(f"{source!r} has no HTTP API spelling")
+    return tuple(spelled)
+
+
 def _sources(value: object) -> tuple[str, ...]:
     if not isinstance(value, str):
         return ()
@@ -209,6 +258,14 @@ class AuthorizerSpec:
     @property
     def identity_source(self) -> str | None:
         return ",".join(self.identity_sources) or None
+
+    def summary(self) -> str:
+        """The plan's description of the authorizer to create."""
+        details = [self.type, f"identity {self.identity_source or 'none'}"]
+        if self.validation_regex:
+            details.append(f"regex {self.validation_regex}")
+        details += [f"ttl {self.ttl}s", f"function {self.function.arn}"]
+        return ", ".join(details)
 
     def create_request(self) -> dict[str, Any]:
         """Keyword arguments of ``apigateway.create_authorizer`` (without ``restApiId``)."""
@@ -249,21 +306,97 @@ class AuthorizerSpec:
         ]
 
 
+@dataclass(frozen=True, slots=True)
+class HttpAuthorizerSpec:
+    """The Lambda authorizer attach wants on an HTTP API (API Gateway v2): payload format 2.0,
+    IAM policy responses unless the function answers simple ones (as the
+    ``gatehouse.cdk`` constructs configure it)."""
+
+    name: str
+    kind: AuthorizerName
+    function: FunctionArn
+    identity_sources: tuple[str, ...]
+    ttl: int
+    simple_responses: bool = False
+
+    @property
+    def identity_source(self) -> str | None:
+        return ",".join(self.identity_sources) or None
+
+    def summary(self) -> str:
+        """The plan's description of the authorizer to create."""
+        responses = "simple" if self.simple_responses else "IAM policy"
+        return (
+            f"REQUEST (payload 2.0, {responses} responses), identity "
+            f"{self.identity_source or 'none'}, ttl {self.ttl}s, function {self.function.arn}"
+        )
+
+    def create_request(self) -> dict[str, Any]:
+        """Keyword arguments of ``apigatewayv2.create_authorizer`` (without ``ApiId``)."""
+        request: dict[str, Any] = {
+            "Name": self.name,
+            "AuthorizerType": "REQUEST",
+            "AuthorizerUri": self.function.invocation_uri,
+            "AuthorizerPayloadFormatVersion": "2.0",
+            "EnableSimpleResponses": self.simple_responses,
+            "AuthorizerResultTtlInSeconds": self.ttl,
+        }
+        if self.identity_sources:
+            request["IdentitySource"] = list(self.identity_sources)
+        return request
+
+    def differences(self, existing: Mapping[str, Any]) -> list[str]:
+        """How an existing authorizer of the same name differs, one ``field: has X, wants Y``."""
+        sources = existing.get("IdentitySource")
+        wanted: dict[str, object] = {
+            "type": "REQUEST",
+            "function": self.function.invocation_uri,
+            "identitySource": ",".join(sorted(self.identity_sources)) or None,
+            "payloadFormatVersion": "2.0",
+            "enableSimpleResponses": self.simple_responses,
+            "authorizerResultTtlInSeconds": self.ttl,
+            "authorizerCredentialsArn": None,
+        }
+        has: dict[str, object] = {
+            "type": existing.get("AuthorizerType"),
+            "function": existing.get("AuthorizerUri"),
+            "identitySource": ",".join(sorted(str(s) for s in sources or ())) or None,
+            "payloadFormatVersion": existing.get("AuthorizerPayloadFormatVersion"),
+            "enableSimpleResponses": bool(existing.get("EnableSimpleResponses")),
+            "authorizerResultTtlInSeconds": existing.get("AuthorizerResultTtlInSeconds", 0),
+            "authorizerCredentialsArn": existing.get("AuthorizerCredentialsArn") or None,
+        }
+        return [
+            f"{key}: has {has[key]}, wants {wanted[key]}"
+            for key in wanted
+            if has[key] != wanted[key]
+        ]
+
+
+AnySpec = AuthorizerSpec | HttpAuthorizerSpec
+
+
 # --- what the result cache is keyed on -------------------------------------------------------
 
 MTLS_TTL_HINT: Final = mtls_ttl_hint(CLI_WORDS)
+HTTP_CLI_WORDS: Final = CacheKeyWords(
+    ttl="--ttl", identity_source="--identity-source", header_prefix="$request.header."
+)
+"""``gatehouse attach``'s options, for an HTTP API."""
 
 
-def check_cache_key(spec: AuthorizerSpec, environment: Mapping[str, str] | None) -> str | None:
+def check_cache_key(spec: AnySpec, environment: Mapping[str, str] | None) -> str | None:
     """:func:`gatehouse.cache_key.check_cache_key` for the authorizer attach wants (the
     ``environment`` of its function, ``None`` when Lambda did not show it)."""
+    http = isinstance(spec, HttpAuthorizerSpec)
     return _check_cache_key(
         kind=spec.kind,
         function=spec.function.name,
-        token=spec.type == "TOKEN",
+        token=isinstance(spec, AuthorizerSpec) and spec.type == "TOKEN",
         identity_sources=spec.identity_sources,
         ttl=spec.ttl,
         environment=environment,
+        words=HTTP_CLI_WORDS if http else CLI_WORDS,
     )
 
 
@@ -334,7 +467,8 @@ def statement_covers(statement: Mapping[str, Any], source_arn: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class ApiMethod:
-    """One method of the API as read with ``get_resources(embed=['methods'])``."""
+    """One method of a REST API as read with ``get_resources(embed=['methods'])``, or one
+    route of an HTTP API (``resource_id`` is then the route's id)."""
 
     resource_id: str
     path: str
@@ -342,10 +476,34 @@ class ApiMethod:
     authorization_type: str
     authorizer_id: str | None
     api_key_required: bool
+    #: An HTTP API route's authorization scopes (JWT authorizers only).
+    scopes: tuple[str, ...] = ()
 
     @property
     def route(self) -> str:
+        if self.method == DEFAULT_ROUTE:
+            return DEFAULT_ROUTE
         return f"{self.method} {self.path}"
+
+    @classmethod
+    def from_routes(cls, routes: Iterable[Mapping[str, Any]]) -> list[ApiMethod]:
+        """The routes of an HTTP API as ``apigatewayv2.get_routes`` returns them."""
+        methods = []
+        for route in routes:
+            key = str(route.get("RouteKey", ""))
+            verb, _, path = key.partition(" ")
+            methods.append(
+                cls(
+                    resource_id=str(route["RouteId"]),
+                    path=path if key != DEFAULT_ROUTE else "",
+                    method=verb,
+                    authorization_type=str(route.get("AuthorizationType") or "NONE"),
+                    authorizer_id=route.get("AuthorizerId") or None,
+                    api_key_required=False,  # HTTP APIs have no API keys
+                    scopes=tuple(str(s) for s in route.get("AuthorizationScopes") or ()),
+                )
+            )
+        return sorted(methods, key=lambda m: (m.method == DEFAULT_ROUTE, m.path, m.method))
 
     @classmethod
     def from_resources(cls, resources: Iterable[Mapping[str, Any]]) -> list[ApiMethod]:
@@ -407,21 +565,18 @@ class MethodSwitch:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    spec: AuthorizerSpec
+    spec: AnySpec
     authorizer_id: str | None  # None: to be created
     source_arn: str
     add_permission: bool
     switches: tuple[MethodSwitch, ...]
-    redeploy: bool  # nothing to switch, but the stage does not serve the switched methods yet
+    #: A deployment to make: methods switched, or switched by a run that stopped before it.
+    deploy: bool
     steps: tuple[Step, ...]
     warnings: tuple[str, ...] = field(default=())
-    #: The authorizer's attach record (``authType``, gatehouse.attach_record); None: not ours.
-    record: str | None = None
+    #: The authorizer's attach record (gatehouse.attach_record); None: not attach's.
+    record: AttachRecord | None = None
     update_record: bool = False  # an existing authorizer's record changes
-
-    @property
-    def deploy(self) -> bool:
-        return bool(self.switches) or self.redeploy
 
     @property
     def changes(self) -> int:
@@ -429,9 +584,9 @@ class Plan:
 
 
 def describe_owner(method: ApiMethod, names: Mapping[str, str]) -> str:
-    if method.authorization_type == "CUSTOM":
+    if method.authorization_type in ("CUSTOM", "JWT"):
         name = names.get(method.authorizer_id or "", "?")
-        return f"CUSTOM {name} ({method.authorizer_id})"
+        return f"{method.authorization_type} {name} ({method.authorizer_id})"
     return method.authorization_type
 
 

@@ -1,16 +1,19 @@
-"""``gatehouse detach``: undo what ``gatehouse attach`` did on a REST API, and nothing else.
+"""``gatehouse detach``: undo what ``gatehouse attach`` did on a REST or HTTP API, and nothing
+else.
 
-What attach did is read from the record it left on the authorizer it created
-(:mod:`gatehouse.attach_record`). The plan, in the order it is applied:
+What attach did is read from the record it left for the authorizer it created
+(:mod:`gatehouse.attach_record`: in the authorizer of a REST API, in the tags of an HTTP API).
+The plan, in the order it is applied:
 
-1. every method on that authorizer goes back to what it was (``NONE`` unless recorded:
-   ``AWS_IAM``, a Cognito or another custom authorizer), and for the apikey kind
-   ``apiKeyRequired`` goes off where attach turned it on;
-2. a deployment of the stage (always, while the authorizer exists: a run stopped before it
-   is finished by the next);
+1. every method or route on that authorizer goes back to what it was (``NONE`` unless
+   recorded: ``AWS_IAM``, a Cognito, JWT or another custom authorizer, with a JWT route's
+   scopes), and for the apikey kind ``apiKeyRequired`` goes off where attach turned it on;
+2. a deployment of the stage (always, while the authorizer exists, unless the stage deploys
+   automatically: a run stopped before it is finished by the next);
 3. the invoke statement attach added (``gatehouse-attach-API_ID``) is removed, unless another
    authorizer of the API still calls the same function;
-4. the authorizer is deleted, last, once no method uses it.
+4. the authorizer is deleted, last, once no method uses it (with its record, on an HTTP API;
+   a record left by a run stopped after the deletion is removed by the next).
 
 An authorizer attach did not make (no record) is refused: detach never guesses. So is a
 method on the authorizer that attach did not switch (put there by hand), and a method
@@ -37,7 +40,7 @@ from gatehouse.attach_plan import (
 from gatehouse.attach_record import AttachRecord, RecordError, method_key
 from gatehouse.aws import Settings, aws_errors, aws_options
 from gatehouse.errors import CliError, ExitCode
-from gatehouse.rest_api import RestApi
+from gatehouse.gateway_api import GatewayApi, open_api
 
 __all__ = ["DetachPlan", "Restore", "build_plan", "detach", "function_of"]
 
@@ -53,18 +56,7 @@ class Restore:
     authorization_type: str
     authorizer_id: str | None
     key_off: bool
-
-    def patch_operations(self) -> list[dict[str, str]]:
-        operations = [
-            {"op": "replace", "path": "/authorizationType", "value": self.authorization_type}
-        ]
-        if self.authorizer_id is not None:
-            operations.append(
-                {"op": "replace", "path": "/authorizerId", "value": self.authorizer_id}
-            )
-        if self.key_off:
-            operations.append({"op": "replace", "path": "/apiKeyRequired", "value": "false"})
-        return operations
+    scopes: tuple[str, ...] = ()  # an HTTP API JWT route's authorization scopes
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +68,8 @@ class DetachPlan:
     remove_permission: bool = False
     steps: tuple[Step, ...] = ()
     warnings: tuple[str, ...] = ()
+    #: Authorizers deleted by an earlier run whose records are still kept (HTTP API tags).
+    orphans: tuple[str, ...] = ()
 
     @property
     def changes(self) -> int:
@@ -94,9 +88,9 @@ def function_of(authorizer: Mapping[str, Any]) -> FunctionArn | None:
         return None
 
 
-def _record_of(authorizer: Mapping[str, Any], name: str) -> AttachRecord:
+def _record_of(api: GatewayApi, authorizer: Mapping[str, Any], name: str) -> AttachRecord:
     try:
-        record = AttachRecord.decode(authorizer.get("authType"))
+        record = api.record_of(authorizer)
     except RecordError as error:
         record, problem = None, f"its attach record is unreadable ({error})"
     else:
@@ -143,11 +137,14 @@ def _restores(
             authorization_type=kind,
             authorizer_id=prior_id,
             key_off=record.turned_key_on(method) and method.api_key_required,
+            scopes=tuple(record.scopes.get(method_key(method), ())),
         )
         was = kind if prior_id is None else f"{kind} {authorizers[prior_id]} ({prior_id})"
         text = f"restore {method.route}: {describe_owner(method, authorizers)} -> {was}"
         if restore.key_off:
             text += ", apiKeyRequired off"
+        if restore.scopes:
+            text += f", scopes {' '.join(restore.scopes)}"
         restores.append(restore)
         steps.append(Step("change", text))
     if missing:
@@ -161,13 +158,18 @@ def _restores(
     return restores, steps
 
 
-def build_plan(api: RestApi, *, name: str, stage: str) -> DetachPlan:
-    api.rest_api()
-    api.require_stage(stage)
+def build_plan(api: GatewayApi, *, name: str, stage: str) -> DetachPlan:
+    api.describe()
+    stage_info = api.require_stage(stage)
     authorizers = api.authorizers()
     same = [a for a in authorizers if a.get("name") == name]
+    orphans = tuple(api.orphan_records(authorizers))
     if not same:
-        return DetachPlan(authorizer=None, function=None)
+        cleanup = tuple(
+            Step("delete", f"remove the attach record of deleted authorizer {orphan}")
+            for orphan in orphans
+        )
+        return DetachPlan(authorizer=None, function=None, steps=cleanup, orphans=orphans)
     if len(same) > 1:
         raise CliError(
             f"API has {len(same)} authorizers named {name!r}",
@@ -176,13 +178,17 @@ def build_plan(api: RestApi, *, name: str, stage: str) -> DetachPlan:
         )
     authorizer = same[0]
     authorizer_id = str(authorizer["id"])
-    record = _record_of(authorizer, name)
+    record = _record_of(api, authorizer, name)
     names = {str(a["id"]): str(a.get("name")) for a in authorizers}
     methods = api.methods()
     restores, steps = _restores(record, authorizer_id, methods, names)
     # Always, while the authorizer exists: a run stopped before its deployment is finished by
     # the next (the deployment summary would not show a CUSTOM -> CUSTOM restore).
-    steps.append(Step("create", f"deploy stage {stage} of API {api.api_id}"))
+    deploy = not api.auto_deploys(stage_info)
+    if deploy:
+        steps.append(Step("create", f"deploy stage {stage} of API {api.api_id}"))
+    else:
+        steps.append(Step("keep", f"stage {stage} deploys automatically"))
     function = function_of(authorizer)
     remove = False
     if function is not None:
@@ -200,19 +206,24 @@ def build_plan(api: RestApi, *, name: str, stage: str) -> DetachPlan:
         if others
         else ()
     )
+    steps += [
+        Step("delete", f"remove the attach record of deleted authorizer {orphan}")
+        for orphan in orphans
+    ]
     return DetachPlan(
         authorizer=authorizer,
         function=function,
         restores=tuple(restores),
-        deploy=True,
+        deploy=deploy,
         remove_permission=remove,
         steps=tuple(steps),
         warnings=warnings,
+        orphans=orphans,
     )
 
 
 def _permission_step(
-    api: RestApi,
+    api: GatewayApi,
     function: FunctionArn,
     authorizer: Mapping[str, Any],
     authorizers: Sequence[Mapping[str, Any]],
@@ -234,26 +245,19 @@ def _permission_step(
     return True, Step("delete", f"remove permission statement {sid} from {function.arn}")
 
 
-def _apply(api: RestApi, plan: DetachPlan, stage: str, name: str) -> None:
-    assert plan.authorizer is not None  # noqa: S101 - checked by the caller
+def _apply(api: GatewayApi, plan: DetachPlan, stage: str, name: str) -> None:
+    if plan.orphans:
+        click.echo("removing the attach records of deleted authorizers ...", err=True)
+        api.forget_records(plan.orphans)
+    if plan.authorizer is None:
+        return
     for index, restore in enumerate(plan.restores, start=1):
         route = restore.method.route
         click.echo(f"restoring {route} ({index}/{len(plan.restores)}) ...", err=True)
-        with aws_errors(f"updating method {route}"):
-            api.apigateway.update_method(
-                restApiId=api.api_id,
-                resourceId=restore.method.resource_id,
-                httpMethod=restore.method.method,
-                patchOperations=restore.patch_operations(),
-            )
+        api.restore(restore)
     if plan.deploy:
         click.echo(f"deploying stage {stage} ...", err=True)
-        with aws_errors(f"deploying stage {stage!r}"):
-            api.apigateway.create_deployment(
-                restApiId=api.api_id,
-                stageName=stage,
-                description=f"gatehouse detach: {name} from {len(plan.restores)} method(s)",
-            )
+        api.deploy(stage, f"gatehouse detach: {name} from {len(plan.restores)} method(s)")
     if plan.remove_permission and plan.function is not None:
         click.echo(f"removing the invoke permission from {plan.function.name} ...", err=True)
         with aws_errors(f"removing the invoke permission from {plan.function.arn}"):
@@ -275,13 +279,12 @@ def _apply(api: RestApi, plan: DetachPlan, stage: str, name: str) -> None:
             code=ExitCode.CONFLICT,
         )
     click.echo(f"deleting authorizer {name} ...", err=True)
-    with aws_errors(f"deleting authorizer {name!r}"):
-        api.apigateway.delete_authorizer(restApiId=api.api_id, authorizerId=authorizer_id)
+    api.delete_authorizer(authorizer_id)
 
 
 @click.command()
 @aws_options
-@click.option("--api-id", required=True, help="REST API id, e.g. a1b2c3d4e5.")
+@click.option("--api-id", required=True, help="REST or HTTP API id, e.g. a1b2c3d4e5.")
 @click.option("--stage", required=True, help="Stage to deploy once the methods are restored.")
 @click.option(
     "--kind", type=click.Choice(KINDS), help="Detach gatehouse-KIND (attach's default name)."
@@ -298,10 +301,11 @@ def detach(
     name: str | None,
     dry_run: bool,
 ) -> None:
-    """Undo what gatehouse attach did on a REST API: restore the methods, delete the authorizer.
+    """Undo what gatehouse attach did on a REST or HTTP API: restore, delete the authorizer.
 
-    Reads the record attach left on the authorizer it created, restores every method on it to
-    what it was (NONE unless recorded), deploys --stage, deletes the authorizer and removes the
+    Reads the record attach left for the authorizer it created, restores every method on it to
+    what it was (NONE unless recorded), deploys --stage (unless it deploys automatically),
+    deletes the authorizer and removes the
     invoke permission attach added. Prints the plan first: ~ change, + create, x delete,
     = kept. Running it again changes nothing. Exit codes: 2 bad option, 3 API or stage not
     found, 4 AWS failure, 5 an authorizer attach did not make (docs/attach.md).
@@ -316,9 +320,9 @@ def detach(
     assert settings is not None  # noqa: S101 - set by the root group
     authorizer_name = name or f"gatehouse-{kind}"
     click.echo(f"reading API {api_id} ...", err=True)
-    api = RestApi(settings, api_id)
+    api = open_api(settings, api_id)
     plan = build_plan(api, name=authorizer_name, stage=stage)
-    if plan.authorizer is None:
+    if plan.authorizer is None and not plan.orphans:
         click.echo(f"nothing to do: API {api_id} has no authorizer {authorizer_name}", err=True)
         return
     for step in plan.steps:

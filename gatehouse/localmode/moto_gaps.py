@@ -22,6 +22,22 @@ Each one follows the AWS API reference for the call:
 - ``lambda.AddPermission`` with a statement id that exists appends a second statement: refused
   with ``ResourceConflictException`` (409), as Lambda does.
 
+HTTP APIs (``apigatewayv2``):
+
+- ``GetAuthorizers`` is not implemented: listed.
+- ``CreateDeployment``, ``GetDeployments`` and ``GetDeployment`` are not implemented: kept per
+  API (a deployment of a stage that does not exist is refused, 404).
+- ``UpdateRoute`` keeps a route's authorizer when its type becomes ``NONE`` or ``AWS_IAM``, and
+  cannot clear its scopes: the authorization fields are checked whole first, as API Gateway
+  does (the type is one of ``NONE``, ``AWS_IAM``, ``CUSTOM``, ``JWT``; ``CUSTOM`` names a
+  Lambda authorizer of the API and ``JWT`` a JWT one; scopes only with ``JWT``, "Authorization
+  Scopes are only valid for COGNITO_USER_POOLS and JWT authorization types", aws-cdk PR
+  #27576); an authorizer id counts only with ``CUSTOM`` or ``JWT`` (setting the type to
+  ``NONE`` is what removes it, cloudformation-coverage-roadmap issue #2184), and an empty
+  scope list clears them.
+- ``DeleteAuthorizer`` deletes an authorizer still used by a route: refused with
+  ``ConflictException`` (409), as for REST APIs.
+
 An operation a patch does not know is refused (400), never silently accepted.
 """
 
@@ -34,7 +50,7 @@ from typing import Any
 
 __all__ = ["install", "patches"]
 
-Patch = tuple[object, str, Callable[..., Any]]
+Patch = tuple[object, str, object]  # (owner, attribute, replacement)
 
 _installed = False
 _lock = threading.Lock()
@@ -47,6 +63,8 @@ def patches() -> list[Patch]:
     from moto.apigateway.responses import APIGatewayResponse  # noqa: PLC0415
     from moto.awslambda.exceptions import LambdaClientError  # noqa: PLC0415
     from moto.awslambda.policy import Policy  # noqa: PLC0415
+
+    v2_patches = _v2_patches()
 
     def update_method(self: APIGatewayResponse) -> str:
         parts = self.path.split("/")
@@ -125,7 +143,127 @@ def patches() -> list[Patch]:
         (apigateway_models.APIGatewayBackend, "create_deployment", create_deployment_with_summary),
         (APIGatewayResponse, "get_deployment", get_deployment_with_summary),
         (Policy, "add_statement", add_unique_statement),
+        *v2_patches,
     ]
+
+
+def _v2_patches() -> list[Patch]:
+    """The HTTP API (``apigatewayv2``) gaps."""
+
+    from moto.apigatewayv2 import models as v2_models  # noqa: PLC0415
+    from moto.apigatewayv2.exceptions import BadRequestException  # noqa: PLC0415
+    from moto.apigatewayv2.responses import ApiGatewayV2Response  # noqa: PLC0415
+    from moto.core.exceptions import JsonRESTError  # noqa: PLC0415
+
+    def api_of(response: ApiGatewayV2Response) -> Any:
+        return response.apigatewayv2_backend.get_api(response.path.split("/")[3])
+
+    def get_authorizers(self: ApiGatewayV2Response) -> tuple[int, dict[str, str], str]:
+        items = [a.to_json() for a in api_of(self).authorizers.values()]
+        return 200, {}, json.dumps({"items": items})
+
+    update_route = ApiGatewayV2Response.update_route
+
+    def update_route_authorization(
+        self: ApiGatewayV2Response,
+    ) -> tuple[int, dict[str, str], str]:
+        api = api_of(self)
+        route = api.get_route(self.path.split("/")[-1])
+        params = json.loads(self.body or "{}")
+        kind = params.get("authorizationType", route.authorization_type) or "NONE"
+        authorizer_id = params.get("authorizerId", route.authorizer_id)
+        scopes = params.get("authorizationScopes", route.authorization_scopes) or []
+        problem = _v2_authorization_problem(kind, authorizer_id, scopes, api.authorizers)
+        if problem:
+            raise BadRequestException(problem)
+        # The rest of the request as moto does it; then the authorization fields, whole.
+        status, headers, _ = update_route(self)
+        route.authorization_type = kind
+        route.authorizer_id = authorizer_id if kind in ("CUSTOM", "JWT") else None
+        route.authorization_scopes = list(scopes)
+        return status, headers, json.dumps(route.to_json())
+
+    delete_authorizer = v2_models.Api.delete_authorizer
+
+    def delete_unused_authorizer(self: Any, authorizer_id: str) -> None:
+        used = [r.route_key for r in self.routes.values() if r.authorizer_id == authorizer_id]
+        if used:
+            error = JsonRESTError(
+                "ConflictException",
+                f"Cannot delete authorizer '{authorizer_id}', is referenced in route: {used[0]}",
+            )
+            error.code = 409
+            raise error
+        delete_authorizer(self, authorizer_id)
+
+    return [
+        (ApiGatewayV2Response, "get_authorizers", get_authorizers),
+        (ApiGatewayV2Response, "update_route", update_route_authorization),
+        (v2_models.Api, "delete_authorizer", delete_unused_authorizer),
+        *_v2_deployments(api_of),
+    ]
+
+
+def _v2_deployments(api_of: Callable[[Any], Any]) -> list[Patch]:
+    """HTTP API deployments, kept per API, and the URL moto lacks for them."""
+    import datetime  # noqa: PLC0415
+    import secrets  # noqa: PLC0415
+
+    from moto.apigatewayv2 import urls as v2_urls  # noqa: PLC0415
+    from moto.apigatewayv2.exceptions import StageNotFound  # noqa: PLC0415
+    from moto.apigatewayv2.responses import ApiGatewayV2Response  # noqa: PLC0415
+
+    def deployments(api: Any) -> list[dict[str, Any]]:
+        if not hasattr(api, "gatehouse_deployments"):
+            api.gatehouse_deployments = []
+        return api.gatehouse_deployments  # type: ignore[no-any-return]
+
+    def create_deployment(self: ApiGatewayV2Response) -> tuple[int, dict[str, str], str]:
+        api = api_of(self)
+        params = json.loads(self.body or "{}")
+        stage_name = params.get("stageName")
+        if stage_name is not None and stage_name not in api.stages:
+            raise StageNotFound
+        deployment = {
+            "deploymentId": secrets.token_hex(3),
+            "deploymentStatus": "DEPLOYED",
+            "autoDeployed": False,
+            "createdDate": datetime.datetime.now(datetime.UTC).isoformat(),
+        }
+        if params.get("description"):
+            deployment["description"] = params["description"]
+        deployments(api).append(deployment)
+        return 201, {}, json.dumps(deployment)
+
+    def get_deployments(self: ApiGatewayV2Response) -> tuple[int, dict[str, str], str]:
+        return 200, {}, json.dumps({"items": deployments(api_of(self))})
+
+    paths = dict(v2_urls.url_paths)
+    paths["{0}/v2/apis/(?P<api_id>[^/]+)/deployments$"] = ApiGatewayV2Response.dispatch
+    return [
+        (ApiGatewayV2Response, "create_deployment", create_deployment),
+        (ApiGatewayV2Response, "get_deployments", get_deployments),
+        (v2_urls, "url_paths", paths),
+    ]
+
+
+def _v2_authorization_problem(
+    kind: str, authorizer_id: str | None, scopes: list[str], authorizers: dict[str, Any]
+) -> str | None:
+    """Why API Gateway would refuse a route's authorization fields (None: it would not)."""
+    if kind not in ("NONE", "AWS_IAM", "CUSTOM", "JWT"):
+        return f"Invalid authorization type {kind}"
+    if kind in ("CUSTOM", "JWT"):
+        authorizer = authorizers.get(authorizer_id or "")
+        wanted = "REQUEST" if kind == "CUSTOM" else "JWT"
+        if authorizer is None or authorizer.authorizer_type != wanted:
+            return f"Invalid authorizer ID specified for authorization type {kind}"
+    if scopes and kind != "JWT":
+        return (
+            "Invalid Route authorization type specified. Authorization Scopes are only valid "
+            "for COGNITO_USER_POOLS and JWT authorization types"
+        )
+    return None
 
 
 def _referenced_in(api: Any, authorizer_id: str) -> str | None:

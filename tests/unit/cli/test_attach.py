@@ -614,7 +614,7 @@ def test_an_unknown_stage_is_not_found_and_the_hint_lists_the_stages(world):
          "jwt", "--function-arn", world.function_arn, "--route", "GET /pets"],
     )  # fmt: skip
     error, hint = failed(result, 3)
-    assert error == f"error: API {world.api_id} has no stage 'dev'"
+    assert error == f"error: REST API {world.api_id} has no stage 'dev'"
     assert hint == "hint: its stages: prod"
 
 
@@ -634,7 +634,7 @@ def test_a_malformed_function_arn_is_a_usage_error(world):
 def test_a_route_that_matches_nothing_is_a_usage_error(world):
     before = world.snapshot()
     error, hint = failed(world.run("--route", "GET /pets", "--route", "GET /petz"), 2)
-    assert error == f"error: --route 'GET /petz' matched no method of API {world.api_id}"
+    assert error == f"error: --route 'GET /petz' matched no method of REST API {world.api_id}"
     assert "GET /pets" in hint
     assert world.snapshot() == before
 

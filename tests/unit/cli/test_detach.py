@@ -288,7 +288,7 @@ def test_other_stages_are_named_in_a_warning(world):
     assert "warning: other stages (staging) serve their own deployments" in result.stderr
 
 
-def test_an_http_api_id_is_not_found_with_a_hint_that_says_rest_apis_only(world):
+def test_an_unknown_api_id_is_looked_up_as_rest_and_http_api_then_not_found(world):
     result = CliRunner().invoke(
         main,
         ["--region", REGION, "detach", "--api-id", "nosuchapi1", "--stage", "prod",
@@ -296,7 +296,8 @@ def test_an_http_api_id_is_not_found_with_a_hint_that_says_rest_apis_only(world)
         catch_exceptions=False,
     )  # fmt: skip
     assert result.exit_code == 3
-    assert "REST APIs" in result.stderr
+    assert f"error: no REST or HTTP API 'nosuchapi1' in {REGION}" in result.stderr
+    assert "hint: check the id and --region" in result.stderr
 
 
 @pytest.mark.parametrize(
