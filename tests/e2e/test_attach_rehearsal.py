@@ -1,4 +1,5 @@
-"""An offline rehearsal of ``gatehouse attach`` against the moto that ``gatehouse local`` runs.
+"""An offline rehearsal of ``gatehouse attach`` and ``detach`` against the moto that
+``gatehouse local`` runs, on a REST API and on an HTTP API.
 
 What it stops: a rehearsal that fails where AWS would not. Against local mode's moto, applying
 an attach used to stop at ``UpdateMethod`` (moto answers 500), reported as a permissions
@@ -158,3 +159,81 @@ def test_detach_after_attach_leaves_the_api_exactly_as_before(local):
     assert api_state(local, api_id, function_arn) == before
     again = gatehouse(local, "detach", "--api-id", api_id, "--stage", "prod", "--kind", "jwt")
     assert again.returncode == 0 and "nothing to do" in again.stderr
+
+
+# --- HTTP APIs ---------------------------------------------------------------------------------
+
+
+def legacy_http_api(local: Any, *, auto_deploy: bool) -> tuple[str, str]:
+    """An HTTP API made by hand: GET and POST /orders, GET /orders/{id} on an IAM route,
+    ``$default``, a stage; and a function to attach."""
+    v2, lambda_ = client(local, "apigatewayv2"), client(local, "lambda")
+    suffix = uuid.uuid4().hex[:8]
+    role = client(local, "iam").create_role(
+        RoleName=f"http-authorizer-{suffix}", AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    function_arn = lambda_.create_function(
+        FunctionName=f"gatehouse-jwt-http-{suffix}",
+        Runtime="python3.12",
+        Role=role,
+        Handler="authorizers.jwt_bearer.handler.lambda_handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},  # never invoked
+    )["FunctionArn"]
+    api_id = v2.create_api(Name=f"orders-{suffix}", ProtocolType="HTTP")["ApiId"]
+    for key in ("GET /orders", "POST /orders", "GET /orders/{id}", "$default"):
+        route = v2.create_route(ApiId=api_id, RouteKey=key)
+        if key == "GET /orders/{id}":
+            v2.update_route(ApiId=api_id, RouteId=route["RouteId"], AuthorizationType="AWS_IAM")
+    v2.create_stage(
+        ApiId=api_id, StageName="$default" if auto_deploy else "prod", AutoDeploy=auto_deploy
+    )
+    return api_id, function_arn
+
+
+def http_state(local: Any, api_id: str, function_arn: str) -> tuple[Any, ...]:
+    v2, lambda_ = client(local, "apigatewayv2"), client(local, "lambda")
+    routes = sorted(
+        (r["RouteKey"], r.get("AuthorizationType"), r.get("AuthorizerId"))
+        for r in v2.get_routes(ApiId=api_id)["Items"]
+    )
+    authorizers = v2.get_authorizers(ApiId=api_id)["Items"]
+    tags = v2.get_tags(ResourceArn=f"arn:aws:apigateway:{REGION}::/apis/{api_id}")["Tags"]
+    try:
+        policy = lambda_.get_policy(FunctionName=function_arn)["Policy"]
+    except lambda_.exceptions.ResourceNotFoundException:
+        policy = None
+    return routes, authorizers, tags, policy
+
+
+@pytest.mark.parametrize("auto_deploy", [True, False], ids=["auto-deploy", "deployed"])
+def test_attach_and_detach_on_an_http_api_leave_it_exactly_as_before(local, auto_deploy):
+    api_id, function_arn = legacy_http_api(local, auto_deploy=auto_deploy)
+    stage = "$default" if auto_deploy else "prod"
+    v2 = client(local, "apigatewayv2")
+    before = http_state(local, api_id, function_arn)
+
+    attached = gatehouse(
+        local, "attach", "--api-id", api_id, "--stage", stage, "--kind", "jwt",
+        "--function-arn", function_arn, "--route", "* /orders", "--route", "$default",
+    )  # fmt: skip
+    assert attached.returncode == 0, attached.stderr
+    routes = {r["RouteKey"]: r for r in v2.get_routes(ApiId=api_id)["Items"]}
+    [authorizer] = v2.get_authorizers(ApiId=api_id)["Items"]
+    for key in ("GET /orders", "POST /orders", "$default"):
+        assert routes[key]["AuthorizationType"] == "CUSTOM"
+        assert routes[key]["AuthorizerId"] == authorizer["AuthorizerId"]
+    assert routes["GET /orders/{id}"]["AuthorizationType"] == "AWS_IAM"
+    deployments = len(v2.get_deployments(ApiId=api_id)["Items"])
+    assert deployments == (0 if auto_deploy else 1)
+
+    again = gatehouse(
+        local, "attach", "--api-id", api_id, "--stage", stage, "--kind", "jwt",
+        "--function-arn", function_arn, "--route", "* /orders", "--route", "$default",
+    )  # fmt: skip
+    assert again.returncode == 0 and "nothing to do" in again.stderr
+
+    detached = gatehouse(local, "detach", "--api-id", api_id, "--stage", stage, "--kind", "jwt")
+    assert detached.returncode == 0, detached.stderr
+    assert http_state(local, api_id, function_arn) == before
+    rest = gatehouse(local, "detach", "--api-id", api_id, "--stage", stage, "--kind", "jwt")
+    assert rest.returncode == 0 and "nothing to do" in rest.stderr
