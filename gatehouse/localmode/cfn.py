@@ -1,20 +1,25 @@
 """A synthesized CloudFormation template, loaded and with its intrinsic functions resolved.
 
 Loading takes a template file (JSON, or YAML with the short ``!Ref``/``!GetAtt``... tags) or a
-cloud assembly directory (``cdk.out``) and a stack name; the assembly's manifest gives the
-stack's region and account, its ``<stack>.assets.json`` where each file asset was staged.
+cloud assembly directory (``cdk.out``, with the nested assemblies of ``cdk.Stage`` s) and a
+stack name; the assembly's manifest gives the stack's region and account, its
+``<stack>.assets.json`` where each file asset was staged, and the stacks it depends on, which
+are loaded too: their outputs answer the stack's ``Fn::GetStackOutput`` (the strong cross-stack
+references of CDK's cross-region and cross-stage reads) and their resources are made with it.
 
 Resolution covers what synthesized templates use (AWS: "Intrinsic function reference"):
 ``Ref``, ``Fn::GetAtt``, ``Fn::Join``, ``Fn::Sub``, ``Fn::Select``, ``Fn::Split``, ``Fn::If``
 with the template's ``Conditions`` (``Fn::Equals``, ``Fn::Not``, ``Fn::And``, ``Fn::Or``),
-``Fn::Base64``, the pseudo parameters and parameter defaults. A value that needs anything else
-(``Fn::ImportValue``, a parameter with no default, an attribute local mode does not know)
-raises :class:`Unresolvable`, which names it: the caller decides whether that matters.
+``Fn::Base64``, ``Fn::GetStackOutput`` of a stack of the same assembly, the pseudo parameters
+and parameter defaults. A value that needs anything else (``Fn::ImportValue``, a parameter with
+no default, an attribute local mode does not know) raises :class:`Unresolvable`, which names
+it: the caller decides whether that matters.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -69,6 +74,9 @@ class LoadedTemplate:
     #: Asset object key (``<hash>.zip``) -> the staged directory or file.
     assets: Mapping[str, Path] = field(default_factory=dict)
     source: Path = Path()
+    outputs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: The stacks of the assembly this one depends on, by CloudFormation stack name.
+    dependencies: Mapping[str, LoadedTemplate] = field(default_factory=dict)
 
 
 def load(path: Path, stack: str | None = None) -> LoadedTemplate:
@@ -92,48 +100,98 @@ def load(path: Path, stack: str | None = None) -> LoadedTemplate:
     return _template(path, name, None, None, _assets(assets_file, path.parent))
 
 
-def _from_assembly(directory: Path, stack: str | None) -> LoadedTemplate:
-    manifest_path = directory / "manifest.json"
-    manifest = _json(manifest_path, "the cloud assembly's manifest")
+@dataclass(frozen=True, slots=True)
+class _StackArtifact:
+    artifact_id: str
+    directory: Path  # the (nested) assembly holding it
+    spec: Mapping[str, Any]
+    artifacts: Mapping[str, Any]  # its assembly's artifacts
+
+    @property
+    def stack_name(self) -> str:
+        return str((self.spec.get("properties") or {}).get("stackName") or self.artifact_id)
+
+    @property
+    def names(self) -> set[str]:
+        """What ``--stack`` may call it: artifact id, stack name, construct path."""
+        display = self.spec.get("displayName")
+        return {self.artifact_id, self.stack_name} | ({str(display)} if display else set())
+
+
+def _stacks(directory: Path, depth: int = 0) -> list[_StackArtifact]:
+    """The stacks of the assembly at ``directory`` and of its nested assemblies (stages)."""
+    manifest = _json(directory / "manifest.json", "the cloud assembly's manifest")
     artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
-    stacks = {
-        name: spec
-        for name, spec in (artifacts or {}).items()
-        if isinstance(spec, dict) and spec.get("type") == "aws:cloudformation:stack"
-    }
+    found: list[_StackArtifact] = []
+    for artifact_id, spec in (artifacts or {}).items():
+        if not isinstance(spec, dict):
+            continue
+        if spec.get("type") == "aws:cloudformation:stack":
+            found.append(_StackArtifact(artifact_id, directory, spec, artifacts or {}))
+        elif spec.get("type") == "cdk:cloud-assembly" and depth < 4:
+            nested = (spec.get("properties") or {}).get("directoryName")
+            if isinstance(nested, str) and (directory / nested).is_dir():
+                found += _stacks(directory / nested, depth + 1)
+    return found
+
+
+def _from_assembly(directory: Path, stack: str | None) -> LoadedTemplate:
+    stacks = _stacks(directory)
     if not stacks:
         raise TemplateError(
             f"--template {directory}: the cloud assembly holds no stack",
             "run cdk synth first, or pass a template file",
         )
+    listed = ", ".join(sorted(s.stack_name for s in stacks))
     if stack is None:
         if len(stacks) > 1:
             raise TemplateError(
-                f"--template {directory}: the cloud assembly holds {len(stacks)} stacks "
-                f"({', '.join(sorted(stacks))})",
-                f"pick one: --stack {sorted(stacks)[0]}",
+                f"--template {directory}: the cloud assembly holds {len(stacks)} stacks ({listed})",
+                f"pick one: --stack {sorted(s.stack_name for s in stacks)[0]}",
             )
-        stack = next(iter(stacks))
-    spec = stacks.get(stack)
-    if spec is None:
-        raise TemplateError(
-            f"--stack {stack}: the cloud assembly has no such stack (it has: "
-            f"{', '.join(sorted(stacks))})",
-            f"pass one of them, e.g. --stack {sorted(stacks)[0]}",
-        )
+        chosen = stacks[0]
+    else:
+        matches = [s for s in stacks if stack in s.names]
+        if len(matches) != 1:
+            problem = "has no such stack" if not matches else "has several stacks of that name"
+            raise TemplateError(
+                f"--stack {stack}: the cloud assembly {problem} (it has: {listed})",
+                f"pass one of them (stack name, artifact id or construct path), e.g. --stack "
+                f"{sorted(s.stack_name for s in stacks)[0]}",
+            )
+        chosen = matches[0]
+    return _load_stack(chosen, stacks, seen=frozenset())
+
+
+def _load_stack(
+    artifact: _StackArtifact, stacks: list[_StackArtifact], *, seen: frozenset[str]
+) -> LoadedTemplate:
+    spec, directory = artifact.spec, artifact.directory
     properties = spec.get("properties") or {}
-    template_file = directory / str(properties.get("templateFile", f"{stack}.template.json"))
+    template_file = directory / str(
+        properties.get("templateFile", f"{artifact.artifact_id}.template.json")
+    )
     account, region = _environment(str(spec.get("environment", "")))
     assets: dict[str, Path] = {}
+    dependencies: dict[str, LoadedTemplate] = {}
     for dependency in spec.get("dependencies") or ():
-        asset_spec = stacks.get(dependency) or (artifacts or {}).get(dependency) or {}
-        if asset_spec.get("type") == "cdk:asset-manifest":
-            file = (asset_spec.get("properties") or {}).get("file")
+        dependency_spec = artifact.artifacts.get(dependency) or {}
+        if dependency_spec.get("type") == "cdk:asset-manifest":
+            file = (dependency_spec.get("properties") or {}).get("file")
             if file:
                 assets.update(_assets(directory / str(file), directory))
+        elif dependency_spec.get("type") == "aws:cloudformation:stack":
+            other = next(
+                (s for s in stacks if s.artifact_id == dependency and s.directory == directory),
+                None,
+            )
+            if other is not None and other.artifact_id not in seen:
+                loaded = _load_stack(other, stacks, seen=seen | {artifact.artifact_id})
+                dependencies[loaded.stack_name] = loaded
     if not assets:
-        assets = _assets(directory / f"{stack}.assets.json", directory)
-    return _template(template_file, stack, region, account, assets)
+        assets = _assets(directory / f"{artifact.artifact_id}.assets.json", directory)
+    template = _template(template_file, artifact.stack_name, region, account, assets)
+    return dataclasses.replace(template, dependencies=dependencies)
 
 
 def _environment(text: str) -> tuple[str | None, str | None]:
@@ -198,6 +256,7 @@ def _template(
             "without a Type)",
             "pass the JSON or YAML that cdk synth writes (cdk.out/<Stack>.template.json)",
         )
+    outputs = document.get("Outputs") or {}
     return LoadedTemplate(
         stack_name=stack,
         resources=resources,
@@ -207,6 +266,9 @@ def _template(
         account=account,
         assets=dict(assets),
         source=path,
+        outputs={k: v for k, v in outputs.items() if isinstance(v, dict)}
+        if isinstance(outputs, dict)
+        else {},
     )
 
 
@@ -268,6 +330,8 @@ class Resolver:
     partition: str = "aws"
     refs: dict[str, str] = field(default_factory=dict)
     attributes: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: CloudFormation stack name -> the resolver of that stack (a dependency in the assembly).
+    stacks: dict[str, Resolver] = field(default_factory=dict)
 
     def resolve(self, value: Any) -> Any:
         """``value`` with every intrinsic function evaluated (lists and objects deeply); an
@@ -360,7 +424,26 @@ class Resolver:
             return base64.b64encode(self.text(argument, "Fn::Base64").encode()).decode()
         if key in ("Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition"):
             return self._boolean(key, argument)
+        if key == "Fn::GetStackOutput":
+            return self._stack_output(argument)
         raise Unresolvable(key)
+
+    def _stack_output(self, argument: Any) -> Any:
+        """``Fn::GetStackOutput``: an output of another stack, here one of the assembly."""
+        if not isinstance(argument, dict):
+            raise Unresolvable("Fn::GetStackOutput without StackName and OutputName")
+        stack = str(self.resolve(argument.get("StackName")))
+        output = str(self.resolve(argument.get("OutputName")))
+        region = argument.get("Region")
+        if region is not None and str(self.resolve(region)) != self.region:
+            raise Unresolvable(f"Fn::GetStackOutput of {stack} in another region ({region})")
+        other = self.stacks.get(stack)
+        if other is None:
+            raise Unresolvable(f"Fn::GetStackOutput of stack {stack}, not one it depends on")
+        value = other.template.outputs.get(output)
+        if value is None or "Value" not in value:
+            raise Unresolvable(f"Fn::GetStackOutput: stack {stack} has no output {output}")
+        return other.resolve(value["Value"])
 
     def condition(self, name: str) -> bool:
         """The value of the template's condition ``name``."""

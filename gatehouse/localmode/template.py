@@ -139,6 +139,13 @@ class _Reader:
         self.resolver = Resolver(template, region=region, account=account)
         self.region = region
         self.account = account
+        # The stacks it depends on (a stage's other stacks): their outputs answer its
+        # Fn::GetStackOutput, and their tables and buckets are made with it.
+        self.dependencies = {
+            name: _Reader(dependency, region, account)
+            for name, dependency in template.dependencies.items()
+        }
+        self.resolver.stacks.update({n: r.resolver for n, r in self.dependencies.items()})
         self._name_everything()
 
     # -- physical names -------------------------------------------------------------------------
@@ -175,6 +182,19 @@ class _Reader:
                 attributes[logical, "Arn"] = f"arn:aws:s3:::{name}"
                 attributes[logical, "DomainName"] = f"{name}.s3.amazonaws.com"
                 attributes[logical, "RegionalDomainName"] = f"{name}.s3.{self.region}.amazonaws.com"
+            elif kind == "AWS::Cognito::UserPool":
+                # The shape of a pool id (REGION_ID): an issuer URL built from it is one
+                # --issuer-jwks can name.
+                pool = f"{self.region}_{local_id(self.stack, logical)}"
+                refs[logical] = pool
+                attributes[logical, "Arn"] = (
+                    f"arn:aws:cognito-idp:{self.region}:{self.account}:userpool/{pool}"
+                )
+                attributes[logical, "ProviderURL"] = (
+                    f"cognito-idp.{self.region}.amazonaws.com/{pool}"
+                )
+            elif kind == "AWS::Cognito::UserPoolClient":
+                refs[logical] = local_id(self.stack, logical)
             elif kind == "AWS::ApiGateway::Resource":
                 refs[logical] = logical
             elif kind in ("AWS::ApiGateway::Stage", "AWS::ApiGatewayV2::Stage"):
@@ -203,8 +223,10 @@ class _Reader:
             raise self._fail(
                 logical,
                 f"cannot resolve {what} ({error})",
-                "local mode resolves Ref, GetAtt, Join, Sub, Select, Split and If within the "
-                "stack; cross-stack imports and parameters without defaults are not known",
+                "local mode resolves Ref, GetAtt, Join, Sub, Select, Split and If, and "
+                "GetStackOutput of the stacks it depends on in the cloud assembly (pass cdk.out, "
+                "not a template file); Fn::ImportValue and parameters without defaults are not "
+                "known",
             ) from None
 
     def _of_type(self, *kinds: str) -> list[tuple[str, Mapping[str, Any]]]:
@@ -279,10 +301,7 @@ class _Reader:
             http_apis=http,
             functions=functions,
             tables=tuple(self._tables()),
-            buckets={
-                logical: self.resolver.refs[logical]
-                for logical, _ in self._of_type("AWS::S3::Bucket")
-            },
+            buckets=self._buckets(),
             usage_plans=tuple(self._usage_plans()),
             not_emulated=dict(sorted(not_emulated.items())),
         )
@@ -344,8 +363,23 @@ class _Reader:
         content = (self.resources[logical].get("Properties") or {}).get("Content") or {}
         return self._asset(logical, content.get("S3Key"), "the layer's content")
 
+    def _buckets(self) -> dict[str, str]:
+        """Logical id (``stack/logical`` for a dependency's) -> bucket name."""
+        buckets = {
+            f"{name}/{logical}": bucket
+            for name, reader in self.dependencies.items()
+            for logical, bucket in reader._buckets().items()
+        }
+        buckets.update(
+            {
+                logical: self.resolver.refs[logical]
+                for logical, _ in self._of_type("AWS::S3::Bucket")
+            }
+        )
+        return buckets
+
     def _tables(self) -> list[TableSpec]:
-        tables = []
+        tables = [t for reader in self.dependencies.values() for t in reader._tables()]
         for logical, properties in self._of_type(
             "AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable"
         ):

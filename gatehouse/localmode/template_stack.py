@@ -169,7 +169,7 @@ def _start(  # noqa: PLR0917 - one private call site
         logical: _worker(spec, app, state, moto_url, jwks, notes.add)
         for logical, spec in app.functions.items()
     }
-    for note in sorted(notes):
+    for note in sorted(notes | set(_issuer_notes(app, jwks))):
         progress(note)
     for function in functions.values():
         stoppers.append(function.stop)
@@ -393,10 +393,56 @@ def _with_local_issuers(
     if not isinstance(entries, list):
         return environment
     for entry in entries:
-        if isinstance(entry, dict) and entry.get("issuer") in jwks:
+        local = [issuer for issuer in _entry_issuers(entry) if issuer in jwks]
+        if local:
             entry.pop("jwks_uri", None)
-            entry["jwks"] = jwks[str(entry["issuer"])]
+            entry["jwks"] = jwks[local[0]]
     return {**environment, "GATEHOUSE_JWT_ISSUERS": json.dumps(entries)}
+
+
+def _entry_issuers(entry: object) -> list[str]:
+    """The issuer URLs of one ``GATEHOUSE_JWT_ISSUERS`` entry (a Cognito one: its pool's, in
+    each of its issuer formats); none for an entry the authorizer would refuse."""
+    if not isinstance(entry, dict):
+        return []
+    if entry.get("type") == "cognito":
+        from authorizers.jwt_bearer.issuers import cognito_issuers  # noqa: PLC0415
+
+        formats = entry.get("issuer_formats", ["regional"])
+        try:
+            pairs = cognito_issuers(str(entry.get("user_pool_id", "")), tuple(formats))
+        except (TypeError, ValueError):
+            return []
+        return [issuer for issuer, _ in pairs]
+    issuer = entry.get("issuer")
+    return [issuer] if isinstance(issuer, str) else []
+
+
+def _issuer_notes(app: TemplateApp, jwks: Mapping[str, object]) -> Iterator[str]:
+    """What the operator should know about the issuers of the stack's JWT authorizers: one
+    whose keys would be fetched from the network, and an ``--issuer-jwks`` that names none."""
+    issuers: set[str] = set()
+    remote: set[str] = set()
+    for spec in app.functions.values():
+        try:
+            entries = json.loads(spec.environment.get("GATEHOUSE_JWT_ISSUERS") or "[]")
+        except ValueError:
+            continue
+        for entry in entries if isinstance(entries, list) else ():
+            names = _entry_issuers(entry)
+            issuers.update(names)
+            if "jwks" not in entry and not set(names) & set(jwks):
+                remote.update(names)
+    for issuer in sorted(remote):
+        yield (
+            f"    note: issuer {issuer} has no local keys: its JWKS is fetched from the network; "
+            f"for tokens minted here pass --issuer-jwks {issuer}=FILE"
+        )
+    for issuer in sorted(set(jwks) - issuers):
+        yield (
+            f"    note: --issuer-jwks {issuer} names no issuer of the stack's authorizers "
+            f"(they have: {', '.join(sorted(issuers)) or 'none'})"
+        )
 
 
 def describe(stack: TemplateStack) -> Iterator[str]:

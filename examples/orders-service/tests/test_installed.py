@@ -26,6 +26,7 @@ SUBCOMMANDS = [
     ["policy", "test"],
     ["policy", "explain"],
     ["attach"],
+    ["detach"],
 ]
 
 

@@ -250,3 +250,95 @@ def test_yaml_dates_stay_strings(tmp_path: Path) -> None:
     )
     properties = load(path).resources["P"]["Properties"]
     assert properties["PolicyDocument"]["Version"] == "2012-10-17"
+
+
+# --- a stage: nested assemblies, dependencies and their outputs --------------------------------
+
+
+def _stage(tmp_path: Path) -> Path:
+    """A cdk.Stage as CDK writes it: a nested assembly ``assembly-dev`` with two stacks, Api
+    depending on Identity and reading its table name with Fn::GetStackOutput."""
+    nested = tmp_path / "assembly-dev"
+    nested.mkdir()
+    identity = {
+        "Resources": {"Keys": {"Type": "AWS::DynamoDB::GlobalTable"}},
+        "Outputs": {"KeysName": {"Value": {"Ref": "Keys"}}},
+    }
+    read = {"StackName": "dev-Identity", "Region": "eu-west-1", "OutputName": "KeysName"}
+    api = template(Fn={"Type": "AWS::Lambda::Function", "Properties": {"Read": read}})
+    for name, document in (("devIdentity", identity), ("devApi", api)):
+        (nested / f"{name}.template.json").write_text(json.dumps(document), encoding="utf-8")
+    artifacts = {
+        "devIdentity": {
+            "type": "aws:cloudformation:stack",
+            "environment": "aws://111122223333/eu-west-1",
+            "displayName": "dev/Identity",
+            "properties": {
+                "templateFile": "devIdentity.template.json",
+                "stackName": "dev-Identity",
+            },
+        },
+        "devApi": {
+            "type": "aws:cloudformation:stack",
+            "environment": "aws://111122223333/eu-west-1",
+            "displayName": "dev/Api",
+            "properties": {"templateFile": "devApi.template.json", "stackName": "dev-Api"},
+            "dependencies": ["devIdentity"],
+        },
+    }
+    (nested / "manifest.json").write_text(json.dumps({"artifacts": artifacts}), encoding="utf-8")
+    top = {
+        "assembly-dev": {
+            "type": "cdk:cloud-assembly",
+            "properties": {"directoryName": "assembly-dev", "displayName": "dev"},
+        }
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps({"artifacts": top}), encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize("name", ["dev-Api", "devApi", "dev/Api"])
+def test_a_stack_of_a_stage_is_found_by_stack_name_artifact_id_or_path(
+    tmp_path: Path, name: str
+) -> None:
+    loaded = load(_stage(tmp_path), name)
+    assert loaded.stack_name == "dev-Api"
+    assert list(loaded.dependencies) == ["dev-Identity"]
+    assert loaded.dependencies["dev-Identity"].outputs["KeysName"] == {"Value": {"Ref": "Keys"}}
+
+
+def test_a_stage_with_several_stacks_lists_them_by_stack_name(tmp_path: Path) -> None:
+    with pytest.raises(TemplateError, match=r"2 stacks \(dev-Api, dev-Identity\)"):
+        load(_stage(tmp_path))
+
+
+def test_get_stack_output_reads_the_dependency_resolved_in_its_own_stack(tmp_path: Path) -> None:
+    loaded = load(_stage(tmp_path), "dev-Api")
+    identity = Resolver(loaded.dependencies["dev-Identity"], region="eu-west-1", account="1")
+    identity.refs["Keys"] = "dev-Identity-Keys"
+    api = Resolver(loaded, region="eu-west-1", account="1", stacks={"dev-Identity": identity})
+    read = loaded.resources["Fn"]["Properties"]["Read"]
+    assert api.resolve({"Fn::GetStackOutput": read}) == "dev-Identity-Keys"
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ({"StackName": "dev-Identity", "OutputName": "Nope"}, "has no output Nope"),
+        ({"StackName": "other", "OutputName": "KeysName"}, "not one it depends on"),
+        (
+            {"StackName": "dev-Identity", "OutputName": "KeysName", "Region": "us-east-1"},
+            "in another region",
+        ),
+        ("dev-Identity.KeysName", "without StackName"),
+    ],
+)
+def test_a_stack_output_local_mode_cannot_read_is_named(
+    tmp_path: Path, argument: Any, message: str
+) -> None:
+    loaded = load(_stage(tmp_path), "dev-Api")
+    identity = Resolver(loaded.dependencies["dev-Identity"], region="eu-west-1", account="1")
+    identity.refs["Keys"] = "dev-Identity-Keys"
+    api = Resolver(loaded, region="eu-west-1", account="1", stacks={"dev-Identity": identity})
+    with pytest.raises(Unresolvable, match=message):
+        api.resolve({"Fn::GetStackOutput": argument})
