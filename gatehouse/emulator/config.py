@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final, Literal
 
 if TYPE_CHECKING:
     from gatehouse.api_model import ApiModel
+    from gatehouse.emulator.responses import CustomResponse
 
 #: REST API result cache bounds (API Gateway refuses a TTL above an hour).
 MAX_TTL_SECONDS: Final = 3600
@@ -162,6 +163,8 @@ class GatewayConfig:
     authorizer_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     #: The stage's default method throttle (rate per second, burst), per method, all callers.
     method_throttle: tuple[float, int] | None = None
+    #: The API's gateway response customizations, by ResponseType (``DEFAULT_4XX``...).
+    gateway_responses: Mapping[str, CustomResponse] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for route in self.routes:

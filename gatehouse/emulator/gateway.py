@@ -56,7 +56,9 @@ from gatehouse.emulator.functions import Function
 from gatehouse.emulator.responses import (
     GatewayResponse,
     HttpAnswer,
+    ResponseValues,
     cors_headers,
+    customize,
     gateway_response,
     login_redirect,
     preflight,
@@ -421,7 +423,7 @@ class Gateway(WsgiGateway):
         if browser and self.config.login_url is not None:
             return_to = f"{request.scheme}://{request.host}{request.path}"
             login = login_redirect(self.config.login_url, return_to)
-        return gateway_response(
+        answer = gateway_response(
             kind,
             origin=request.header("Origin"),
             cors_allow_origins=self.config.cors_allow_origins,
@@ -430,6 +432,23 @@ class Gateway(WsgiGateway):
             login_url=login,
             resource_arn=resource_arn,
         )
+        if not self.config.gateway_responses:
+            return answer
+        values = ResponseValues(
+            headers={name.lower(): value for name, value in request.headers},
+            query=dict(request.query),
+            stage_variables=self.config.stage_variables,
+            context={
+                "requestId": request.request_id,
+                "stage": self.config.stage,
+                "apiId": self.config.api_id,
+                "httpMethod": request.method,
+                "path": request.path,
+                "identity.sourceIp": request.source_ip,
+                **{f"authorizer.{k}": v for k, v in (context or {}).items()},
+            },
+        )
+        return customize(answer, kind, self.config.gateway_responses, values)
 
 
 def _with(answer: HttpAnswer, tag: str | None) -> HttpAnswer:

@@ -6,6 +6,14 @@ gateway response (DEFAULT_4XX / DEFAULT_5XX): CORS headers for allowed origins (
 browser reports a CORS error instead of the 401/403), a 302 to the login page instead of the
 UNAUTHORIZED 401 on browser routes, and an ACCESS_DENIED body template with
 ``$context.authorizer.<key>`` substitution from the Deny's context.
+
+A template's own ``AWS::ApiGateway::GatewayResponse`` resources (:class:`CustomResponse`) apply
+as API Gateway applies them ("Gateway responses in API Gateway", "Gateway response types"): a
+customization of the response's own type wins, else one of ``DEFAULT_4XX`` or ``DEFAULT_5XX``
+by status; it may set the status code, headers (a quoted literal, or a request header, query
+string, path parameter, stage variable or ``$context`` value) and an ``application/json`` body
+template (``$context.error.message``, ``$context.error.messageString``,
+``$context.authorizer.<key>``, ``$context.requestId``... resolved; anything else empty).
 """
 
 from __future__ import annotations
@@ -13,9 +21,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Final
 from urllib.parse import quote
 
 _CONTEXT_VAR = re.compile(r"\$context\.authorizer\.([A-Za-z0-9_]+)")
@@ -55,6 +63,123 @@ class GatewayResponse(Enum):
     @property
     def status(self) -> int:
         return self.value.status
+
+    @property
+    def response_type(self) -> str:
+        """The ``ResponseType`` API Gateway names it by (``AWS::ApiGateway::GatewayResponse``)."""
+        return _RESPONSE_TYPES.get(self.name, self.name)
+
+
+_RESPONSE_TYPES: Final[Mapping[str, str]] = {
+    "ACCESS_DENIED_EXPLICIT": "ACCESS_DENIED",
+    "RESOURCE_POLICY_DENY": "ACCESS_DENIED",
+    "AUTHORIZER_CONFIGURATION_ERROR": "AUTHORIZER_CONFIGURATION_ERROR",
+    "REQUEST_TOO_LARGE": "REQUEST_TOO_LARGE",
+}
+#: Every ``ResponseType`` API Gateway documents ("Gateway response types for API Gateway").
+RESPONSE_TYPES: Final = frozenset(
+    {
+        "ACCESS_DENIED", "API_CONFIGURATION_ERROR", "AUTHORIZER_CONFIGURATION_ERROR",
+        "AUTHORIZER_FAILURE", "BAD_REQUEST_PARAMETERS", "BAD_REQUEST_BODY", "DEFAULT_4XX",
+        "DEFAULT_5XX", "EXPIRED_TOKEN", "INVALID_SIGNATURE", "INTEGRATION_FAILURE",
+        "INTEGRATION_TIMEOUT", "INVALID_API_KEY", "MISSING_AUTHENTICATION_TOKEN",
+        "QUOTA_EXCEEDED", "REQUEST_TOO_LARGE", "RESOURCE_NOT_FOUND", "THROTTLED",
+        "UNAUTHORIZED", "UNSUPPORTED_MEDIA_TYPE", "WAF_FILTERED",
+    }
+)  # fmt: skip
+_HEADER_SOURCE: Final = re.compile(
+    r"method\.request\.(?:header|querystring|path)\.[^\s]+|stageVariables\.[A-Za-z0-9_]+"
+    r"|context\.[A-Za-z0-9_.]+"
+)
+_TEMPLATE_VAR: Final = re.compile(r"\$context\.([A-Za-z0-9_.]+)")
+
+
+@dataclass(frozen=True, slots=True)
+class CustomResponse:
+    """One ``AWS::ApiGateway::GatewayResponse``: status, headers and a JSON body template.
+
+    ``headers``: (name, value) where value is ``'literal'`` (quoted, as API Gateway takes it)
+    or a request value (``method.request.header.X`` ...). Raises ValueError for a value API
+    Gateway would refuse.
+    """
+
+    status_code: int | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    template: str | None = None
+
+    def __post_init__(self) -> None:
+        for name, value in self.headers:
+            literal = len(value) >= 2 and value[0] == value[-1] == "'"
+            if not literal and not _HEADER_SOURCE.fullmatch(value):
+                raise ValueError(
+                    f"header {name}: {value!r} is neither a quoted literal nor a request value"
+                )
+        if self.status_code is not None and not 100 <= self.status_code <= 599:
+            raise ValueError(f"status code {self.status_code} is not an HTTP status")
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseValues:
+    """What a customization may read of the request being refused."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
+    query: Mapping[str, str] = field(default_factory=dict)
+    path: Mapping[str, str] = field(default_factory=dict)
+    stage_variables: Mapping[str, str] = field(default_factory=dict)
+    context: Mapping[str, Any] = field(default_factory=dict)  # flat: "requestId", "stage"...
+
+    def lookup(self, source: str) -> str:
+        prefix, _, name = source.partition(".")
+        if prefix == "stageVariables":
+            return self.stage_variables.get(name, "")
+        if prefix == "context":
+            value = self.context.get(name)
+            return "" if value is None else str(value)
+        kind, _, key = name.removeprefix("request.").partition(".")
+        table = {"header": self.headers, "querystring": self.query, "path": self.path}[kind]
+        return table.get(key.lower() if kind == "header" else key, "")
+
+
+def customize(
+    answer: HttpAnswer,
+    kind: GatewayResponse,
+    customizations: Mapping[str, CustomResponse],
+    values: ResponseValues,
+) -> HttpAnswer:
+    """``answer`` (the gateway response ``kind``) as the API's customizations make it."""
+    default = "DEFAULT_5XX" if answer.status >= 500 else "DEFAULT_4XX"
+    custom = customizations.get(kind.response_type) or customizations.get(default)
+    if custom is None:
+        return answer
+    headers = list(answer.headers)
+    for name, value in custom.headers:
+        text = value[1:-1] if value.startswith("'") else values.lookup(value)
+        headers = [(n, v) for n, v in headers if n.lower() != name.lower()]
+        headers.append((name, text))
+    body = answer.body
+    if custom.template is not None:
+        message = _message(answer.body)
+        context = {**values.context, "error.message": message}
+        context["error.responseType"] = kind.response_type
+        quoted = json.dumps(message)  # $context.error.messageString: already a JSON string
+
+        def substitute(found: re.Match[str]) -> str:
+            name = found[1]
+            return quoted if name == "error.messageString" else _template_value(context.get(name))
+
+        body = _TEMPLATE_VAR.sub(substitute, custom.template).encode("utf-8")
+    return HttpAnswer(custom.status_code or answer.status, tuple(headers), body)
+
+
+def _message(body: bytes) -> str:
+    try:
+        document = json.loads(body) if body else {}
+    except ValueError:
+        return ""
+    if not isinstance(document, dict):
+        return ""
+    value = document.get("message", document.get("Message"))
+    return value if isinstance(value, str) else ""
 
 
 @dataclass(frozen=True, slots=True)

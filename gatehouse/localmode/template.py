@@ -22,13 +22,14 @@ from typing import Any, Final
 from gatehouse.api_model import AUTHORIZER_HANDLERS
 from gatehouse.emulator.config import AuthorizerSpec, IdentitySource, Route
 from gatehouse.emulator.http_api import HttpAuthorizerSpec, HttpRoute, Integration
+from gatehouse.emulator.responses import RESPONSE_TYPES, CustomResponse
 from gatehouse.localmode.cfn import LoadedTemplate, Resolver, TemplateError, Unresolvable
 
 GATEHOUSE_HANDLERS: Final = frozenset(AUTHORIZER_HANDLERS.values())
 
 #: Present, not emulated, and worth saying so at start.
 _NOT_EMULATED: Final = re.compile(
-    r"AWS::WAFv2::.*|AWS::ApiGateway::(DomainName|BasePathMapping|GatewayResponse)|"
+    r"AWS::WAFv2::.*|AWS::ApiGateway::(DomainName|BasePathMapping)|"
     r"AWS::ApiGatewayV2::(DomainName|ApiMapping)"
 )
 _REST_KINDS: Final = frozenset({"TOKEN", "REQUEST"})
@@ -88,6 +89,7 @@ class RestApiSpec:
     method_throttle: tuple[float, int] | None = None
     stage_variables: Mapping[str, str] = field(default_factory=dict)
     resource_policy: Mapping[str, Any] | None = None
+    gateway_responses: Mapping[str, CustomResponse] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -492,7 +494,50 @@ class _Reader:
             method_throttle=throttle,
             stage_variables=variables,
             resource_policy=None if policy is None else self._value(logical, policy, "Policy"),
+            gateway_responses=self._gateway_responses(api_id),
         )
+
+    def _gateway_responses(self, api_id: str) -> dict[str, CustomResponse]:
+        """The API's ``AWS::ApiGateway::GatewayResponse`` customizations, by ResponseType."""
+        found: dict[str, CustomResponse] = {}
+        for logical, properties in self._of_type("AWS::ApiGateway::GatewayResponse"):
+            if self._value(logical, properties.get("RestApiId"), "RestApiId") != api_id:
+                continue
+            kind = str(self._value(logical, properties.get("ResponseType"), "ResponseType"))
+            if kind not in RESPONSE_TYPES:
+                raise self._fail(
+                    logical,
+                    f"ResponseType {kind} is not one API Gateway knows",
+                    "see 'Gateway response types' in the API Gateway developer guide",
+                )
+            parameters = self._value(
+                logical, properties.get("ResponseParameters") or {}, "ResponseParameters"
+            )
+            other = [key for key in parameters if not key.startswith("gatewayresponse.header.")]
+            if other:
+                raise self._fail(
+                    logical,
+                    f"response parameter {other[0]} is not emulated",
+                    "local mode sets gateway response headers (gatewayresponse.header.NAME)",
+                )
+            templates = self._value(
+                logical, properties.get("ResponseTemplates") or {}, "ResponseTemplates"
+            )
+            status = properties.get("StatusCode")
+            try:
+                found[kind] = CustomResponse(
+                    status_code=None
+                    if status is None
+                    else int(self._value(logical, status, "StatusCode")),
+                    headers=tuple(
+                        (key.removeprefix("gatewayresponse.header."), str(value))
+                        for key, value in parameters.items()
+                    ),
+                    template=templates.get("application/json"),
+                )
+            except ValueError as error:
+                raise self._fail(logical, str(error), "fix the gateway response") from None
+        return found
 
     def _ref_target(self, logical: str, value: Any) -> str:
         if isinstance(value, dict) and value.get("Ref") in self.resources:

@@ -54,12 +54,17 @@ class Stage:
         self.port = int(port)
 
     def call(self, method: str, path: str, headers: Mapping[str, str] | None = None) -> int:
+        return self.call_with_headers(method, path, headers)[0]
+
+    def call_with_headers(
+        self, method: str, path: str, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, dict[str, str]]:
         connection = http.client.HTTPConnection(self.host, self.port, timeout=20)
         try:
             connection.request(method, path, headers=dict(headers or {}))
             response = connection.getresponse()
             response.read()
-            return response.status
+            return response.status, {k.lower(): v for k, v in response.getheaders()}
         finally:
             connection.close()
 
@@ -124,3 +129,13 @@ def test_the_policy_authorizer_keeps_tenants_apart(stage: Stage) -> None:
     assert stage.call("GET", "/tenants/acme/orders", reader) == 200
     assert stage.call("GET", "/tenants/globex/orders", reader) == 403
     assert stage.call("POST", "/tenants/acme/orders", reader) == 403  # admins only
+
+
+def test_the_stages_gateway_responses_give_a_browser_its_cors_headers(stage: Stage) -> None:
+    # What it stops: a 401 or 403 a browser cannot read (no CORS headers): the template's
+    # UNAUTHORIZED, ACCESS_DENIED and DEFAULT_4XX customizations are applied.
+    for path in ("/profile", "/nowhere"):
+        status, headers = stage.call_with_headers("GET", path)
+        assert status in (401, 403)
+        assert headers["access-control-allow-origin"] == "http://localhost:3000"
+        assert headers["vary"] == "Origin"

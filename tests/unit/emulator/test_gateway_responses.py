@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from gatehouse.emulator.responses import CustomResponse
 from tests.unit.emulator.harness import TOKEN, Harness, body, policy
 
 ORIGIN = "http://localhost:3000"
@@ -67,3 +70,70 @@ def test_access_denied_template_substitutes_the_deny_context():
 def test_error_responses_name_their_type():
     harness = Harness()
     assert harness.request("/profile").headers["x-amzn-ErrorType"] == "UnauthorizedException"
+
+
+# --- a template's own AWS::ApiGateway::GatewayResponse customizations ---------------------------
+
+CORS = CustomResponse(
+    headers=(("Access-Control-Allow-Origin", "'http://localhost:3000'"), ("Vary", "'Origin'"))
+)
+
+
+def test_default_4xx_applies_to_every_4xx_without_its_own_customization():
+    harness = Harness(gateway_responses={"DEFAULT_4XX": CORS})
+    for path, status in (("/profile", 401), ("/nowhere", 403)):
+        response = harness.request(path)
+        assert response.status_code == status
+        assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+        assert response.headers["Vary"] == "Origin"
+
+
+def test_a_types_own_customization_wins_over_the_default():
+    own = CustomResponse(status_code=302, headers=(("Location", "'https://login.test/'"),))
+    harness = Harness(gateway_responses={"DEFAULT_4XX": CORS, "UNAUTHORIZED": own})
+    response = harness.request("/profile")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "https://login.test/"
+    assert "Access-Control-Allow-Origin" not in response.headers  # only its own, not DEFAULT_4XX
+
+
+def test_default_5xx_applies_to_an_authorizer_failure_and_not_to_4xx():
+    def broken(event: dict[str, object]) -> dict[str, object]:
+        raise RuntimeError("boom")
+
+    harness = Harness(
+        gateway_responses={"DEFAULT_5XX": CustomResponse(headers=(("X-Fault", "'yes'"),))},
+        handlers={"tok": broken},
+    )
+    failed = harness.request("/profile", headers={"Authorization": TOKEN})
+    assert failed.status_code == 500
+    assert failed.headers["X-Fault"] == "yes"
+    assert "X-Fault" not in harness.request("/profile").headers  # the 401
+
+
+def test_a_template_reads_the_error_message_request_values_and_the_deny_context():
+    template = (
+        '{"error": $context.error.messageString, "type": "$context.error.responseType", '
+        '"reason": "$context.authorizer.reason", "unknown": "$context.nothing"}'
+    )
+    custom = CustomResponse(
+        headers=(("X-Request", "method.request.header.X-Trace"),), template=template
+    )
+    deny = policy("Deny", context={"reason": 'no "quotes"'})
+    harness = Harness(gateway_responses={"ACCESS_DENIED": custom}, handlers={"tok": lambda e: deny})
+    response = harness.request("/profile", headers={"Authorization": TOKEN, "X-Trace": "t-1"})
+    assert response.status_code == 403
+    assert response.headers["X-Request"] == "t-1"
+    assert body(response) == {
+        "error": "User is not authorized to access this resource with an explicit deny",
+        "type": "ACCESS_DENIED",
+        "reason": 'no "quotes"',
+        "unknown": "",
+    }
+
+
+def test_a_header_value_api_gateway_would_refuse_is_refused():
+    with pytest.raises(ValueError, match="neither a quoted literal nor a request value"):
+        CustomResponse(headers=(("X", "unquoted"),))
+    with pytest.raises(ValueError, match="not an HTTP status"):
+        CustomResponse(status_code=99)

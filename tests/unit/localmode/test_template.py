@@ -254,3 +254,52 @@ def test_what_cannot_be_emulated_names_the_resource(change: dict[str, Any], mess
 def test_a_stack_without_an_api_is_refused() -> None:
     with pytest.raises(TemplateError, match="defines no REST or HTTP API"):
         read({"Fn": function()})
+
+
+def _response(kind: str, **properties: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::ApiGateway::GatewayResponse",
+        "Properties": {"RestApiId": {"Ref": "Api"}, "ResponseType": kind, **properties},
+    }
+
+
+def test_gateway_responses_are_read_per_api() -> None:
+    resources = rest_template()
+    resources["Cors"] = _response(
+        "DEFAULT_4XX",
+        ResponseParameters={"gatewayresponse.header.Access-Control-Allow-Origin": "'*'"},
+    )
+    resources["Login"] = _response(
+        "UNAUTHORIZED",
+        StatusCode="302",
+        ResponseParameters={"gatewayresponse.header.Location": "'https://login.test/'"},
+        ResponseTemplates={"application/json": '{"m": $context.error.messageString}'},
+    )
+    (api,) = read(resources).rest_apis
+    assert api.gateway_responses["DEFAULT_4XX"].headers == (("Access-Control-Allow-Origin", "'*'"),)
+    login = api.gateway_responses["UNAUTHORIZED"]
+    assert (login.status_code, login.template) == (302, '{"m": $context.error.messageString}')
+
+
+@pytest.mark.parametrize(
+    ("response", "message"),
+    [
+        (_response("NOT_A_TYPE"), "ResponseType NOT_A_TYPE"),
+        (
+            _response("DEFAULT_4XX", ResponseParameters={"gatewayresponse.path.x": "'y'"}),
+            "response parameter gatewayresponse.path.x is not emulated",
+        ),
+        (
+            _response("DEFAULT_4XX", ResponseParameters={"gatewayresponse.header.X": "no quotes"}),
+            "neither a quoted literal",
+        ),
+    ],
+)
+def test_a_gateway_response_local_mode_cannot_apply_names_the_resource(
+    response: dict[str, Any], message: str
+) -> None:
+    resources = rest_template()
+    resources["Custom"] = response
+    with pytest.raises(TemplateError, match=message) as raised:
+        read(resources)
+    assert str(raised.value).startswith("Custom (AWS::ApiGateway::GatewayResponse)")
