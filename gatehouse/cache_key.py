@@ -14,6 +14,7 @@ One implementation for everything that configures an authorizer: ``gatehouse att
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -23,6 +24,7 @@ __all__ = [
     "POLICY_AUTHENTICATOR_VAR",
     "CacheKeyError",
     "CacheKeyWords",
+    "binds_certificates",
     "check_cache_key",
     "credential_header",
     "mtls_ttl_hint",
@@ -83,6 +85,21 @@ def _authenticator(kind: str, environment: Mapping[str, str] | None) -> str | No
     return authenticator
 
 
+def binds_certificates(kind: str, environment: Mapping[str, str] | None) -> bool:
+    """Whether the ``kind`` function's JWT issuers bind tokens to the client certificate
+    (``certificate_binding`` ``optional`` or ``required``, RFC 8705; docs/jwt.md)."""
+    if environment is None or _authenticator(kind, environment) != "jwt_bearer":
+        return False
+    try:
+        entries = json.loads(environment.get("GATEHOUSE_JWT_ISSUERS") or "[]")
+    except ValueError:
+        return False  # the function refuses it at cold start
+    return isinstance(entries, list) and any(
+        isinstance(entry, dict) and entry.get("certificate_binding", "off") != "off"
+        for entry in entries
+    )
+
+
 def credential_header(kind: str, environment: Mapping[str, str]) -> str | None:
     """The header (lower case) the ``kind`` function reads its credential from, given its
     settings; ``None`` when it authenticates with the client certificate (or cannot tell)."""
@@ -110,6 +127,22 @@ def check_cache_key(
     function Lambda did not show). Raises :class:`CacheKeyError` when the key is known to be
     unsafe; returns a warning when it cannot be told, else ``None``.
     """
+    if binds_certificates(kind, environment):
+        # RFC 8705 tokens: the certificate is half the credential, and no cache key holds it.
+        if token:
+            raise CacheKeyError(
+                f"{function} binds tokens to the client certificate, and a TOKEN authorizer is "
+                "not given the certificate",
+                f"use a REQUEST authorizer (identity sources with the credential header) and "
+                f"{words.ttl} 0",
+            )
+        if ttl:
+            raise CacheKeyError(
+                f"{words.ttl} {ttl}: {function} binds tokens to the client certificate, which "
+                "API Gateway cannot key its cache on: a cached Allow would be replayed to a "
+                "stolen token sent without the certificate",
+                mtls_ttl_hint(words),
+            )
     if ttl == 0 or token:
         return None
     if kind == "mtls":

@@ -38,6 +38,8 @@ class Reason(StrEnum):
     EXPIRED = "Expired"
     NOT_YET_VALID = "NotYetValid"
     REVOKED = "Revoked"
+    UNBOUND_TOKEN = "UnboundToken"  # noqa: S105 - a reason name, not a secret
+    BINDING_MISMATCH = "BindingMismatch"
     UNKNOWN_CREDENTIAL = "UnknownCredential"
     UNTRUSTED_CERTIFICATE = "UntrustedCertificate"
     # Authorization

@@ -18,6 +18,7 @@ from authorizers.core.decision import Decision
 from authorizers.core.exceptions import AuthenticationError, ConfigurationError, Reason
 from authorizers.core.observability import logger
 from authorizers.core.request import Request
+from authorizers.jwt_bearer.binding import check_certificate_binding
 from authorizers.jwt_bearer.claims import VerifiedToken
 from authorizers.jwt_bearer.config import ISSUERS_VAR, JwtConfig, UnmatchedRoutes
 from authorizers.jwt_bearer.decide import decide
@@ -129,6 +130,12 @@ class JwtAuthorizer:
         """The verified, unrevoked token of ``request``; raises the core's 401 errors."""
         token = bearer_token(request.credential(self.config.header))
         verified = self.verifier.verify(token, request.deadline)
+        certificate = request.client_cert
+        check_certificate_binding(
+            verified.claims,
+            verified.profile.certificate_binding,
+            None if certificate is None else certificate.pem,
+        )
         if self._revocation is not None:
             ids = [
                 value

@@ -24,6 +24,7 @@ from authorizers.core.context import ContextError, validate_context
 from authorizers.core.exceptions import ConfigurationError
 from authorizers.core.routes import Match, RouteTemplate, RouteTemplateError
 from authorizers.core.settings_file import read_settings
+from authorizers.jwt_bearer.binding import CertificateBinding
 from authorizers.jwt_bearer.fetch import FetchError, check_url
 from authorizers.jwt_bearer.issuers import (
     IssuerKind,
@@ -48,6 +49,7 @@ _COMMON_KEYS: Final = frozenset(
         "required_groups",
         "groups_claim",
         "max_lifetime_seconds",
+        "certificate_binding",
     }
 )
 _OIDC_KEYS: Final = _COMMON_KEYS | {"issuer", "audiences"}
@@ -290,6 +292,12 @@ def _common(item: Mapping[str, Any], where: str, *, allow_loopback_http: bool) -
     ):
         raise _fail(ISSUERS_VAR, where, "'max_lifetime_seconds' must be a whole number 60..604800")
     common["max_lifetime_s"] = lifetime
+    binding = item.get("certificate_binding", "off")
+    if binding not in tuple(CertificateBinding):
+        raise _fail(
+            ISSUERS_VAR, where, "'certificate_binding' must be 'off', 'optional' or 'required'"
+        )
+    common["certificate_binding"] = CertificateBinding(binding)
     return common
 
 

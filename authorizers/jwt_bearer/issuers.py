@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
+from authorizers.jwt_bearer.binding import CertificateBinding
+
 COGNITO_POOL_ID: Final = re.compile(r"(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-\d)_[A-Za-z0-9]+")
 
 
@@ -47,6 +49,8 @@ class IssuerProfile:
     max_lifetime_s: int | None = None
     #: A JWKS document from configuration: a cold start needs no network.
     preloaded_jwks: dict[str, Any] | None = None
+    #: Certificate-bound tokens (RFC 8705): off, optional or required (binding.py).
+    certificate_binding: CertificateBinding = CertificateBinding.OFF
 
 
 def cognito_issuers(pool_id: str, formats: tuple[str, ...]) -> list[tuple[str, str]]:

@@ -40,7 +40,13 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from gatehouse.api_model import TOKEN_VALIDATION_REGEX
-from gatehouse.cache_key import CacheKeyError, CacheKeyWords, check_cache_key, credential_header
+from gatehouse.cache_key import (
+    CacheKeyError,
+    CacheKeyWords,
+    binds_certificates,
+    check_cache_key,
+    credential_header,
+)
 from gatehouse.cdk._code import TASK_ROOT, bundled_file, function_code
 from gatehouse.cdk._function import GatehouseFunction
 from gatehouse.cdk._settings_file import split_environment
@@ -240,7 +246,9 @@ class GatehouseAuthorizer(GatehouseFunction):
         return credential_header(self.kind, self.environment)
 
     def _default_ttl(self) -> cdk.Duration:
-        return _DEFAULT_TTL if self._credential() is not None else cdk.Duration.seconds(0)
+        if self._credential() is None or binds_certificates(self.kind, self.environment):
+            return cdk.Duration.seconds(0)  # the certificate is no cache key
+        return _DEFAULT_TTL
 
     def _check_cache(
         self, *, token: bool, sources: tuple[str, ...], ttl: int, words: CacheKeyWords
@@ -291,7 +299,8 @@ class GatehouseAuthorizer(GatehouseFunction):
         from gatehouse.attach_plan import parse_identity_source  # noqa: PLC0415 - pure
 
         credential = self._credential()
-        chosen = type or ("TOKEN" if self.kind == "jwt" else "REQUEST")
+        bound = binds_certificates(self.kind, self.environment)  # a TOKEN event has no cert
+        chosen = type or ("TOKEN" if self.kind == "jwt" and not bound else "REQUEST")
         if chosen == "TOKEN" and self.kind not in ("jwt", "policy"):
             raise UnsafeAuthorizerError(
                 f"{self.node.path}: a TOKEN authorizer passes only a bearer header; the "

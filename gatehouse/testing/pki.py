@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from authorizers.jwt_bearer.binding import certificate_thumbprint
+
 __all__ = ["Certificate", "Pki"]
 
 KeyKind = Literal["ec", "rsa2048", "rsa3072", "rsa1024"]
@@ -58,6 +60,12 @@ class Certificate:
     @property
     def key_pem(self) -> str:
         return _pem(self.key)
+
+    @property
+    def thumbprint(self) -> str:
+        """``x5t#S256`` (RFC 8705): what a token bound to this certificate carries in
+        ``cnf``, e.g. ``issuer.token(cnf={"x5t#S256": device.thumbprint})``."""
+        return certificate_thumbprint(self.pem)
 
     @property
     def serial(self) -> int:

@@ -278,3 +278,25 @@ def test_a_layer_that_would_fail_every_cold_start_is_refused_at_synth(
     stack = cdk.Stack(cdk.App(), "Team")
     with pytest.raises(LayerNotBuiltError, match=re.escape(problem)):
         GatehouseLayer(stack, "Gatehouse", directory=tmp_path)
+
+
+def test_an_authorizer_for_certificate_bound_tokens_is_request_uncached_by_default() -> None:
+    """Attack: a cached Allow (keyed on the token alone) replayed to a stolen bound token
+    sent without its certificate; a TOKEN authorizer, which is never given the certificate."""
+    stack, layer = _stack()
+    bound = oidc_issuer("https://idp.example.com/", ["orders-api"], certificate_binding="required")
+    jwt = JwtAuthorizer(stack, "Jwt", layer=layer, issuers=[bound], routes=RULES)
+    api = apigw.RestApi(stack, "Api")
+    api.root.add_resource("orders").add_method(
+        "GET", apigw.MockIntegration(), authorizer=jwt.rest_authorizer()
+    )
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::ApiGateway::Authorizer",
+        {"Type": "REQUEST", "AuthorizerResultTtlInSeconds": 0},
+    )
+    with pytest.raises(UnsafeAuthorizerError, match="cannot key its cache on"):
+        jwt.rest_authorizer(id="Cached", cache_ttl=cdk.Duration.seconds(60))
+    with pytest.raises(UnsafeAuthorizerError, match="TOKEN authorizer is not given"):
+        jwt.rest_authorizer(id="Token", type="TOKEN")
+    with pytest.raises(UnsafeAuthorizerError, match="cannot key its cache on"):
+        jwt.http_authorizer(apigwv2.HttpApi(stack, "Http"), cache_ttl=cdk.Duration.seconds(60))

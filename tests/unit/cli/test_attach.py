@@ -753,3 +753,25 @@ def _statement(condition: dict[str, Any] | None, **overrides: Any) -> dict[str, 
 )
 def test_statement_covers(statement, covers):
     assert statement_covers(statement, SOURCE) is covers
+
+
+def test_a_function_binding_tokens_to_certificates_is_not_attached_as_token_or_cached(world):
+    """Attack: a bound token stolen and sent without its certificate, let through by a TOKEN
+    authorizer (never given the certificate) or by a cached Allow keyed on the token alone."""
+    issuers = [
+        {
+            "type": "oidc",
+            "issuer": "https://login.example.test/",
+            "audiences": ["a"],
+            "algorithms": ["RS256"],
+            "certificate_binding": "required",
+        }
+    ]
+    world.lambda_.update_function_configuration(
+        FunctionName=world.function_arn,
+        Environment={"Variables": {"GATEHOUSE_JWT_ISSUERS": json.dumps(issuers)}},
+    )
+    error, hint = failed(world.run("--route", "GET /pets"), 2)
+    assert "TOKEN authorizer is not given the certificate" in error
+    assert "REQUEST authorizer" in hint
+    assert "gatehouse-jwt" not in world.authorizers()

@@ -1,0 +1,96 @@
+"""Certificate-bound access tokens (RFC 8705, section 3): the token holds, in its ``cnf``
+claim, the SHA-256 thumbprint (``x5t#S256``) of the client certificate it was issued to, and
+is accepted only over an mTLS connection with that certificate.
+
+Pure: the client certificate is the one API Gateway passed in the event (REST
+``identity.clientCert``, HTTP API ``authentication.clientCert``), already verified by the
+domain's truststore. Per issuer (``certificate_binding``):
+
+- ``off``: ``cnf`` is not read; the token is a bearer token;
+- ``optional``: a token with ``cnf.x5t#S256`` needs that certificate; one without is a
+  bearer token;
+- ``required``: every token needs ``cnf.x5t#S256`` and that certificate.
+
+In ``optional`` and ``required``, a token bound to a DPoP key (``cnf.jkt``, RFC 9449) is
+refused: a proof of possession this authorizer does not check is never skipped (a stolen
+DPoP token sent as Bearer stays stolen).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, Final
+
+from authorizers.core.exceptions import AuthenticationError, Reason
+
+__all__ = ["CertificateBinding", "certificate_thumbprint", "check_certificate_binding"]
+
+_THUMBPRINT: Final = re.compile(r"[A-Za-z0-9_-]{43}")  # base64url of 32 bytes, no padding
+_PEM: Final = re.compile(
+    r"\s*-----BEGIN CERTIFICATE-----\s*(?P<body>[A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----\s*"
+)
+
+
+class CertificateBinding(StrEnum):
+    OFF = "off"
+    OPTIONAL = "optional"
+    REQUIRED = "required"
+
+
+def certificate_thumbprint(pem: str) -> str:
+    """``x5t#S256`` of a PEM certificate: base64url (no padding) of the SHA-256 of its DER.
+
+    Raises ValueError when ``pem`` is not one PEM certificate (RFC 7468).
+    """
+    match = _PEM.fullmatch(pem)
+    if match is None:
+        raise ValueError("not one PEM certificate")
+    try:
+        der = base64.b64decode("".join(match["body"].split()), validate=True)
+    except binascii.Error:
+        raise ValueError("not one PEM certificate") from None
+    digest = hashlib.sha256(der).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def check_certificate_binding(
+    claims: Mapping[str, Any], mode: CertificateBinding, certificate_pem: str | None
+) -> None:
+    """Raises AuthenticationError unless the token may be used with this certificate.
+
+    ``UnboundToken``: ``required`` and the token names no certificate, or it is bound to a
+    DPoP key. ``BindingMismatch``: no client certificate, or another one. ``InvalidClaims``:
+    a malformed ``cnf``.
+    """
+    if mode is CertificateBinding.OFF:
+        return
+    cnf = claims.get("cnf")
+    if cnf is None:
+        if mode is CertificateBinding.REQUIRED:
+            raise AuthenticationError(Reason.UNBOUND_TOKEN)
+        return
+    if not isinstance(cnf, dict):
+        raise AuthenticationError(Reason.INVALID_CLAIMS)
+    if "jkt" in cnf:
+        raise AuthenticationError(Reason.UNBOUND_TOKEN)  # DPoP-bound: not proven here
+    expected = cnf.get("x5t#S256")
+    if expected is None:
+        if mode is CertificateBinding.REQUIRED:
+            raise AuthenticationError(Reason.UNBOUND_TOKEN)
+        return
+    if not isinstance(expected, str) or not _THUMBPRINT.fullmatch(expected):
+        raise AuthenticationError(Reason.INVALID_CLAIMS)
+    if certificate_pem is None:
+        raise AuthenticationError(Reason.BINDING_MISMATCH)
+    try:
+        presented = certificate_thumbprint(certificate_pem)
+    except ValueError:
+        raise AuthenticationError(Reason.BINDING_MISMATCH) from None
+    if not hmac.compare_digest(expected, presented):
+        raise AuthenticationError(Reason.BINDING_MISMATCH)

@@ -1,0 +1,174 @@
+"""Certificate-bound access tokens (RFC 8705, section 3): each attack they stop, by name.
+
+Driven through the testing kit as a user would: a JWT authorizer whose issuer sets
+``certificate_binding``, tokens carrying ``cnf.x5t#S256`` of a kit certificate, REST REQUEST
+and HTTP API events with the client certificate API Gateway passes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from authorizers.core.exceptions import AuthenticationError, ConfigurationError
+from authorizers.jwt_bearer.binding import (
+    CertificateBinding,
+    certificate_thumbprint,
+    check_certificate_binding,
+)
+from gatehouse.cache_key import CacheKeyError, binds_certificates, check_cache_key
+from gatehouse.testing import (
+    OidcIssuer,
+    Pki,
+    assert_allows,
+    assert_unauthorized,
+    authorizer,
+    build_event,
+)
+
+AUDIENCE = "orders-api"
+
+
+@pytest.fixture
+def issuer() -> OidcIssuer:
+    return OidcIssuer("https://login.example.test/")
+
+
+@pytest.fixture
+def pki() -> Pki:
+    return Pki()
+
+
+def gate(issuer: OidcIssuer, binding: str) -> Any:
+    settings = issuer.settings(audiences=[AUDIENCE], certificate_binding=binding)
+    return authorizer("jwt", jwt_issuers=[settings], http=issuer)
+
+
+def event(token: str, pem: str | None, kind: str = "rest_request") -> dict[str, Any]:
+    return build_event(kind, "GET /orders/7", authorization=f"Bearer {token}", client_cert_pem=pem)
+
+
+def test_the_thumbprint_is_base64url_sha256_of_the_der(pki):
+    device = pki.client("till-1")
+    der = device.certificate.public_bytes(serialization.Encoding.DER)
+    expected = base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode()
+    assert device.thumbprint == certificate_thumbprint(device.pem) == expected
+    assert len(expected) == 43
+
+
+@pytest.mark.parametrize("kind", ["rest_request", "http_v2", "http_v1"])
+def test_a_bound_token_is_allowed_with_its_own_certificate(issuer, pki, kind):
+    device = pki.client("till-1")
+    token = issuer.token(aud=AUDIENCE, cnf={"x5t#S256": device.thumbprint})
+    assert_allows(gate(issuer, "required")(event(token, device.pem, kind)))
+
+
+@pytest.mark.parametrize("binding", ["optional", "required"])
+def test_a_stolen_bound_token_with_another_certificate_is_refused(issuer, pki, binding):
+    # The attack: a token copied from till-1, replayed by till-2 (also trusted by the domain).
+    owner, thief = pki.client("till-1"), pki.client("till-2")
+    token = issuer.token(aud=AUDIENCE, cnf={"x5t#S256": owner.thumbprint})
+    answer = gate(issuer, binding)(event(token, thief.pem))
+    assert_unauthorized(answer, reason="BindingMismatch")
+
+
+def test_a_stolen_bound_token_sent_without_any_certificate_is_refused(issuer, pki):
+    # The attack: the same token over a connection without mTLS (another domain, or the
+    # default execute-api endpoint left enabled).
+    owner = pki.client("till-1")
+    token = issuer.token(aud=AUDIENCE, cnf={"x5t#S256": owner.thumbprint})
+    assert_unauthorized(gate(issuer, "optional")(event(token, None)), reason="BindingMismatch")
+
+
+def test_required_refuses_a_plain_bearer_token(issuer, pki):
+    device = pki.client("till-1")
+    token = issuer.token(aud=AUDIENCE)  # no cnf: whoever holds it could use it
+    assert_unauthorized(gate(issuer, "required")(event(token, device.pem)), reason="UnboundToken")
+    assert_allows(gate(issuer, "optional")(event(token, device.pem)))
+
+
+def test_a_dpop_bound_token_sent_as_bearer_is_refused(issuer, pki):
+    # The attack: a token bound to a DPoP key (RFC 9449) used without its proof.
+    device = pki.client("till-1")
+    token = issuer.token(aud=AUDIENCE, cnf={"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"})
+    assert_unauthorized(gate(issuer, "optional")(event(token, device.pem)), reason="UnboundToken")
+
+
+@pytest.mark.parametrize(
+    "cnf",
+    [
+        "x5t",  # not an object
+        {"x5t#S256": 42},
+        {"x5t#S256": "too-short"},
+        {"x5t#S256": "A" * 42 + "="},  # padded
+    ],
+)
+def test_a_malformed_confirmation_is_invalid_claims(issuer, pki, cnf):
+    device = pki.client("till-1")
+    token = issuer.token(aud=AUDIENCE, cnf=cnf)
+    assert_unauthorized(gate(issuer, "optional")(event(token, device.pem)), reason="InvalidClaims")
+
+
+def test_off_reads_no_confirmation(issuer, pki):
+    owner, other = pki.client("till-1"), pki.client("till-2")
+    token = issuer.token(aud=AUDIENCE, cnf={"x5t#S256": owner.thumbprint})
+    assert_allows(gate(issuer, "off")(event(token, other.pem)))  # documented: a bearer token
+
+
+def test_an_unparsable_certificate_never_matches():
+    claims = {"cnf": {"x5t#S256": "A" * 43}}
+    with pytest.raises(AuthenticationError, match="BindingMismatch"):
+        check_certificate_binding(claims, CertificateBinding.REQUIRED, "not a pem")
+
+
+def test_an_unknown_binding_mode_is_refused_at_cold_start(issuer):
+    settings = issuer.settings(audiences=[AUDIENCE], certificate_binding="maybe")
+    with pytest.raises(ConfigurationError, match="'certificate_binding' must be"):
+        authorizer("jwt", jwt_issuers=[settings], http=issuer)
+
+
+# --- caching stays safe -----------------------------------------------------------------------
+
+BOUND = {
+    "GATEHOUSE_JWT_ISSUERS": '[{"type": "oidc", "issuer": "https://login.example.test/", '
+    '"audiences": ["a"], "algorithms": ["RS256"], "certificate_binding": "required"}]'
+}
+
+
+def test_binding_is_read_from_the_jwt_and_policy_functions_settings():
+    assert binds_certificates("jwt", BOUND)
+    assert binds_certificates("policy", {**BOUND, "GATEHOUSE_POLICY_AUTHENTICATOR": "jwt_bearer"})
+    assert not binds_certificates("policy", {**BOUND, "GATEHOUSE_POLICY_AUTHENTICATOR": "mtls"})
+    assert not binds_certificates("jwt", {"GATEHOUSE_JWT_ISSUERS": "[]"})
+
+
+def test_a_cached_authorizer_for_bound_tokens_is_refused():
+    # The attack: API Gateway replays the cached Allow of the owner's request to a thief
+    # sending the same token with no certificate (the cache key is the token alone).
+    with pytest.raises(CacheKeyError, match="cannot key its cache on"):
+        check_cache_key(
+            kind="jwt",
+            function="jwt",
+            token=False,
+            identity_sources=("method.request.header.Authorization",),
+            ttl=300,
+            environment=BOUND,
+        )
+
+
+def test_a_token_authorizer_for_bound_tokens_is_refused():
+    # A TOKEN authorizer's event carries no client certificate: every bound token would fail,
+    # or, with binding off by mistake, pass as a bearer token.
+    with pytest.raises(CacheKeyError, match="TOKEN authorizer is not given the certificate"):
+        check_cache_key(
+            kind="jwt",
+            function="jwt",
+            token=True,
+            identity_sources=("method.request.header.Authorization",),
+            ttl=0,
+            environment=BOUND,
+        )
