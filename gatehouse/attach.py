@@ -115,6 +115,7 @@ def _method_steps(
     names: dict[str, str],
     *,
     replace: bool,
+    api_keys: bool,
 ) -> tuple[list[MethodSwitch], list[Step]]:
     def ours(method: ApiMethod) -> bool:
         return (
@@ -131,7 +132,7 @@ def _method_steps(
             hint="pass --replace to switch them to this authorizer, or narrow --route",
             code=ExitCode.CONFLICT,
         )
-    wants_key = spec.kind == "apikey"
+    wants_key = spec.kind == "apikey" and api_keys  # an HTTP API has no API keys
     switches: list[MethodSwitch] = []
     steps: list[Step] = []
     for method in guarded:
@@ -185,7 +186,7 @@ def _build_plan(
             if unmatched
             else "only OPTIONS methods matched, and they are never switched"
         )
-        hint = f"{'routes' if api.tracks_pending else 'methods'} of the API: {shown}"
+        hint = f"{api.item}s of the API: {shown}"
         if unmatched and unmatched[0].method == "ANY":
             hint = "ANY matches only API Gateway's ANY method; '*' matches every method. " + hint
         raise CliError(what, hint=hint, code=ExitCode.USAGE)
@@ -229,12 +230,13 @@ def _build_plan(
         )
 
     switches, method_steps = _method_steps(
-        spec, authorizer_id, guarded, preflight, names, replace=replace
+        spec, authorizer_id, guarded, preflight, names, replace=replace, api_keys=api.has_api_keys
     )
     auto = api.auto_deploys(stage_info)
-    record, record_step = _record(
-        api, spec, existing, switches, warnings, pending=bool(switches) and not auto
+    in_use = authorizer_id is not None and any(
+        m.authorization_type == "CUSTOM" and m.authorizer_id == authorizer_id for m in methods
     )
+    record, record_step = _record(api, spec, existing, switches, warnings, in_use=in_use)
     steps = [authorizer_step, *([record_step] if record_step else []), permission, *method_steps]
     stale = [] if switches else api.stale(spec, guarded, stage_info, record)
     if switches and auto:
@@ -271,21 +273,20 @@ def _record(
     switches: Sequence[MethodSwitch],
     warnings: list[str],
     *,
-    pending: bool,
+    in_use: bool,
 ) -> tuple[AttachRecord | None, Step | None]:
     """What to record for ``gatehouse detach`` (None: nothing, detach will refuse it), and the
     step that updates an existing record (None when the record is written at creation or
-    unchanged). ``pending``: the switches leave a deployment to make (recorded where the API
-    cannot tell, so a stopped run is finished by the next)."""
+    unchanged). Where the record lists deployed stages, new switches empty that list.
+    ``in_use``: some method is on the existing authorizer already."""
     limit = api.max_record_chars
     too_long = (
         f"the record of what the methods were would exceed {limit} characters: "
         f"gatehouse detach will not undo this attach of {spec.name}; attach fewer routes per "
         "--name to keep it undoable"
     )
-    mark = pending and api.tracks_pending
     if existing is None:
-        record = AttachRecord(kind=spec.kind, pending=mark).with_switches(switches)
+        record = AttachRecord(kind=spec.kind).with_switches(switches)
         if len(record.encode()) > limit:
             warnings.append(too_long)
             return None, None
@@ -298,6 +299,16 @@ def _record(
             hint="pass another --name, or restore its methods by hand (docs/attach.md)",
             code=ExitCode.CONFLICT,
         ) from None
+    if before is None and api.tracks_deployments and not in_use:
+        # Kept apart from the authorizer, the record can be missing only because a run
+        # stopped between creating the two; nothing uses the authorizer yet, so adopt it.
+        adopted = AttachRecord(kind=spec.kind).with_switches(switches)
+        if len(adopted.encode()) > limit:
+            warnings.append(too_long)
+            return None, None
+        return adopted, Step(
+            "change", f"record what the {api.item}s were for authorizer {spec.name} (for detach)"
+        )
     if before is None:
         warnings.append(
             f"authorizer {spec.name} ({existing['id']}) was not made by gatehouse attach: "
@@ -311,8 +322,8 @@ def _record(
             code=ExitCode.CONFLICT,
         )
     after = before.with_switches(switches)
-    if mark:
-        after = dataclasses.replace(after, pending=True)
+    if switches and api.tracks_deployments:
+        after = dataclasses.replace(after, deployed=frozenset())  # every stage owes it again
     if after == before:
         return after, None
     if len(after.encode()) > limit:
@@ -357,8 +368,10 @@ def _apply(api: GatewayApi, plan: Plan, stage: str) -> None:
             else f"gatehouse attach: {spec.name}, deploying earlier changes",
         )
         _say(f"deployed {deployment} to stage {stage}")
-        if plan.record is not None and plan.record.pending:
-            api.write_record(authorizer_id, dataclasses.replace(plan.record, pending=False))
+    if api.tracks_deployments and plan.record is not None and (plan.deploy or plan.switches):
+        # What this stage now serves (an automatic stage too): a rerun finds nothing owed.
+        deployed = plan.record.deployed | {stage}
+        api.write_record(authorizer_id, dataclasses.replace(plan.record, deployed=deployed))
 
 
 @click.command()

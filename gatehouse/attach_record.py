@@ -18,8 +18,9 @@ the same path keeps it), what that method was before:
 - ``scopes``: (HTTP) the authorization scopes of a JWT route, which API Gateway accepts only
   with JWT authorization, so attach clears them and detach puts them back;
 - ``keyed``: (apikey kind) those that already required an API key, left on by detach;
-- ``pending``: (HTTP stage without automatic deployment) routes were switched and the stage
-  not yet deployed: the next attach deploys it.
+- ``deployed``: (HTTP) the stages deployed since attach last switched routes; a stage without
+  automatic deployment that is not listed still serves the routes as they were, so the next
+  attach with that ``--stage`` deploys it (a stopped run, or another stage, is finished).
 
 The invoke statement needs no record: attach names the one it adds ``gatehouse-attach-API_ID``
 and detach removes only that one, once no authorizer of the API calls the function.
@@ -67,6 +68,7 @@ _KINDS: Final = frozenset(get_args(AuthorizerName))
 _ROUTE: Final = re.compile(r"[A-Z]+ /[^\s]*|\$default")
 _PRIOR: Final = re.compile(r"AWS_IAM|(?:CUSTOM|COGNITO_USER_POOLS|JWT) [A-Za-z0-9]{1,64}")
 _SCOPE: Final = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,256}")  # RFC 6749 section 3.3
+_STAGE: Final = re.compile(r"[A-Za-z0-9_$.-]{1,128}")
 _MAX_SCOPES: Final = 50
 
 
@@ -86,7 +88,7 @@ class AttachRecord:
     was: Mapping[str, str] = field(default_factory=dict)
     keyed: frozenset[str] = frozenset()
     scopes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    pending: bool = False
+    deployed: frozenset[str] = frozenset()
 
     def encode(self) -> str:
         document: dict[str, object] = {
@@ -98,8 +100,8 @@ class AttachRecord:
         }
         if self.scopes:
             document["scopes"] = {k: list(v) for k, v in sorted(self.scopes.items())}
-        if self.pending:
-            document["pending"] = True
+        if self.deployed:
+            document["deployed"] = sorted(self.deployed)
         return MARKER + json.dumps(document, separators=(",", ":"))
 
     def to_tags(self, authorizer_id: str) -> dict[str, str] | None:
@@ -170,9 +172,11 @@ class AttachRecord:
         former = cast(dict[str, str], was)
         keyed_routes = frozenset(cast(list[str], keyed))
         scopes = _scopes(document.get("scopes", {}))
-        pending = document.get("pending", False)
-        if not isinstance(pending, bool):
-            raise RecordError("the record's pending flag is malformed")
+        deployed = document.get("deployed", [])
+        if not isinstance(deployed, list) or not all(
+            isinstance(stage, str) and _STAGE.fullmatch(stage) for stage in deployed
+        ):
+            raise RecordError("the record's deployed stages are malformed")
         if not set(former) <= routes or not keyed_routes <= routes or not set(scopes) <= routes:
             raise RecordError("the record describes methods it did not switch")
         return cls(
@@ -181,11 +185,16 @@ class AttachRecord:
             was=dict(former),
             keyed=keyed_routes,
             scopes=scopes,
-            pending=pending,
+            deployed=frozenset(deployed),
         )
 
     def with_switches(self, switches: Iterable[MethodSwitch]) -> AttachRecord:
-        """This record plus what ``switches`` are about to change (their methods as now)."""
+        """This record plus what ``switches`` are about to change (their methods as now).
+
+        A method already recorded but no longer on the authorizer (a detach stopped half way,
+        then the method changed by hand) is recorded again as it is now, so a later detach
+        restores that, never an older state that could be more open.
+        """
         switched = set(self.switched)
         was = dict(self.was)
         keyed = set(self.keyed)
@@ -193,9 +202,12 @@ class AttachRecord:
         for switch in switches:
             method = switch.method
             key = method_key(method)
-            if not switch.set_authorizer or key in switched:
+            if not switch.set_authorizer:
                 continue  # already on this authorizer: recorded when it was switched
             switched.add(key)
+            was.pop(key, None)
+            scopes.pop(key, None)
+            keyed.discard(key)
             if method.authorization_type != "NONE":
                 prior = method.authorization_type
                 if method.authorization_type in ("CUSTOM", "COGNITO_USER_POOLS", "JWT"):

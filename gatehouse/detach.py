@@ -110,6 +110,7 @@ def _restores(
     authorizer_id: str,
     methods: Sequence[ApiMethod],
     authorizers: Mapping[str, str],
+    api: GatewayApi,
 ) -> tuple[list[Restore], list[Step]]:
     restores: list[Restore] = []
     steps: list[Step] = []
@@ -120,10 +121,10 @@ def _restores(
     if unknown:
         # Put there by hand (or re-created): what it was before is not ours to know.
         raise CliError(
-            f"{len(unknown)} method(s) on the authorizer were not switched by attach: "
+            f"{len(unknown)} {api.item}(s) on the authorizer were not switched by attach: "
             + ", ".join(unknown),
-            hint="move them to the authorization they should have (aws apigateway "
-            "update-method), then run detach again; it never guesses and never opens a method",
+            hint=f"move them to the authorization they should have ({api.update_command}), "
+            f"then run detach again; it never guesses and never opens a {api.item}",
             code=ExitCode.CONFLICT,
         )
     missing = []
@@ -149,10 +150,10 @@ def _restores(
         steps.append(Step("change", text))
     if missing:
         raise CliError(
-            f"{len(missing)} method(s) were on authorizers that no longer exist: "
+            f"{len(missing)} {api.item}(s) were on authorizers that no longer exist: "
             + ", ".join(missing),
             hint="putting them to NONE would open them: switch them to an authorizer by hand "
-            "first (aws apigateway update-method), then run detach again",
+            f"first ({api.update_command}), then run detach again",
             code=ExitCode.CONFLICT,
         )
     return restores, steps
@@ -181,7 +182,7 @@ def build_plan(api: GatewayApi, *, name: str, stage: str) -> DetachPlan:
     record = _record_of(api, authorizer, name)
     names = {str(a["id"]): str(a.get("name")) for a in authorizers}
     methods = api.methods()
-    restores, steps = _restores(record, authorizer_id, methods, names)
+    restores, steps = _restores(record, authorizer_id, methods, names, api)
     # Always, while the authorizer exists: a run stopped before its deployment is finished by
     # the next (the deployment summary would not show a CUSTOM -> CUSTOM restore).
     deploy = not api.auto_deploys(stage_info)

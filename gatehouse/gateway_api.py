@@ -47,8 +47,14 @@ class GatewayApi(ABC):
     label: str = "API"
     #: The longest attach record the API can keep (gatehouse.attach_record).
     max_record_chars: int = 0
-    #: Whether the record says a deployment is pending (where nothing else can tell).
-    tracks_pending: bool = False
+    #: Whether the record lists the stages deployed since the last switch (where the API
+    #: itself cannot tell what a stage serves).
+    tracks_deployments: bool = False
+    #: Whether the API has API keys (REST: ``apiKeyRequired`` on methods).
+    has_api_keys: bool = False
+    #: What its methods are called, and the command that changes one (for hints).
+    item: str = "method"
+    update_command: str = "aws apigateway update-method"
 
     def __init__(self, settings: Settings, api_id: str) -> None:
         self.api_id = api_id

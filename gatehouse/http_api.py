@@ -76,7 +76,9 @@ class HttpApi(GatewayApi):
 
     label = "HTTP API"
     max_record_chars = MAX_TAG_RECORD_CHARS
-    tracks_pending = True
+    tracks_deployments = True
+    item = "route"
+    update_command = "aws apigatewayv2 update-route"
 
     def __init__(self, settings: Settings, api_id: str) -> None:
         super().__init__(settings, api_id)
@@ -182,9 +184,12 @@ class HttpApi(GatewayApi):
         stage: Mapping[str, Any],
         record: AttachRecord | None,
     ) -> list[ApiMethod]:
-        """Routes switched by a run that stopped before deploying: the record says so."""
+        """Routes switched since this stage was last deployed (a run that stopped before
+        deploying, or an attach made with another --stage): the record says so."""
         del spec
-        if record is None or not record.pending or self.auto_deploys(stage):
+        if record is None or self.auto_deploys(stage):
+            return []
+        if stage.get("stageName") in record.deployed:
             return []
         return [m for m in guarded if method_key(m) in record.switched]
 

@@ -32,6 +32,7 @@ class RestApi(GatewayApi):
 
     label = "REST API"
     max_record_chars = MAX_RECORD_CHARS
+    has_api_keys = True
 
     def __init__(self, settings: Settings, api_id: str) -> None:
         super().__init__(settings, api_id)

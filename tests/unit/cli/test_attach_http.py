@@ -400,7 +400,7 @@ def test_a_record_round_trips_through_tags_within_api_gateway_limits():
         switched=frozenset({"GET /a/{id}", "$default", "ANY /b/{proxy+}"}),
         was={"GET /a/{id}": "JWT abc123"},
         scopes={"GET /a/{id}": ("orders/read", "orders/write")},
-        pending=True,
+        deployed=frozenset({"prod", "$default"}),
     )
     tags = record.to_tags("auth1")
     assert tags is not None
@@ -437,3 +437,71 @@ def test_malformed_scopes_are_record_errors():
     bad = text[:-1] + ',"scopes":{"GET /a":["has space"]}}'
     with pytest.raises(RecordError):
         AttachRecord.decode(bad)
+
+
+# --- from review: reruns settle, every stage is deployed, a stopped run is adopted ----------------
+
+
+def test_an_apikey_attach_settles_and_never_claims_an_api_key_requirement(world):
+    first = world.attach("--route", "GET /orders", kind="apikey")
+    assert first.exit_code == 0, first.output
+    assert "apiKeyRequired" not in first.stdout  # HTTP APIs have no API keys
+    again = world.attach("--route", "GET /orders", kind="apikey")
+    assert "nothing to do" in again.stderr, again.output
+
+
+def test_each_stage_without_auto_deploy_is_deployed_once_whatever_the_order(monkeypatch):
+    # What it stops: "nothing to do" while a stage still serves the routes unguarded, because
+    # another stage's deployment was taken for this one's.
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        world = HttpWorld(auto_deploy=False)
+        world.v2.create_stage(ApiId=world.api_id, StageName="dev", AutoDeploy=False)
+        real = HttpApi.deploy
+
+        def stop(self: HttpApi, stage: str, description: str) -> str:
+            raise CliError("deploying: interrupted", hint="retry", code=ExitCode.AWS)
+
+        monkeypatch.setattr(HttpApi, "deploy", stop)
+        assert world.attach("--route", "GET /orders").exit_code == ExitCode.AWS  # prod owed
+        monkeypatch.setattr(HttpApi, "deploy", real)
+        dev = world.cli("attach", "--kind", "jwt", "--function-arn", world.function_arn,
+                        "--route", "GET /orders", "--stage", "dev")  # fmt: skip
+        assert "+ deploy stage dev" in dev.stdout, dev.output
+        prod = world.attach("--route", "GET /orders")
+        assert "+ deploy stage prod" in prod.stdout, prod.output
+        assert world.deployments() == 2
+        assert "nothing to do" in world.attach("--route", "GET /orders").stderr
+
+
+def test_an_authorizer_left_without_its_record_by_a_killed_run_is_adopted(world, monkeypatch):
+    # What it stops: a run killed between CreateAuthorizer and TagResource leaving routes that
+    # detach can never undo.
+    def killed(self: HttpApi, authorizer_id: str, record: AttachRecord) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(HttpApi, "write_record", killed)
+    assert world.attach("--route", "GET /orders").exit_code != 0  # click: "Aborted!"
+    monkeypatch.undo()
+    for owner, name, replacement in moto_gaps.patches():
+        monkeypatch.setattr(owner, name, replacement, raising=False)
+    assert "gatehouse-jwt" in world.authorizers()  # left behind, no record, no route on it
+    result = world.attach("--route", "GET /orders")
+    assert result.exit_code == 0, result.output
+    assert "~ record what the routes were for authorizer gatehouse-jwt (for detach)" in lines(
+        result
+    )
+    before_attach = {"GET /orders": ("NONE", None, ())}
+    assert world.detach().exit_code == 0
+    assert {k: v for k, v in world.state()[0].items() if k == "GET /orders"} == before_attach
+
+
+def test_a_route_hardened_after_a_stopped_detach_is_recorded_again_as_it_is(world):
+    # What it stops: a re-attach keeping the record's old NONE for a route hardened meanwhile,
+    # so the next detach would open it.
+    assert world.attach("--route", "GET /orders").exit_code == 0
+    route = world.route_ids["GET /orders"]
+    world.v2.update_route(ApiId=world.api_id, RouteId=route, AuthorizationType="AWS_IAM")
+    assert world.attach("--route", "GET /orders", "--replace").exit_code == 0
+    assert world.detach().exit_code == 0
+    assert world.routes()["GET /orders"]["AuthorizationType"] == "AWS_IAM"
