@@ -13,7 +13,9 @@ customization of the response's own type wins, else one of ``DEFAULT_4XX`` or ``
 by status; it may set the status code, headers (a quoted literal, or a request header, query
 string, path parameter, stage variable or ``$context`` value) and an ``application/json`` body
 template (``$context.error.message``, ``$context.error.messageString``,
-``$context.authorizer.<key>``, ``$context.requestId``... resolved; anything else empty).
+``$context.authorizer.<key>``, ``$context.requestId``... substituted as raw text, as API
+Gateway does; another ``$context`` value empty; ``$util``, ``$input`` and ``$stageVariables``
+are not evaluated). A request path parameter is empty here.
 """
 
 from __future__ import annotations
@@ -92,6 +94,8 @@ _HEADER_SOURCE: Final = re.compile(
     r"|context\.[A-Za-z0-9_.]+"
 )
 _TEMPLATE_VAR: Final = re.compile(r"\$context\.([A-Za-z0-9_.]+)")
+_HEADER_NAME: Final = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")  # RFC 9110 token
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +113,14 @@ class CustomResponse:
 
     def __post_init__(self) -> None:
         for name, value in self.headers:
+            if not _HEADER_NAME.fullmatch(name):
+                raise ValueError(f"header name {name!r} is not a token")
             literal = len(value) >= 2 and value[0] == value[-1] == "'"
             if not literal and not _HEADER_SOURCE.fullmatch(value):
                 raise ValueError(
                     f"header {name}: {value!r} is neither a quoted literal nor a request value"
                 )
-        if self.status_code is not None and not 100 <= self.status_code <= 599:
+        if self.status_code is not None and not 200 <= self.status_code <= 599:
             raise ValueError(f"status code {self.status_code} is not an HTTP status")
 
 
@@ -154,6 +160,8 @@ def customize(
     headers = list(answer.headers)
     for name, value in custom.headers:
         text = value[1:-1] if value.startswith("'") else values.lookup(value)
+        # A request value copied into a header must not split the response (CR LF).
+        text = _CONTROL.sub("", text)
         headers = [(n, v) for n, v in headers if n.lower() != name.lower()]
         headers.append((name, text))
     body = answer.body
@@ -164,8 +172,14 @@ def customize(
         quoted = json.dumps(message)  # $context.error.messageString: already a JSON string
 
         def substitute(found: re.Match[str]) -> str:
+            # As API Gateway does: raw text (a JSON template quotes it, or uses messageString).
             name = found[1]
-            return quoted if name == "error.messageString" else _template_value(context.get(name))
+            if name == "error.messageString":
+                return quoted
+            value = context.get(name)
+            if isinstance(value, bool):
+                return "true" if value else "false"
+            return "" if value is None else str(value)
 
         body = _TEMPLATE_VAR.sub(substitute, custom.template).encode("utf-8")
     return HttpAnswer(custom.status_code or answer.status, tuple(headers), body)

@@ -160,12 +160,21 @@ def _from_assembly(directory: Path, stack: str | None) -> LoadedTemplate:
                 f"{sorted(s.stack_name for s in stacks)[0]}",
             )
         chosen = matches[0]
-    return _load_stack(chosen, stacks, seen=frozenset())
+    return _load_stack(chosen, stacks, seen=frozenset(), loaded={})
 
 
 def _load_stack(
-    artifact: _StackArtifact, stacks: list[_StackArtifact], *, seen: frozenset[str]
+    artifact: _StackArtifact,
+    stacks: list[_StackArtifact],
+    *,
+    seen: frozenset[str],
+    loaded: dict[tuple[Path, str], LoadedTemplate],
 ) -> LoadedTemplate:
+    """The stack and, once each, the stacks it depends on (``loaded``: by assembly and id, so
+    a stack two others depend on is one object)."""
+    done = loaded.get((artifact.directory, artifact.artifact_id))
+    if done is not None:
+        return done
     spec, directory = artifact.spec, artifact.directory
     properties = spec.get("properties") or {}
     template_file = directory / str(
@@ -186,12 +195,16 @@ def _load_stack(
                 None,
             )
             if other is not None and other.artifact_id not in seen:
-                loaded = _load_stack(other, stacks, seen=seen | {artifact.artifact_id})
-                dependencies[loaded.stack_name] = loaded
+                dependency_template = _load_stack(
+                    other, stacks, seen=seen | {artifact.artifact_id}, loaded=loaded
+                )
+                dependencies[dependency_template.stack_name] = dependency_template
     if not assets:
         assets = _assets(directory / f"{artifact.artifact_id}.assets.json", directory)
     template = _template(template_file, artifact.stack_name, region, account, assets)
-    return dataclasses.replace(template, dependencies=dependencies)
+    template = dataclasses.replace(template, dependencies=dependencies)
+    loaded[artifact.directory, artifact.artifact_id] = template
+    return template
 
 
 def _environment(text: str) -> tuple[str | None, str | None]:

@@ -134,7 +134,13 @@ def read_app(template: LoadedTemplate, *, region: str, account: str) -> Template
 
 
 class _Reader:
-    def __init__(self, template: LoadedTemplate, region: str, account: str) -> None:
+    def __init__(
+        self,
+        template: LoadedTemplate,
+        region: str,
+        account: str,
+        readers: dict[str, _Reader] | None = None,
+    ) -> None:
         self.template = template
         self.resources = template.resources
         self.stack = template.stack_name
@@ -143,8 +149,11 @@ class _Reader:
         self.account = account
         # The stacks it depends on (a stage's other stacks): their outputs answer its
         # Fn::GetStackOutput, and their tables and buckets are made with it.
+        #: Every stack read for this one, by name: a stack two others depend on is read once.
+        self.readers = readers if readers is not None else {}
+        self.readers[self.stack] = self
         self.dependencies = {
-            name: _Reader(dependency, region, account)
+            name: self.readers.get(name) or _Reader(dependency, region, account, self.readers)
             for name, dependency in template.dependencies.items()
         }
         self.resolver.stacks.update({n: r.resolver for n, r in self.dependencies.items()})
@@ -366,22 +375,21 @@ class _Reader:
         return self._asset(logical, content.get("S3Key"), "the layer's content")
 
     def _buckets(self) -> dict[str, str]:
-        """Logical id (``stack/logical`` for a dependency's) -> bucket name."""
-        buckets = {
-            f"{name}/{logical}": bucket
-            for name, reader in self.dependencies.items()
-            for logical, bucket in reader._buckets().items()
+        """Logical id (``stack/logical`` for a dependency's) -> bucket name, each once."""
+        return {
+            logical if reader is self else f"{reader.stack}/{logical}": reader.resolver.refs[
+                logical
+            ]
+            for reader in self.readers.values()
+            for logical, _ in reader._of_type("AWS::S3::Bucket")
         }
-        buckets.update(
-            {
-                logical: self.resolver.refs[logical]
-                for logical, _ in self._of_type("AWS::S3::Bucket")
-            }
-        )
-        return buckets
 
     def _tables(self) -> list[TableSpec]:
-        tables = [t for reader in self.dependencies.values() for t in reader._tables()]
+        """The tables of this stack and of every stack it depends on, each once."""
+        return [t for reader in self.readers.values() for t in reader._own_tables()]
+
+    def _own_tables(self) -> list[TableSpec]:
+        tables: list[TableSpec] = []
         for logical, properties in self._of_type(
             "AWS::DynamoDB::Table", "AWS::DynamoDB::GlobalTable"
         ):
@@ -504,6 +512,12 @@ class _Reader:
             if self._value(logical, properties.get("RestApiId"), "RestApiId") != api_id:
                 continue
             kind = str(self._value(logical, properties.get("ResponseType"), "ResponseType"))
+            if kind in found:
+                raise self._fail(
+                    logical,
+                    f"a second gateway response of type {kind} for this API",
+                    "API Gateway keeps one per type: remove one",
+                )
             if kind not in RESPONSE_TYPES:
                 raise self._fail(
                     logical,
@@ -513,6 +527,15 @@ class _Reader:
             parameters = self._value(
                 logical, properties.get("ResponseParameters") or {}, "ResponseParameters"
             )
+            templates = self._value(
+                logical, properties.get("ResponseTemplates") or {}, "ResponseTemplates"
+            )
+            if not isinstance(templates, dict) or not isinstance(parameters, dict):
+                raise self._fail(
+                    logical,
+                    "ResponseParameters and ResponseTemplates are objects",
+                    "fix the gateway response",
+                )
             other = [key for key in parameters if not key.startswith("gatewayresponse.header.")]
             if other:
                 raise self._fail(
@@ -520,9 +543,6 @@ class _Reader:
                     f"response parameter {other[0]} is not emulated",
                     "local mode sets gateway response headers (gatewayresponse.header.NAME)",
                 )
-            templates = self._value(
-                logical, properties.get("ResponseTemplates") or {}, "ResponseTemplates"
-            )
             status = properties.get("StatusCode")
             try:
                 found[kind] = CustomResponse(

@@ -432,7 +432,7 @@ def _issuer_notes(app: TemplateApp, jwks: Mapping[str, object]) -> Iterator[str]
         for entry in entries if isinstance(entries, list) else ():
             names = _entry_issuers(entry)
             issuers.update(names)
-            if "jwks" not in entry and not set(names) & set(jwks):
+            if isinstance(entry, dict) and "jwks" not in entry and not set(names) & set(jwks):
                 remote.update(names)
     for issuer in sorted(remote):
         yield (

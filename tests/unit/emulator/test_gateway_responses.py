@@ -119,7 +119,7 @@ def test_a_template_reads_the_error_message_request_values_and_the_deny_context(
     custom = CustomResponse(
         headers=(("X-Request", "method.request.header.X-Trace"),), template=template
     )
-    deny = policy("Deny", context={"reason": 'no "quotes"'})
+    deny = policy("Deny", context={"reason": "a&b <raw>"})
     harness = Harness(gateway_responses={"ACCESS_DENIED": custom}, handlers={"tok": lambda e: deny})
     response = harness.request("/profile", headers={"Authorization": TOKEN, "X-Trace": "t-1"})
     assert response.status_code == 403
@@ -127,13 +127,25 @@ def test_a_template_reads_the_error_message_request_values_and_the_deny_context(
     assert body(response) == {
         "error": "User is not authorized to access this resource with an explicit deny",
         "type": "ACCESS_DENIED",
-        "reason": 'no "quotes"',
+        "reason": "a&b <raw>",  # substituted as raw text, as API Gateway does
         "unknown": "",
     }
+
+
+def test_a_request_value_cannot_split_the_response_into_two_headers():
+    # The attack: CR LF in a query string copied into a header sets a header of the caller's.
+    custom = CustomResponse(headers=(("X-Q", "method.request.querystring.q"),))
+    harness = Harness(gateway_responses={"DEFAULT_4XX": custom})
+    response = harness.request("/profile", query="q=a%0d%0aSet-Cookie:%20s=1")
+    assert response.status_code == 401
+    assert "Set-Cookie" not in response.headers
+    assert response.headers["X-Q"] == "aSet-Cookie: s=1"
 
 
 def test_a_header_value_api_gateway_would_refuse_is_refused():
     with pytest.raises(ValueError, match="neither a quoted literal nor a request value"):
         CustomResponse(headers=(("X", "unquoted"),))
     with pytest.raises(ValueError, match="not an HTTP status"):
-        CustomResponse(status_code=99)
+        CustomResponse(status_code=101)  # a 1xx final answer breaks the exchange
+    with pytest.raises(ValueError, match="is not a token"):
+        CustomResponse(headers=(("Bad Name:", "'x'"),))

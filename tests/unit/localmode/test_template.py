@@ -3,12 +3,13 @@ resource kind once; the e2e test serves the example service's whole stack."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gatehouse.localmode.cfn import LoadedTemplate, TemplateError
+from gatehouse.localmode.cfn import LoadedTemplate, TemplateError, load
 from gatehouse.localmode.template import TemplateApp, local_id, read_app
 
 JWT = "authorizers.jwt_bearer.handler.lambda_handler"
@@ -303,3 +304,44 @@ def test_a_gateway_response_local_mode_cannot_apply_names_the_resource(
     with pytest.raises(TemplateError, match=message) as raised:
         read(resources)
     assert str(raised.value).startswith("Custom (AWS::ApiGateway::GatewayResponse)")
+
+
+def test_a_stack_two_others_depend_on_is_read_and_made_once(tmp_path: Path) -> None:
+    # Api depends on Left and Right, which both depend on Shared (a diamond): Shared's table
+    # and bucket are made once, not once per path.
+    documents = {
+        "Api": {"Resources": rest_template()},
+        "Left": {"Resources": {"L": {"Type": "AWS::SNS::Topic"}}},
+        "Right": {"Resources": {"R": {"Type": "AWS::SNS::Topic"}}},
+        "Shared": {
+            "Resources": {
+                "Keys": {
+                    "Type": "AWS::DynamoDB::Table",
+                    "Properties": {
+                        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                    },
+                },
+                "Pki": {"Type": "AWS::S3::Bucket"},
+            }
+        },
+    }
+    depends = {"Api": ["Left", "Right"], "Left": ["Shared"], "Right": ["Shared"]}
+    artifacts = {}
+    for name, document in documents.items():
+        (tmp_path / f"{name}.template.json").write_text(json.dumps(document), encoding="utf-8")
+        artifacts[name] = {
+            "type": "aws:cloudformation:stack",
+            "environment": "aws://123456789012/eu-west-1",
+            "properties": {"templateFile": f"{name}.template.json"},
+            "dependencies": depends.get(name, []),
+        }
+    (tmp_path / "manifest.json").write_text(json.dumps({"artifacts": artifacts}), encoding="utf-8")
+    loaded = load(tmp_path, "Api")
+    left, right = loaded.dependencies["Left"], loaded.dependencies["Right"]
+    assert left.dependencies["Shared"] is right.dependencies["Shared"]
+    app = read_app(loaded, region="eu-west-1", account="123456789012")
+    assert [t.name for t in app.tables if t.name.startswith("Shared")] == ["Shared-Keys"]
+    assert {k: v for k, v in app.buckets.items() if k.startswith("Shared")} == {
+        "Shared/Pki": "shared-pki"
+    }
