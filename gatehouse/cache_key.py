@@ -24,10 +24,10 @@ __all__ = [
     "POLICY_AUTHENTICATOR_VAR",
     "CacheKeyError",
     "CacheKeyWords",
-    "binds_certificates",
     "check_cache_key",
     "credential_header",
     "mtls_ttl_hint",
+    "token_binding",
 ]
 
 #: The policy function's authenticator (authorizers/policy/config.py), read from its environment.
@@ -85,19 +85,22 @@ def _authenticator(kind: str, environment: Mapping[str, str] | None) -> str | No
     return authenticator
 
 
-def binds_certificates(kind: str, environment: Mapping[str, str] | None) -> bool:
-    """Whether the ``kind`` function's JWT issuers bind tokens to the client certificate
-    (``certificate_binding`` ``optional`` or ``required``, RFC 8705; docs/jwt.md)."""
+def token_binding(kind: str, environment: Mapping[str, str] | None) -> str | None:
+    """What the ``kind`` function's JWT issuers bind tokens to, if anything: ``"the client
+    certificate"`` (``certificate_binding``, RFC 8705) or ``"a DPoP proof"`` (``dpop``, RFC
+    9449), when ``optional`` or ``required`` (docs/jwt.md); ``None``: plain bearer tokens."""
     if environment is None or _authenticator(kind, environment) != "jwt_bearer":
-        return False
+        return None
     try:
         entries = json.loads(environment.get("GATEHOUSE_JWT_ISSUERS") or "[]")
     except ValueError:
-        return False  # the function refuses it at cold start
-    return isinstance(entries, list) and any(
-        isinstance(entry, dict) and entry.get("certificate_binding", "off") != "off"
-        for entry in entries
-    )
+        return None  # the function refuses it at cold start
+    entries = [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+    if any(entry.get("dpop", "off") != "off" for entry in entries):
+        return "a DPoP proof"
+    if any(entry.get("certificate_binding", "off") != "off" for entry in entries):
+        return "the client certificate"
+    return None
 
 
 def credential_header(kind: str, environment: Mapping[str, str]) -> str | None:
@@ -127,21 +130,22 @@ def check_cache_key(
     function Lambda did not show). Raises :class:`CacheKeyError` when the key is known to be
     unsafe; returns a warning when it cannot be told, else ``None``.
     """
-    if binds_certificates(kind, environment):
-        # RFC 8705 tokens: the certificate is half the credential, and no cache key holds it.
+    bound = token_binding(kind, environment)
+    if bound is not None:
+        # Bound tokens: the certificate or proof is half the credential. No cache key holds a
+        # certificate, and a cached Allow would be replayed to a replayed proof.
         if token:
             raise CacheKeyError(
-                f"{function} binds tokens to the client certificate, and a TOKEN authorizer is "
-                "not given the certificate",
+                f"{function} binds tokens to {bound}, and a TOKEN authorizer is not given it",
                 f"use a REQUEST authorizer (identity sources with the credential header) and "
                 f"{words.ttl} 0",
             )
         if ttl:
             raise CacheKeyError(
-                f"{words.ttl} {ttl}: {function} binds tokens to the client certificate, which "
-                "API Gateway cannot key its cache on: a cached Allow would be replayed to a "
-                "stolen token sent without the certificate",
-                mtls_ttl_hint(words),
+                f"{words.ttl} {ttl}: {function} binds tokens to {bound}, which API Gateway "
+                "cannot key its cache on: a cached Allow would be replayed to a stolen token "
+                "sent without it, or with a proof used before",
+                f"keep {words.ttl} 0: every request is checked with its own certificate or proof",
             )
     if ttl == 0 or token:
         return None

@@ -40,6 +40,7 @@ class Reason(StrEnum):
     REVOKED = "Revoked"
     UNBOUND_TOKEN = "UnboundToken"  # noqa: S105 - a reason name, not a secret
     BINDING_MISMATCH = "BindingMismatch"
+    REPLAYED_PROOF = "ReplayedProof"
     UNKNOWN_CREDENTIAL = "UnknownCredential"
     UNTRUSTED_CERTIFICATE = "UntrustedCertificate"
     # Authorization

@@ -111,6 +111,10 @@ class Request:
     client_cert: ClientCertificate | None = field(repr=False)
     #: REST TOKEN only: the raw value of the token source header, as the client sent it.
     token: str | None = field(repr=False)
+    #: The URL as the client sent it, without query: ``https://`` + API Gateway's
+    #: ``requestContext.domainName`` + the path (REST ``requestContext.path``, HTTP API
+    #: ``rawPath``), for a DPoP proof's ``htu``; ``None`` where the event lacks either.
+    url: str | None = field(default=None, repr=False)
     #: When the invocation's upstream calls must be over (``None`` outside an invocation).
     #: Not part of the request's identity: two requests differing only here are equal.
     deadline: Deadline | None = field(default=None, repr=False, compare=False)
@@ -197,6 +201,7 @@ def _normalize(event: dict[str, Any], deadline: Deadline | None) -> Request:
             route=_opt_str(event.get("routeKey")),
             client_cert=None if cert_v2 is None else _client_cert(cert_v2),
             token=None,
+            url=_url(context_v2.get("domainName"), event.get("rawPath")),
             deadline=deadline,
         )
     context = _mapping(event.get("requestContext"))
@@ -217,8 +222,15 @@ def _normalize(event: dict[str, Any], deadline: Deadline | None) -> Request:
         route=_opt_str(context.get("routeKey") if websocket else event.get("resource")),
         client_cert=None if cert is None else _client_cert(cert),
         token=None,
+        url=_url(context.get("domainName"), context.get("path")),
         deadline=deadline,
     )
+
+
+def _url(domain: object, path: object) -> str | None:
+    if isinstance(domain, str) and domain and isinstance(path, str) and path.startswith("/"):
+        return f"https://{domain}{path}"
+    return None
 
 
 def _kind_of(event: dict[str, Any]) -> EventKind:

@@ -8,6 +8,7 @@ policy authorizer stops at ``authenticate`` and asks Cedar instead).
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Mapping
 from typing import Any, Self
 
@@ -15,19 +16,26 @@ from authorizers.core.clock import Clock, MonotonicClock, SystemClock
 from authorizers.core.config import CoreConfig
 from authorizers.core.deadline import Deadline
 from authorizers.core.decision import Decision
-from authorizers.core.exceptions import AuthenticationError, ConfigurationError, Reason
+from authorizers.core.exceptions import (
+    AuthenticationError,
+    ConfigurationError,
+    InvalidRequestError,
+    Reason,
+)
 from authorizers.core.observability import logger
 from authorizers.core.request import Request
-from authorizers.jwt_bearer.binding import check_certificate_binding
+from authorizers.jwt_bearer.binding import CertificateBinding, check_certificate_binding
 from authorizers.jwt_bearer.claims import VerifiedToken
 from authorizers.jwt_bearer.config import ISSUERS_VAR, JwtConfig, UnmatchedRoutes
 from authorizers.jwt_bearer.decide import decide
+from authorizers.jwt_bearer.dpop import verify_proof
 from authorizers.jwt_bearer.fetch import HttpsJsonFetcher
 from authorizers.jwt_bearer.issuers import IssuerProfile
 from authorizers.jwt_bearer.jwks import JwksCache
-from authorizers.jwt_bearer.keys import KeySet, VerificationKey
+from authorizers.jwt_bearer.keys import ASYMMETRIC_ALGORITHMS, KeySet, VerificationKey
+from authorizers.jwt_bearer.replay import DynamoDbReplayGuard, MemoryReplayGuard, ReplayGuard
 from authorizers.jwt_bearer.revocation import DynamoDbRevocationList, RevocationList
-from authorizers.jwt_bearer.token import bearer_token
+from authorizers.jwt_bearer.token import scheme_and_token
 from authorizers.jwt_bearer.verifier import JwtVerifier
 
 
@@ -41,10 +49,13 @@ class JwtAuthorizer:
         jwks: JwksCache,
         clock: Clock,
         revocation: RevocationList | None = None,
+        replay: ReplayGuard | None = None,
     ) -> None:
         self.config = config
         self._jwks = jwks
         self._revocation = revocation
+        self._clock = clock
+        self._replay = replay or MemoryReplayGuard(window_s=_dpop_window(config))
         # Issuers configured with a JWKS and no URI verify against those keys only.
         self._static: dict[str, KeySet] = {}
         for profile in config.issuers:
@@ -99,7 +110,13 @@ class JwtAuthorizer:
             revocation = DynamoDbRevocationList(
                 config.revocation_table, cache_ttl_s=config.revocation_cache_s
             )
-        return cls(config, jwks=cache, clock=clock or SystemClock(), revocation=revocation)
+        wall = clock or SystemClock()
+        replay = None
+        if config.dpop_replay_table:
+            replay = DynamoDbReplayGuard(
+                config.dpop_replay_table, window_s=_dpop_window(config), clock=clock
+            )
+        return cls(config, jwks=cache, clock=wall, revocation=revocation, replay=replay)
 
     def _install_jwks(self, profile: IssuerProfile, document: dict[str, Any]) -> None:
         """A configured JWKS: static keys, or a preload of the URI's cache. Both get the same
@@ -128,13 +145,17 @@ class JwtAuthorizer:
 
     def authenticate(self, request: Request) -> VerifiedToken:
         """The verified, unrevoked token of ``request``; raises the core's 401 errors."""
-        token = bearer_token(request.credential(self.config.header))
+        scheme, token = scheme_and_token(request.credential(self.config.header))
         verified = self.verifier.verify(token, request.deadline)
+        dpop = scheme == "dpop"
+        if dpop or verified.profile.dpop is not CertificateBinding.OFF:
+            self._check_dpop(verified, token, request, dpop=dpop)
         certificate = request.client_cert
         check_certificate_binding(
             verified.claims,
             verified.profile.certificate_binding,
             None if certificate is None else certificate.pem,
+            dpop_proven=dpop,
         )
         if self._revocation is not None:
             ids = [
@@ -146,6 +167,44 @@ class JwtAuthorizer:
                 raise AuthenticationError(Reason.REVOKED)
         return verified
 
+    def _check_dpop(
+        self, verified: VerifiedToken, token: str, request: Request, *, dpop: bool
+    ) -> None:
+        """RFC 9449: a DPoP token with a fresh, single-use proof of its key; no DPoP-bound
+        token without one."""
+        mode = verified.profile.dpop
+        cnf = verified.claims.get("cnf")
+        jkt = cnf.get("jkt") if isinstance(cnf, dict) else None
+        if not dpop:
+            if mode is CertificateBinding.REQUIRED or jkt is not None:
+                raise AuthenticationError(Reason.UNBOUND_TOKEN)  # a DPoP token sent as Bearer
+            return
+        if mode is CertificateBinding.OFF:
+            raise InvalidRequestError(Reason.MALFORMED_CREDENTIALS)  # no DPoP for this issuer
+        if not isinstance(jkt, str):
+            raise AuthenticationError(Reason.UNBOUND_TOKEN)  # a bearer token dressed as DPoP
+        proof = request.headers.single("dpop")
+        if proof is None:
+            raise InvalidRequestError(Reason.MISSING_CREDENTIALS)
+        if request.url is None or request.method is None:
+            raise InvalidRequestError(Reason.MALFORMED_EVENT)
+        config = self.config
+        proven = verify_proof(
+            proof,
+            method=request.method,
+            url=request.url,
+            access_token=token,
+            algorithms=ASYMMETRIC_ALGORITHMS,
+            now=self._clock.now(),
+            max_age_s=config.dpop_max_age_s,
+            leeway_s=config.leeway_s,
+        )
+        if not hmac.compare_digest(proven.thumbprint, jkt):
+            raise AuthenticationError(Reason.BINDING_MISMATCH)  # signed by another key
+        expires_at = proven.iat + config.dpop_max_age_s + config.leeway_s
+        if not self._replay.first_use(proven.thumbprint, proven.jti, expires_at, request.deadline):
+            raise AuthenticationError(Reason.REPLAYED_PROOF)
+
     def decide(self, request: Request) -> Decision:
         return decide(
             self.authenticate(request),
@@ -154,6 +213,11 @@ class JwtAuthorizer:
             unmatched_allowed=self.config.unmatched is UnmatchedRoutes.ALLOW,
             context_claims=self.config.context_claims,
         )
+
+
+def _dpop_window(config: JwtConfig) -> float:
+    """How long a proof is accepted, so how long its id must be remembered."""
+    return config.dpop_max_age_s + 2 * config.leeway_s
 
 
 def _log_jwks_event(name: str, uri: str) -> None:

@@ -12,8 +12,8 @@ domain's truststore. Per issuer (``certificate_binding``):
 - ``required``: every token needs ``cnf.x5t#S256`` and that certificate.
 
 In ``optional`` and ``required``, a token bound to a DPoP key (``cnf.jkt``, RFC 9449) is
-refused: a proof of possession this authorizer does not check is never skipped (a stolen
-DPoP token sent as Bearer stays stolen).
+refused unless its proof was checked (``dpop_proven``): a proof of possession is never
+skipped (a stolen DPoP token sent as Bearer stays stolen).
 """
 
 from __future__ import annotations
@@ -60,7 +60,11 @@ def certificate_thumbprint(pem: str) -> str:
 
 
 def check_certificate_binding(
-    claims: Mapping[str, Any], mode: CertificateBinding, certificate_pem: str | None
+    claims: Mapping[str, Any],
+    mode: CertificateBinding,
+    certificate_pem: str | None,
+    *,
+    dpop_proven: bool = False,
 ) -> None:
     """Raises AuthenticationError unless the token may be used with this certificate.
 
@@ -77,8 +81,8 @@ def check_certificate_binding(
         return
     if not isinstance(cnf, dict):
         raise AuthenticationError(Reason.INVALID_CLAIMS)
-    if "jkt" in cnf:
-        raise AuthenticationError(Reason.UNBOUND_TOKEN)  # DPoP-bound: not proven here
+    if "jkt" in cnf and not dpop_proven:
+        raise AuthenticationError(Reason.UNBOUND_TOKEN)  # DPoP-bound, and not proven
     expected = cnf.get("x5t#S256")
     if expected is None:
         if mode is CertificateBinding.REQUIRED:

@@ -50,6 +50,7 @@ _COMMON_KEYS: Final = frozenset(
         "groups_claim",
         "max_lifetime_seconds",
         "certificate_binding",
+        "dpop",
     }
 )
 _OIDC_KEYS: Final = _COMMON_KEYS | {"issuer", "audiences"}
@@ -88,6 +89,9 @@ class JwtConfig:
     jwks: JwksSettings = JwksSettings()
     revocation_table: str | None = None
     revocation_cache_s: float = 30
+    #: DPoP proofs: how old one may be, and the table that makes each id single-use fleet-wide.
+    dpop_max_age_s: float = 60
+    dpop_replay_table: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], *, in_lambda: bool) -> JwtConfig:
@@ -166,6 +170,10 @@ class JwtConfig:
             revocation_cache_s=settings.number(
                 "GATEHOUSE_JWT_REVOCATION_CACHE_SECONDS", default=30, minimum=1, maximum=300
             ),
+            dpop_max_age_s=settings.number(
+                "GATEHOUSE_DPOP_MAX_AGE_SECONDS", default=60, minimum=5, maximum=300
+            ),
+            dpop_replay_table=settings.optional_text("GATEHOUSE_DPOP_REPLAY_TABLE"),
         )
         settings.finish()
         if config.rules and core.http_response_format is HttpResponseFormat.SIMPLE:
@@ -298,6 +306,10 @@ def _common(item: Mapping[str, Any], where: str, *, allow_loopback_http: bool) -
             ISSUERS_VAR, where, "'certificate_binding' must be 'off', 'optional' or 'required'"
         )
     common["certificate_binding"] = CertificateBinding(binding)
+    dpop = item.get("dpop", "off")
+    if dpop not in tuple(CertificateBinding):
+        raise _fail(ISSUERS_VAR, where, "'dpop' must be 'off', 'optional' or 'required'")
+    common["dpop"] = CertificateBinding(dpop)
     return common
 
 

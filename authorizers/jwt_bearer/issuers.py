@@ -51,6 +51,8 @@ class IssuerProfile:
     preloaded_jwks: dict[str, Any] | None = None
     #: Certificate-bound tokens (RFC 8705): off, optional or required (binding.py).
     certificate_binding: CertificateBinding = CertificateBinding.OFF
+    #: DPoP-bound tokens (RFC 9449): off, optional or required (dpop.py).
+    dpop: CertificateBinding = CertificateBinding.OFF
 
 
 def cognito_issuers(pool_id: str, formats: tuple[str, ...]) -> list[tuple[str, str]]:

@@ -38,6 +38,8 @@ _PADDING: Final = {0: "", 2: "==", 3: "="}
 _REFUSED_HEADER: Final = frozenset({"crit", "b64", "cty", "zip", "enc"})
 # "Bearer" (case-insensitive scheme, RFC 7235), one space, the token; nothing else.
 _BEARER: Final = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9._-]+)")
+# "DPoP" (RFC 9449 section 7.1), case-insensitive as any scheme.
+_DPOP: Final = re.compile(r"[Dd][Pp][Oo][Pp] ([A-Za-z0-9._-]+)")
 
 
 class ParsedToken(NamedTuple):
@@ -74,6 +76,16 @@ def bearer_token(value: str | None) -> str:
     if match is None:
         raise InvalidRequestError(Reason.MALFORMED_CREDENTIALS)
     return match.group(1)
+
+
+def scheme_and_token(value: str | None) -> tuple[str, str]:
+    """``("bearer" | "dpop", token)`` from an ``Authorization`` value, each scheme exactly as
+    :func:`bearer_token` reads ``Bearer``."""
+    if value is not None:
+        dpop = _DPOP.fullmatch(value)
+        if dpop is not None:
+            return "dpop", dpop.group(1)
+    return "bearer", bearer_token(value)
 
 
 def parse_token(token: str, *, max_bytes: int = MAX_TOKEN_BYTES) -> ParsedToken:

@@ -94,7 +94,7 @@ class JwtVerifier:
         key = self._key_lookup(profile, kid, deadline)
         if alg not in key.algorithms:
             raise AuthenticationError(Reason.INVALID_SIGNATURE)
-        if not _signature_ok(alg, key, parsed.signing_input, parsed.signature):
+        if not signature_ok(alg, key, parsed.signing_input, parsed.signature):
             raise AuthenticationError(Reason.INVALID_SIGNATURE)
         return check_claims(
             parsed.header,
@@ -106,7 +106,7 @@ class JwtVerifier:
         )
 
 
-def _signature_ok(alg: str, key: VerificationKey, message: bytes, signature: bytes) -> bool:
+def signature_ok(alg: str, key: VerificationKey, message: bytes, signature: bytes) -> bool:
     if alg.startswith(("RS", "PS")):
         expected = key.size_bytes
     elif alg.startswith("ES"):

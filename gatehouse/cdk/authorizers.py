@@ -43,9 +43,9 @@ from gatehouse.api_model import TOKEN_VALIDATION_REGEX
 from gatehouse.cache_key import (
     CacheKeyError,
     CacheKeyWords,
-    binds_certificates,
     check_cache_key,
     credential_header,
+    token_binding,
 )
 from gatehouse.cdk._code import TASK_ROOT, bundled_file, function_code
 from gatehouse.cdk._function import GatehouseFunction
@@ -246,7 +246,7 @@ class GatehouseAuthorizer(GatehouseFunction):
         return credential_header(self.kind, self.environment)
 
     def _default_ttl(self) -> cdk.Duration:
-        if self._credential() is None or binds_certificates(self.kind, self.environment):
+        if self._credential() is None or token_binding(self.kind, self.environment):
             return cdk.Duration.seconds(0)  # the certificate is no cache key
         return _DEFAULT_TTL
 
@@ -299,7 +299,7 @@ class GatehouseAuthorizer(GatehouseFunction):
         from gatehouse.attach_plan import parse_identity_source  # noqa: PLC0415 - pure
 
         credential = self._credential()
-        bound = binds_certificates(self.kind, self.environment)  # a TOKEN event has no cert
+        bound = token_binding(self.kind, self.environment)  # a TOKEN event has neither
         chosen = type or ("TOKEN" if self.kind == "jwt" and not bound else "REQUEST")
         if chosen == "TOKEN" and self.kind not in ("jwt", "policy"):
             raise UnsafeAuthorizerError(

@@ -39,7 +39,7 @@ from gatehouse.testing.build import (
     settings_from,
 )
 from gatehouse.testing.events import EVENT_KINDS, Api, EventKindError, LambdaContext, build_event
-from gatehouse.testing.identity import CognitoPool, OidcIssuer, serve
+from gatehouse.testing.identity import CognitoPool, DpopKey, OidcIssuer, serve
 from gatehouse.testing.pki import Certificate, Pki
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "AuthorizerUnderTest",
     "Certificate",
     "CognitoPool",
+    "DpopKey",
     "EventKindError",
     "LambdaContext",
     "ManualClock",

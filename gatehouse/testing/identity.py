@@ -26,6 +26,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
+from authorizers.jwt_bearer.dpop import ath_of, jwk_thumbprint
 from authorizers.jwt_bearer.fetch import FetchError, FetchFailure
 
 __all__ = ["CognitoPool", "FetchSource", "OidcIssuer", "serve"]
@@ -53,6 +54,61 @@ def serve(sources: FetchSource | Iterable[FetchSource]) -> FetchSource:
         raise FetchError(FetchFailure.CONNECT)
 
     return fetch
+
+
+class DpopKey:
+    """A client's DPoP key (RFC 9449): its public JWK and thumbprint, and signed proofs.
+
+    Example: a token bound to the key, sent with a fresh proof::
+
+        key = DpopKey()
+        token = issuer.token(aud="orders-api", cnf={"jkt": key.thumbprint})
+        headers = {
+            "Authorization": f"DPoP {token}",
+            "DPoP": key.proof("GET", "https://api.example.com/orders/7", token),
+        }
+    """
+
+    def __init__(self) -> None:
+        self._key = ec.generate_private_key(ec.SECP256R1())
+        self._serial = itertools.count(1)
+
+    @property
+    def jwk(self) -> dict[str, Any]:
+        """The public key, as a proof's ``jwk`` header carries it."""
+        document: dict[str, Any] = json.loads(ECAlgorithm.to_jwk(self._key.public_key()))
+        return document
+
+    @property
+    def thumbprint(self) -> str:
+        """RFC 7638 thumbprint: the ``cnf.jkt`` of tokens bound to this key."""
+        return jwk_thumbprint(self.jwk)
+
+    def proof(
+        self,
+        method: str,
+        url: str,
+        access_token: str,
+        *,
+        iat: float | None = None,
+        jti: str | None = None,
+        header: Mapping[str, Any] | None = None,
+        **claims: Any,
+    ) -> str:
+        """A proof for ``method`` ``url`` and ``access_token`` (``ath``), issued now unless
+        ``iat``; ``header`` and ``claims`` override or add members (a claim given as ``None``
+        is left out), for proofs that must fail."""
+        body: dict[str, Any] = {
+            "jti": jti or f"proof-{next(self._serial)}-{time.time_ns()}",
+            "htm": method,
+            "htu": url,
+            "iat": int(time.time() if iat is None else iat),
+            "ath": ath_of(access_token),
+        }
+        body.update(claims)
+        body = {k: v for k, v in body.items() if v is not None}
+        headers = {"typ": "dpop+jwt", "jwk": self.jwk, **(header or {})}
+        return jwt.encode(body, self._key, algorithm="ES256", headers=headers)
 
 
 class OidcIssuer:

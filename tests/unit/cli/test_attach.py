@@ -772,6 +772,6 @@ def test_a_function_binding_tokens_to_certificates_is_not_attached_as_token_or_c
         Environment={"Variables": {"GATEHOUSE_JWT_ISSUERS": json.dumps(issuers)}},
     )
     error, hint = failed(world.run("--route", "GET /pets"), 2)
-    assert "TOKEN authorizer is not given the certificate" in error
+    assert "binds tokens to the client certificate, and a TOKEN authorizer is not given it" in error
     assert "REQUEST authorizer" in hint
     assert "gatehouse-jwt" not in world.authorizers()
