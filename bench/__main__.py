@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     core_bench.register()
     jwt_bench.register()
+    jwt_bench.register_dpop()
     mtls_bench.register()
     api_key_bench.register()
     policy_bench.register()

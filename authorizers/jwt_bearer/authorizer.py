@@ -12,6 +12,8 @@ import hmac
 from collections.abc import Callable, Mapping
 from typing import Any, Self
 
+from cachetools import LRUCache
+
 from authorizers.core.clock import Clock, MonotonicClock, SystemClock
 from authorizers.core.config import CoreConfig
 from authorizers.core.deadline import Deadline
@@ -55,7 +57,10 @@ class JwtAuthorizer:
         self._jwks = jwks
         self._revocation = revocation
         self._clock = clock
-        self._replay = replay or MemoryReplayGuard(window_s=_dpop_window(config))
+        self._replay = replay or MemoryReplayGuard(window_s=_dpop_window(config), clock=clock)
+        # DPoP clients' keys, by proof header (dpop.py): bounded, and cleared with clear().
+        self._proof_keys: LRUCache[bytes, tuple[VerificationKey, str]] = LRUCache(maxsize=1024)
+        self._proof_headers: LRUCache[str, dict[str, Any]] = LRUCache(maxsize=1024)
         # Issuers configured with a JWKS and no URI verify against those keys only.
         self._static: dict[str, KeySet] = {}
         for profile in config.issuers:
@@ -114,7 +119,7 @@ class JwtAuthorizer:
         replay = None
         if config.dpop_replay_table:
             replay = DynamoDbReplayGuard(
-                config.dpop_replay_table, window_s=_dpop_window(config), clock=clock
+                config.dpop_replay_table, window_s=_dpop_window(config), clock=wall
             )
         return cls(config, jwks=cache, clock=wall, revocation=revocation, replay=replay)
 
@@ -198,6 +203,8 @@ class JwtAuthorizer:
             now=self._clock.now(),
             max_age_s=config.dpop_max_age_s,
             leeway_s=config.leeway_s,
+            keys=self._proof_keys,
+            headers=self._proof_headers,
         )
         if not hmac.compare_digest(proven.thumbprint, jkt):
             raise AuthenticationError(Reason.BINDING_MISMATCH)  # signed by another key

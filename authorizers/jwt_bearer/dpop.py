@@ -22,12 +22,12 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any, Final, NamedTuple
 from urllib.parse import urlsplit
 
 from authorizers.core.exceptions import AuthenticationError, InvalidRequestError, Reason
-from authorizers.jwt_bearer.keys import parse_jwk
+from authorizers.jwt_bearer.keys import VerificationKey, parse_jwk
 from authorizers.jwt_bearer.token import ParsedToken, parse_token
 from authorizers.jwt_bearer.verifier import signature_ok
 
@@ -73,6 +73,8 @@ def ath_of(access_token: str) -> str:
 
 
 def _same_url(htu: str, url: str) -> bool:
+    if htu == url:
+        return True  # as clients send it: no need to take it apart
     claimed, actual = urlsplit(htu), urlsplit(url)
     return (
         claimed.scheme.lower() == actual.scheme.lower()
@@ -81,22 +83,45 @@ def _same_url(htu: str, url: str) -> bool:
     )
 
 
-def _signed_by(parsed: ParsedToken, algorithms: frozenset[str]) -> dict[str, Any]:
-    """The proof's public key, once its signature over the proof verifies."""
+#: Proof header segment (its exact base64url text) -> the key it carries and its thumbprint.
+KeyCache = MutableMapping[bytes, tuple[VerificationKey, str]]
+
+
+def _proof_key(parsed: ParsedToken) -> tuple[VerificationKey, str]:
     header = parsed.header
     jwk = header.get("jwk")
     if header.get("typ") != "dpop+jwt" or not isinstance(jwk, dict):
         raise InvalidRequestError(Reason.MALFORMED_CREDENTIALS)
-    alg = parsed.alg
-    if alg not in algorithms:
-        raise AuthenticationError(Reason.INVALID_SIGNATURE)
     # parse_jwk refuses private members, symmetric keys and weak RSA; it needs a kid.
     key = parse_jwk({**jwk, "kid": "dpop"})
-    if key is None or alg not in key.algorithms:
+    if key is None:
+        raise AuthenticationError(Reason.INVALID_SIGNATURE)
+    try:
+        return key, jwk_thumbprint(jwk)
+    except ValueError:
+        raise AuthenticationError(Reason.INVALID_SIGNATURE) from None
+
+
+def _signed_by(parsed: ParsedToken, algorithms: frozenset[str], keys: KeyCache | None) -> str:
+    """The thumbprint of the proof's public key, once its signature over the proof verifies.
+
+    ``keys`` remembers what a header segment parses to: a client sends the same header (typ,
+    alg, jwk) with every proof, and the entry is exactly what parsing that text gives, so no
+    request can put another key under it. The signature is verified every time.
+    """
+    segment = parsed.signing_input.split(b".", 1)[0]
+    found = keys.get(segment) if keys is not None else None
+    if found is None:
+        found = _proof_key(parsed)
+        if keys is not None:
+            keys[segment] = found
+    key, thumbprint = found
+    alg = parsed.alg
+    if alg not in algorithms or alg not in key.algorithms:
         raise AuthenticationError(Reason.INVALID_SIGNATURE)
     if not signature_ok(alg, key, parsed.signing_input, parsed.signature):
         raise AuthenticationError(Reason.INVALID_SIGNATURE)
-    return jwk
+    return thumbprint
 
 
 def verify_proof(
@@ -109,6 +134,8 @@ def verify_proof(
     now: float,
     max_age_s: float,
     leeway_s: float,
+    keys: KeyCache | None = None,
+    headers: MutableMapping[str, dict[str, Any]] | None = None,
 ) -> ProvenKey:
     """Check ``proof`` for this request and token; raises the core's 401 errors.
 
@@ -116,8 +143,8 @@ def verify_proof(
     signature that does not verify; ``BindingMismatch`` for a proof of another request, another
     token, or a time outside the window.
     """
-    parsed = parse_token(proof, max_bytes=MAX_PROOF_BYTES)
-    jwk = _signed_by(parsed, algorithms)
+    parsed = parse_token(proof, max_bytes=MAX_PROOF_BYTES, headers=headers)
+    thumbprint = _signed_by(parsed, algorithms, keys)
     claims = parsed.payload
     jti, htm, htu, iat, ath = (claims.get(n) for n in ("jti", "htm", "htu", "iat", "ath"))
     if not (isinstance(jti, str) and 0 < len(jti) <= _MAX_JTI):
@@ -132,8 +159,4 @@ def verify_proof(
         raise AuthenticationError(Reason.BINDING_MISMATCH)
     if iat > now + leeway_s or iat < now - max_age_s - leeway_s:
         raise AuthenticationError(Reason.BINDING_MISMATCH)
-    try:
-        thumbprint = jwk_thumbprint(jwk)
-    except ValueError:
-        raise AuthenticationError(Reason.INVALID_SIGNATURE) from None
     return ProvenKey(thumbprint=thumbprint, jti=jti, iat=float(iat))

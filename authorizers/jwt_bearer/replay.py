@@ -18,8 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from authorizers.core.cache import BoundedTTLCache
-from authorizers.core.clock import Clock
+from authorizers.core.clock import Clock, SystemClock
 from authorizers.core.deadline import Deadline, call_within
 from authorizers.core.upstream import (
     LazyClient,
@@ -37,23 +36,40 @@ class ReplayGuard(Protocol):
 
 
 class MemoryReplayGuard:
-    """Proof ids seen by this instance, kept for ``window_s`` (bounded: the oldest go first)."""
+    """Proof ids seen by this instance, each kept until its proof expires (``expires_at``, on
+    ``clock``: the wall clock the proofs' ``iat`` is read against).
+
+    Bounded: at ``max_entries`` the oldest go first, so a flood of proofs larger than that
+    within one window could let an evicted one be replayed to this instance; the table
+    (:class:`DynamoDbReplayGuard`) has no such bound. A dict in insertion order, expired
+    entries dropped from the front: O(1) per proof (a TTL cache costs several times more on
+    the hot path, docs/jwt.md "Performance").
+    """
 
     def __init__(
         self, *, window_s: float, clock: Clock | None = None, max_entries: int = 50_000
     ) -> None:
-        self._seen: BoundedTTLCache[tuple[str, str], bool] = BoundedTTLCache(
-            maxsize=max_entries, ttl_seconds=window_s, clock=clock
-        )
+        del window_s  # each entry carries its own expiry
+        self._clock = clock or SystemClock()
+        self._max = max_entries
+        self._seen: dict[tuple[str, str], float] = {}
 
     def first_use(
         self, thumbprint: str, jti: str, expires_at: float, deadline: Deadline | None = None
     ) -> bool:
-        del expires_at, deadline
+        del deadline
         key = (thumbprint, jti)
-        if self._seen.get(key) is not None:
+        seen, now = self._seen, self._clock.now()
+        expiry = seen.get(key)
+        if expiry is not None and expiry > now:
             return False
-        self._seen.put(key, True)
+        for oldest in seen:  # drop what has expired at the front, and keep the bound
+            if seen[oldest] > now and len(seen) < self._max:
+                break
+            del seen[oldest]
+            break
+        seen.pop(key, None)
+        seen[key] = expires_at
         return True
 
     def clear(self) -> None:

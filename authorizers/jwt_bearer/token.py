@@ -23,7 +23,7 @@ import binascii
 import json
 import json.scanner
 import re
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any, Final, NamedTuple
 
 from authorizers.core.exceptions import InvalidRequestError, Reason
@@ -88,17 +88,41 @@ def scheme_and_token(value: str | None) -> tuple[str, str]:
     return "bearer", bearer_token(value)
 
 
-def parse_token(token: str, *, max_bytes: int = MAX_TOKEN_BYTES) -> ParsedToken:
-    """Parse ``token`` strictly. Raises ``InvalidRequestError(MALFORMED_CREDENTIALS)``."""
+def parse_token(
+    token: str,
+    *,
+    max_bytes: int = MAX_TOKEN_BYTES,
+    headers: MutableMapping[str, dict[str, Any]] | None = None,
+) -> ParsedToken:
+    """Parse ``token`` strictly. Raises ``InvalidRequestError(MALFORMED_CREDENTIALS)``.
+
+    ``headers``: header segments already parsed and checked, by their exact text (a client
+    or issuer sends the same header again and again); a hit skips decoding it again, a miss
+    that passes every check is added. The payload and signature are always parsed.
+    """
     if len(token) > max_bytes:
         raise InvalidRequestError(Reason.MALFORMED_CREDENTIALS)
     match = _COMPACT.fullmatch(token)
     if match is None:  # not three non-empty base64url segments (JWE has five; row 25)
         raise InvalidRequestError(Reason.MALFORMED_CREDENTIALS)
     header_b64, payload_b64, signature_b64 = match.groups()
-    header = _json_object(_b64decode(header_b64))
+    header = headers.get(header_b64) if headers is not None else None
+    if header is None:
+        header = _checked_header(header_b64)
+        if headers is not None:
+            headers[header_b64] = header
     payload = _json_object(_b64decode(payload_b64))
     signature = _b64decode(signature_b64)
+    return ParsedToken(
+        header=header,
+        payload=payload,
+        signing_input=f"{header_b64}.{payload_b64}".encode("ascii"),
+        signature=signature,
+    )
+
+
+def _checked_header(segment: str) -> dict[str, Any]:
+    header = _json_object(_b64decode(segment))
     # kid and typ are optional, but present means a string: the "" default stands for absent
     # only, so "typ": null is refused like "typ": 5 instead of reading as an untyped token.
     alg, kid, typ = header.get("alg"), header.get("kid", ""), header.get("typ", "")
@@ -106,12 +130,7 @@ def parse_token(token: str, *, max_bytes: int = MAX_TOKEN_BYTES) -> ParsedToken:
         raise InvalidRequestError(Reason.MALFORMED_CREDENTIALS)
     if not _REFUSED_HEADER.isdisjoint(header):
         raise InvalidRequestError(Reason.MALFORMED_CREDENTIALS)
-    return ParsedToken(
-        header=header,
-        payload=payload,
-        signing_input=f"{header_b64}.{payload_b64}".encode("ascii"),
-        signature=signature,
-    )
+    return header
 
 
 def _b64decode(segment: str) -> bytes:
