@@ -240,3 +240,19 @@ def test_a_cached_authorizer_for_dpop_tokens_is_refused():
             ttl=300,
             environment=environment,
         )
+
+
+def test_the_memory_replay_guard_forgets_only_expired_or_past_its_bound():
+    from authorizers.core.clock import ManualClock
+    from authorizers.jwt_bearer.replay import MemoryReplayGuard
+
+    clock = ManualClock(start=1000)
+    guard = MemoryReplayGuard(window_s=60, clock=clock, max_entries=2)
+    assert guard.first_use("k", "a", expires_at=1060)
+    assert not guard.first_use("k", "a", expires_at=1060)  # replayed
+    assert guard.first_use("k", "b", expires_at=1060)
+    assert guard.first_use("k", "c", expires_at=1060)  # at the bound: "a" goes
+    assert len(guard._seen) == 2
+    assert not guard.first_use("k", "c", expires_at=1060)
+    clock.advance(61)
+    assert guard.first_use("k", "b", expires_at=1121)  # expired: its proof is refused by iat
