@@ -37,6 +37,7 @@ _CREDENTIAL_HEADERS: Final[Mapping[str, tuple[str, str]]] = {
     "jwt_bearer": ("GATEHOUSE_JWT_HEADER", "authorization"),
     "api_key": ("GATEHOUSE_APIKEY_HEADER", "x-api-key"),
 }
+_ISSUERS_VAR: Final = "GATEHOUSE_JWT_ISSUERS"
 #: Authorizer kind -> the authenticator it is (``policy`` says so in its environment).
 _KIND_AUTHENTICATOR: Final[Mapping[str, str]] = {"jwt": "jwt_bearer", "apikey": "api_key"}
 
@@ -81,7 +82,7 @@ def _authenticator(kind: str, environment: Mapping[str, str] | None) -> str | No
     """How the ``kind`` function authenticates (``policy``: as its environment says)."""
     authenticator = _KIND_AUTHENTICATOR.get(kind)
     if authenticator is None and environment is not None:
-        authenticator = (environment.get(POLICY_AUTHENTICATOR_VAR) or "").strip() or None
+        authenticator = (environment.get(POLICY_AUTHENTICATOR_VAR) or "").strip().lower() or None
     return authenticator
 
 
@@ -92,15 +93,32 @@ def token_binding(kind: str, environment: Mapping[str, str] | None) -> str | Non
     if environment is None or _authenticator(kind, environment) != "jwt_bearer":
         return None
     try:
-        entries = json.loads(environment.get("GATEHOUSE_JWT_ISSUERS") or "[]")
+        entries = json.loads(environment.get(_ISSUERS_VAR) or "[]")
     except ValueError:
-        return None  # the function refuses it at cold start
+        return None  # a deploy-time value: binding_unknown() says so
     entries = [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
     if any(entry.get("dpop", "off") != "off" for entry in entries):
         return "a DPoP proof"
     if any(entry.get("certificate_binding", "off") != "off" for entry in entries):
         return "the client certificate"
     return None
+
+
+def binding_unknown(kind: str, environment: Mapping[str, str] | None) -> bool:
+    """Whether a JWT-authenticating function's issuers cannot be seen here (its environment
+    hidden, a settings file, a deploy-time value), so whether it binds tokens is unknown."""
+    if kind == "jwt" and environment is None:
+        return True
+    if environment is None or _authenticator(kind, environment) != "jwt_bearer":
+        return False
+    text = environment.get(_ISSUERS_VAR)
+    if text is None:  # in a settings file, or nowhere (then the function refuses to start)
+        return "GATEHOUSE_CONFIG_FILE" in environment
+    try:
+        json.loads(text)
+    except ValueError:
+        return True
+    return False
 
 
 def credential_header(kind: str, environment: Mapping[str, str]) -> str | None:
@@ -137,8 +155,8 @@ def check_cache_key(
         if token:
             raise CacheKeyError(
                 f"{function} binds tokens to {bound}, and a TOKEN authorizer is not given it",
-                f"use a REQUEST authorizer (identity sources with the credential header) and "
-                f"{words.ttl} 0",
+                "use a REQUEST authorizer with no cache: the gatehouse.cdk construct's "
+                "rest_authorizer() makes one, or create it by hand (docs/jwt.md)",
             )
         if ttl:
             raise CacheKeyError(
@@ -149,6 +167,25 @@ def check_cache_key(
             )
     if ttl == 0 or token:
         return None
+    warning = _check_key(kind, function, identity_sources, ttl, environment, words)
+    if warning is None and binding_unknown(kind, environment):
+        return (
+            f"{function}'s JWT issuers are not visible here (hidden environment, a settings "
+            f"file or a deploy-time value): if they bind tokens (certificate_binding or dpop), "
+            f"a cached Allow is replayed to a stolen token; then pass {words.ttl} 0"
+        )
+    return warning
+
+
+def _check_key(  # noqa: PLR0917 - the caller's own arguments, passed on
+    kind: str,
+    function: str,
+    identity_sources: tuple[str, ...],
+    ttl: int,
+    environment: Mapping[str, str] | None,
+    words: CacheKeyWords,
+) -> str | None:
+    """Whether the identity sources hold the credential header (check_cache_key's rest)."""
     if kind == "mtls":
         raise CacheKeyError(
             f"{words.ttl} {ttl}: the mtls authorizer cannot be cached", mtls_ttl_hint(words)

@@ -6,14 +6,15 @@ Pure: the client certificate is the one API Gateway passed in the event (REST
 ``identity.clientCert``, HTTP API ``authentication.clientCert``), already verified by the
 domain's truststore. Per issuer (``certificate_binding``):
 
-- ``off``: ``cnf`` is not read; the token is a bearer token;
-- ``optional``: a token with ``cnf.x5t#S256`` needs that certificate; one without is a
-  bearer token;
+- ``off``: tokens are bearer tokens; one that says it is bound (``cnf``) is refused, since
+  RFC 8705 section 3 asks the resource server to check what it cannot check here;
+- ``optional``: a token with ``cnf.x5t#S256`` needs that certificate; one without ``cnf`` is
+  a bearer token;
 - ``required``: every token needs ``cnf.x5t#S256`` and that certificate.
 
-In ``optional`` and ``required``, a token bound to a DPoP key (``cnf.jkt``, RFC 9449) is
-refused unless its proof was checked (``dpop_proven``): a proof of possession is never
-skipped (a stolen DPoP token sent as Bearer stays stolen).
+In every mode a ``cnf`` is never skipped: a DPoP key (``cnf.jkt``, RFC 9449) needs its
+checked proof (``dpop_proven``), and any other confirmation method (RFC 7800 ``jwk``,
+``jku``, ``kid``...) is refused (a stolen bound token sent as Bearer stays stolen).
 """
 
 from __future__ import annotations
@@ -32,9 +33,12 @@ from authorizers.core.exceptions import AuthenticationError, Reason
 __all__ = ["CertificateBinding", "certificate_thumbprint", "check_certificate_binding"]
 
 _THUMBPRINT: Final = re.compile(r"[A-Za-z0-9_-]{43}")  # base64url of 32 bytes, no padding
+# One character class between the markers (no overlapping repeats: linear time).
 _PEM: Final = re.compile(
-    r"\s*-----BEGIN CERTIFICATE-----\s*(?P<body>[A-Za-z0-9+/=\s]+?)\s*-----END CERTIFICATE-----\s*"
+    r"-----BEGIN CERTIFICATE-----(?P<body>[A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----"
 )
+_MAX_PEM: Final = 16_384
+_CONFIRMATIONS: Final = frozenset({"x5t#S256", "jkt"})
 
 
 class CertificateBinding(StrEnum):
@@ -48,7 +52,8 @@ def certificate_thumbprint(pem: str) -> str:
 
     Raises ValueError when ``pem`` is not one PEM certificate (RFC 7468).
     """
-    match = _PEM.fullmatch(pem)
+    text = pem.strip()
+    match = _PEM.fullmatch(text) if len(text) <= _MAX_PEM else None
     if match is None:
         raise ValueError("not one PEM certificate")
     try:
@@ -68,26 +73,32 @@ def check_certificate_binding(
 ) -> None:
     """Raises AuthenticationError unless the token may be used with this certificate.
 
-    ``UnboundToken``: ``required`` and the token names no certificate, or it is bound to a
-    DPoP key. ``BindingMismatch``: no client certificate, or another one. ``InvalidClaims``:
-    a malformed ``cnf``.
+    ``UnboundToken``: ``required`` and the token names no certificate; a bound token this
+    mode cannot check (``off``), a DPoP key without its proof, or another confirmation
+    method. ``BindingMismatch``: no client certificate, or another one. ``InvalidClaims``: a
+    malformed ``cnf`` (``null`` included, as for every claim).
     """
-    if mode is CertificateBinding.OFF:
-        return
-    cnf = claims.get("cnf")
-    if cnf is None:
+    if "cnf" not in claims:
         if mode is CertificateBinding.REQUIRED:
             raise AuthenticationError(Reason.UNBOUND_TOKEN)
         return
-    if not isinstance(cnf, dict):
+    cnf = claims["cnf"]
+    if not isinstance(cnf, dict) or not cnf:
         raise AuthenticationError(Reason.INVALID_CLAIMS)
+    if not _CONFIRMATIONS.issuperset(cnf):
+        raise AuthenticationError(Reason.UNBOUND_TOKEN)  # a confirmation method not checked
     if "jkt" in cnf and not dpop_proven:
         raise AuthenticationError(Reason.UNBOUND_TOKEN)  # DPoP-bound, and not proven
-    expected = cnf.get("x5t#S256")
-    if expected is None:
+    if "x5t#S256" not in cnf:
         if mode is CertificateBinding.REQUIRED:
             raise AuthenticationError(Reason.UNBOUND_TOKEN)
-        return
+        return  # DPoP-bound, proven
+    if mode is CertificateBinding.OFF:
+        raise AuthenticationError(Reason.UNBOUND_TOKEN)  # bound to a certificate not checked
+    _check_thumbprint(cnf["x5t#S256"], certificate_pem)
+
+
+def _check_thumbprint(expected: object, certificate_pem: str | None) -> None:
     if not isinstance(expected, str) or not _THUMBPRINT.fullmatch(expected):
         raise AuthenticationError(Reason.INVALID_CLAIMS)
     if certificate_pem is None:

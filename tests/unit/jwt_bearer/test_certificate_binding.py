@@ -113,10 +113,89 @@ def test_a_malformed_confirmation_is_invalid_claims(issuer, pki, cnf):
     assert_unauthorized(gate(issuer, "optional")(event(token, device.pem)), reason="InvalidClaims")
 
 
-def test_off_reads_no_confirmation(issuer, pki):
+def test_off_refuses_a_bound_token_it_cannot_check(issuer, pki):
+    # RFC 8705 section 3: a bound token is never downgraded to a bearer token.
     owner, other = pki.client("till-1"), pki.client("till-2")
     token = issuer.token(aud=AUDIENCE, cnf={"x5t#S256": owner.thumbprint})
-    assert_allows(gate(issuer, "off")(event(token, other.pem)))  # documented: a bearer token
+    assert_unauthorized(gate(issuer, "off")(event(token, other.pem)), reason="UnboundToken")
+    assert_allows(gate(issuer, "off")(event(issuer.token(aud=AUDIENCE), other.pem)))
+
+
+@pytest.mark.parametrize(
+    ("cnf", "reason"),
+    [
+        ({"jwk": {"kty": "EC"}}, "UnboundToken"),  # RFC 7800: a key this authorizer never checks
+        ({"x5t": "abc"}, "UnboundToken"),  # SHA-1 thumbprint: not RFC 8705's
+        ({}, "InvalidClaims"),
+    ],
+)
+def test_optional_never_skips_another_confirmation_method(issuer, pki, cnf, reason):
+    device = pki.client("till-1")
+    token = issuer.token(aud=AUDIENCE, cnf=cnf)
+    assert_unauthorized(gate(issuer, "optional")(event(token, device.pem)), reason=reason)
+
+
+def test_a_null_confirmation_is_invalid_not_absent():
+    # As for every claim (docs/jwt.md): "cnf": null must not read as an unbound token.
+    with pytest.raises(AuthenticationError, match="InvalidClaims"):
+        check_certificate_binding({"cnf": None}, CertificateBinding.OPTIONAL, None)
+
+
+def test_the_policy_authorizers_jwt_authenticator_checks_the_binding(issuer, pki, tmp_path):
+    # What it stops: the same stolen token let in through the policy authorizer instead.
+    bundle = tmp_path / "policies.yaml"
+    bundle.write_text(
+        'version: 1\nrules:\n  - id: all\n    effect: allow\n    routes: ["GET /orders/{id}"]\n',
+        encoding="utf-8",
+    )
+    owner, thief = pki.client("till-1"), pki.client("till-2")
+    settings = issuer.settings(audiences=[AUDIENCE], certificate_binding="required")
+    policy = authorizer(
+        "policy",
+        jwt_issuers=[settings],
+        http=issuer,
+        policy_authenticator="jwt_bearer",
+        policy_source=str(bundle),
+        policy_routes=["GET /orders/{id}"],
+    )
+    token = issuer.token(aud=AUDIENCE, cnf={"x5t#S256": owner.thumbprint})
+
+    def request(pem: str) -> dict[str, Any]:
+        return build_event(
+            "rest_request",
+            "GET /orders/7",
+            resource="/orders/{id}",
+            authorization=f"Bearer {token}",
+            client_cert_pem=pem,
+        )
+
+    assert_allows(policy(request(owner.pem)))
+    assert_unauthorized(policy(request(thief.pem)), reason="BindingMismatch")
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        None,  # Lambda did not show the environment (a customer-managed KMS key)
+        {"GATEHOUSE_CONFIG_FILE": "gatehouse.json"},  # the issuers are in the settings file
+        {"GATEHOUSE_JWT_ISSUERS": "${Token[SSM.1]}"},  # a deploy-time value
+    ],
+)
+def test_a_cache_for_issuers_that_cannot_be_seen_is_warned_about(environment):
+    warning = check_cache_key(
+        kind="jwt",
+        function="jwt",
+        token=False,
+        identity_sources=("method.request.header.Authorization",),
+        ttl=300,
+        environment=environment,
+    )
+    assert warning is not None and "not visible here" in warning
+
+
+def test_the_policy_authenticator_is_read_case_insensitively_as_the_runtime_does():
+    policy = {**BOUND, "GATEHOUSE_POLICY_AUTHENTICATOR": " JWT_BEARER "}
+    assert token_binding("policy", policy) == "the client certificate"
 
 
 def test_an_unparsable_certificate_never_matches():
