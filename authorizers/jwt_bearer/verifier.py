@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
+from cachetools import LRUCache
 from jwt.algorithms import Algorithm, get_default_algorithms
 
 from authorizers.core.clock import Clock
@@ -76,11 +77,14 @@ class JwtVerifier:
         self._leeway = leeway_s
         self._max_token_bytes = max_token_bytes
         self._principal_claim = principal_claim
+        # An issuer's tokens share a few headers (alg, kid, typ): each is parsed and checked
+        # once per text (token.parse_token); bounded, so a flood of headers only evicts.
+        self._headers: LRUCache[str, dict[str, Any]] = LRUCache(maxsize=256)
 
     def verify(self, token: str, deadline: Deadline | None = None) -> VerifiedToken:
         """Raises InvalidRequestError (malformed) or AuthenticationError (not valid); a key
         fetch ends by ``deadline``."""
-        parsed = parse_token(token, max_bytes=self._max_token_bytes)
+        parsed = parse_token(token, max_bytes=self._max_token_bytes, headers=self._headers)
         iss = parsed.payload.get("iss")
         profile = self._issuers.get(iss) if isinstance(iss, str) else None
         if profile is None:
