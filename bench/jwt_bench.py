@@ -263,7 +263,7 @@ def register_dpop() -> None:
         environ = {"GATEHOUSE_JWT_ISSUERS": json.dumps([entry]), "GATEHOUSE_TRACING": "false"}
         config = JwtConfig.from_environ(environ, in_lambda=False)
         cache = JwksCache(fetch=lambda _uri: {}, clock=ManualClock())
-        replay = MemoryReplayGuard(window_s=120, clock=replay_clock)
+        replay = MemoryReplayGuard(clock=replay_clock)
         authorizer = JwtAuthorizer(config, jwks=cache, clock=ManualClock(start=NOW), replay=replay)
         return lambda_handler_for(ColdStart("jwt", lambda: authorizer))
 

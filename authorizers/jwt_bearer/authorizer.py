@@ -57,7 +57,7 @@ class JwtAuthorizer:
         self._jwks = jwks
         self._revocation = revocation
         self._clock = clock
-        self._replay = replay or MemoryReplayGuard(window_s=_dpop_window(config), clock=clock)
+        self._replay = replay or MemoryReplayGuard(clock=clock)
         # DPoP clients' keys, by proof header (dpop.py): bounded, and cleared with clear().
         self._proof_keys: LRUCache[bytes, tuple[VerificationKey, str]] = LRUCache(maxsize=1024)
         self._proof_headers: LRUCache[str, dict[str, Any]] = LRUCache(maxsize=1024)
@@ -118,9 +118,7 @@ class JwtAuthorizer:
         wall = clock or SystemClock()
         replay = None
         if config.dpop_replay_table:
-            replay = DynamoDbReplayGuard(
-                config.dpop_replay_table, window_s=_dpop_window(config), clock=wall
-            )
+            replay = DynamoDbReplayGuard(config.dpop_replay_table, clock=wall)
         return cls(config, jwks=cache, clock=wall, revocation=revocation, replay=replay)
 
     def _install_jwks(self, profile: IssuerProfile, document: dict[str, Any]) -> None:
@@ -220,11 +218,6 @@ class JwtAuthorizer:
             unmatched_allowed=self.config.unmatched is UnmatchedRoutes.ALLOW,
             context_claims=self.config.context_claims,
         )
-
-
-def _dpop_window(config: JwtConfig) -> float:
-    """How long a proof is accepted, so how long its id must be remembered."""
-    return config.dpop_max_age_s + 2 * config.leeway_s
 
 
 def _log_jwks_event(name: str, uri: str) -> None:

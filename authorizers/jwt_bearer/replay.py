@@ -46,10 +46,7 @@ class MemoryReplayGuard:
     the hot path, docs/jwt.md "Performance").
     """
 
-    def __init__(
-        self, *, window_s: float, clock: Clock | None = None, max_entries: int = 50_000
-    ) -> None:
-        del window_s  # each entry carries its own expiry
+    def __init__(self, *, clock: Clock | None = None, max_entries: int = 50_000) -> None:
         self._clock = clock or SystemClock()
         self._max = max_entries
         self._seen: dict[tuple[str, str], float] = {}
@@ -83,12 +80,11 @@ class DynamoDbReplayGuard:
         self,
         table: str,
         *,
-        window_s: float,
         clock: Clock | None = None,
         client_factory: Callable[[], Any] | None = None,
     ) -> None:
         self._table = table
-        self._memory = MemoryReplayGuard(window_s=window_s, clock=clock)
+        self._memory = MemoryReplayGuard(clock=clock)
         self._client = LazyClient(
             client_factory or _default_client, prepare=refuse_unparseable_dynamodb_replies
         )

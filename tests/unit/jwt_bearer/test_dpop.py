@@ -247,7 +247,7 @@ def test_the_memory_replay_guard_forgets_only_expired_or_past_its_bound():
     from authorizers.jwt_bearer.replay import MemoryReplayGuard
 
     clock = ManualClock(start=1000)
-    guard = MemoryReplayGuard(window_s=60, clock=clock, max_entries=2)
+    guard = MemoryReplayGuard(clock=clock, max_entries=2)
     assert guard.first_use("k", "a", expires_at=1060)
     assert not guard.first_use("k", "a", expires_at=1060)  # replayed
     assert guard.first_use("k", "b", expires_at=1060)
