@@ -175,13 +175,16 @@ def aws_errors(what: str) -> Iterator[None]:
         raise CliError(f"{what}: {error}", hint="see docs/cli.md", code=ExitCode.AWS) from None
 
 
-def pages(call: Any, **request: Any) -> list[dict[str, Any]]:
-    """Every item of a paginated API Gateway list call (``items`` + ``position``)."""
+def pages(
+    call: Any, *, items_key: str = "items", cursor_key: str = "position", **request: Any
+) -> list[dict[str, Any]]:
+    """Every item of a paginated API Gateway list call: ``items`` + ``position`` (REST
+    APIs), or with ``items_key="Items", cursor_key="NextToken"`` (``apigatewayv2``)."""
     items: list[dict[str, Any]] = []
     while True:
         page = call(**request)
-        items.extend(page.get("items", []))
-        position = page.get("position")
-        if not position or position == request.get("position"):
+        items.extend(page.get(items_key, []))
+        cursor = page.get(cursor_key)
+        if not cursor or cursor == request.get(cursor_key):
             return items
-        request["position"] = position
+        request[cursor_key] = cursor

@@ -37,7 +37,7 @@ from gatehouse.attach_record import (
     record_owner,
     record_tags,
 )
-from gatehouse.aws import Settings, aws_errors
+from gatehouse.aws import Settings, aws_errors, pages
 from gatehouse.errors import CliError, ExitCode
 from gatehouse.gateway_api import GatewayApi, SpecOptions, checked_ttl
 
@@ -60,15 +60,8 @@ def _partition(region: str) -> str:
 
 
 def _pages(call: Any, **request: Any) -> list[dict[str, Any]]:
-    """Every item of a paginated ``apigatewayv2`` list call (``Items`` + ``NextToken``)."""
-    items: list[dict[str, Any]] = []
-    while True:
-        page = call(MaxResults=_PAGE, **request)
-        items.extend(page.get("Items", []))
-        token = page.get("NextToken")
-        if not token or token == request.get("NextToken"):
-            return items
-        request["NextToken"] = token
+    """Every item of a paginated ``apigatewayv2`` list call."""
+    return pages(call, items_key="Items", cursor_key="NextToken", MaxResults=_PAGE, **request)
 
 
 class HttpApi(GatewayApi):
