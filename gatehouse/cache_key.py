@@ -27,6 +27,7 @@ __all__ = [
     "check_cache_key",
     "credential_header",
     "mtls_ttl_hint",
+    "simple_responses",
     "token_binding",
 ]
 
@@ -102,6 +103,12 @@ def token_binding(kind: str, environment: Mapping[str, str] | None) -> str | Non
     if any(entry.get("certificate_binding", "off") != "off" for entry in entries):
         return "the client certificate"
     return None
+
+
+def simple_responses(environment: Mapping[str, str]) -> bool:
+    """Whether the function answers HTTP API events with simple ``{"isAuthorized": ...}``
+    responses (``GATEHOUSE_HTTP_RESPONSE_FORMAT=simple``) rather than IAM policies."""
+    return (environment.get("GATEHOUSE_HTTP_RESPONSE_FORMAT") or "iam").strip().lower() == "simple"
 
 
 def binding_unknown(kind: str, environment: Mapping[str, str] | None) -> bool:

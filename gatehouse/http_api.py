@@ -16,6 +16,7 @@ Differences from a REST API that shape what attach does here (API Gateway develo
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -38,6 +39,7 @@ from gatehouse.attach_record import (
     record_tags,
 )
 from gatehouse.aws import Settings, aws_errors, pages
+from gatehouse.cache_key import simple_responses
 from gatehouse.errors import CliError, ExitCode
 from gatehouse.gateway_api import GatewayApi, SpecOptions, checked_ttl
 
@@ -46,8 +48,6 @@ if TYPE_CHECKING:
 
 __all__ = ["HttpApi"]
 
-#: The function setting that makes it answer simple responses (docs/configuration.md).
-_FORMAT_SETTING: Final = "GATEHOUSE_HTTP_RESPONSE_FORMAT"
 _PAGE: Final = "500"
 
 
@@ -149,15 +149,7 @@ class HttpApi(GatewayApi):
         responses, so a function that answers simple ones is refused (500), never opened."""
         if not isinstance(spec, HttpAuthorizerSpec) or environment is None:
             return spec
-        simple = (environment.get(_FORMAT_SETTING) or "iam").strip().lower() == "simple"
-        return HttpAuthorizerSpec(
-            name=spec.name,
-            kind=spec.kind,
-            function=spec.function,
-            identity_sources=spec.identity_sources,
-            ttl=spec.ttl,
-            simple_responses=simple,
-        )
+        return dataclasses.replace(spec, simple_responses=simple_responses(environment))
 
     def _tags(self) -> dict[str, str]:
         with aws_errors(f"reading the tags of API {self.api_id}"):

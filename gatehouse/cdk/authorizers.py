@@ -45,6 +45,7 @@ from gatehouse.cache_key import (
     CacheKeyWords,
     check_cache_key,
     credential_header,
+    simple_responses,
     token_binding,
 )
 from gatehouse.cdk._code import TASK_ROOT, bundled_file, function_code
@@ -86,7 +87,6 @@ _HTTP_WORDS: Final = CacheKeyWords(
 )
 _DEFAULT_TTL: Final = cdk.Duration.minutes(5)
 _CONFIG_FILE_SETTING: Final = "GATEHOUSE_CONFIG_FILE"
-_HTTP_FORMAT_SETTING: Final = "GATEHOUSE_HTTP_RESPONSE_FORMAT"
 
 
 class UnsafeAuthorizerError(ValueError):
@@ -387,7 +387,7 @@ class GatehouseAuthorizer(GatehouseFunction):
             )
         ttl = cache_ttl if cache_ttl is not None else self._default_ttl()
         seconds = int(ttl.to_seconds())
-        simple = self.environment.get(_HTTP_FORMAT_SETTING, "iam").strip().lower() == "simple"
+        simple = simple_responses(self.environment)
         if seconds and not sources:
             raise UnsafeAuthorizerError(
                 f"{self.node.path}: an HTTP API authorizer with caching needs an identity "
