@@ -87,17 +87,35 @@ def _authenticator(kind: str, environment: Mapping[str, str] | None) -> str | No
     return authenticator
 
 
+def _visible_issuers(
+    kind: str, environment: Mapping[str, str] | None
+) -> list[Mapping[str, object]] | None:
+    """The ``kind`` function's JWT issuer entries (none when it does not authenticate JWTs);
+    ``None`` when they cannot be seen here: its environment hidden, a settings file
+    (``GATEHOUSE_CONFIG_FILE``), a deploy-time value."""
+    if environment is None:
+        return None if kind == "jwt" else []
+    if _authenticator(kind, environment) != "jwt_bearer":
+        return []
+    text = environment.get(_ISSUERS_VAR)
+    if text is None:  # in a settings file, or nowhere (then the function refuses to start)
+        return None if "GATEHOUSE_CONFIG_FILE" in environment else []
+    try:
+        entries = json.loads(text)
+    except ValueError:
+        return None
+    return [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+
+
 def token_binding(kind: str, environment: Mapping[str, str] | None) -> str | None:
     """What the ``kind`` function's JWT issuers bind tokens to, if anything: ``"the client
     certificate"`` (``certificate_binding``, RFC 8705) or ``"a DPoP proof"`` (``dpop``, RFC
-    9449), when ``optional`` or ``required`` (docs/jwt.md); ``None``: plain bearer tokens."""
-    if environment is None or _authenticator(kind, environment) != "jwt_bearer":
-        return None
-    try:
-        entries = json.loads(environment.get(_ISSUERS_VAR) or "[]")
-    except ValueError:
-        return None  # a deploy-time value: binding_unknown() says so
-    entries = [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+    9449), when ``optional`` or ``required`` (docs/jwt.md); ``None``: plain bearer tokens, or
+    issuers that cannot be seen."""
+    return _binding_of(_visible_issuers(kind, environment) or [])
+
+
+def _binding_of(entries: list[Mapping[str, object]]) -> str | None:
     if any(entry.get("dpop", "off") != "off" for entry in entries):
         return "a DPoP proof"
     if any(entry.get("certificate_binding", "off") != "off" for entry in entries):
@@ -109,23 +127,6 @@ def simple_responses(environment: Mapping[str, str]) -> bool:
     """Whether the function answers HTTP API events with simple ``{"isAuthorized": ...}``
     responses (``GATEHOUSE_HTTP_RESPONSE_FORMAT=simple``) rather than IAM policies."""
     return (environment.get("GATEHOUSE_HTTP_RESPONSE_FORMAT") or "iam").strip().lower() == "simple"
-
-
-def binding_unknown(kind: str, environment: Mapping[str, str] | None) -> bool:
-    """Whether a JWT-authenticating function's issuers cannot be seen here (its environment
-    hidden, a settings file, a deploy-time value), so whether it binds tokens is unknown."""
-    if kind == "jwt" and environment is None:
-        return True
-    if environment is None or _authenticator(kind, environment) != "jwt_bearer":
-        return False
-    text = environment.get(_ISSUERS_VAR)
-    if text is None:  # in a settings file, or nowhere (then the function refuses to start)
-        return "GATEHOUSE_CONFIG_FILE" in environment
-    try:
-        json.loads(text)
-    except ValueError:
-        return True
-    return False
 
 
 def credential_header(kind: str, environment: Mapping[str, str]) -> str | None:
@@ -155,7 +156,8 @@ def check_cache_key(
     function Lambda did not show). Raises :class:`CacheKeyError` when the key is known to be
     unsafe; returns a warning when it cannot be told, else ``None``.
     """
-    bound = token_binding(kind, environment)
+    issuers = _visible_issuers(kind, environment)
+    bound = _binding_of(issuers or [])
     if bound is not None:
         # Bound tokens: the certificate or proof is half the credential. No cache key holds a
         # certificate, and a cached Allow would be replayed to a replayed proof.
@@ -175,7 +177,7 @@ def check_cache_key(
     if ttl == 0 or token:
         return None
     warning = _check_key(kind, function, identity_sources, ttl, environment, words)
-    if warning is None and binding_unknown(kind, environment):
+    if warning is None and issuers is None:
         return (
             f"{function}'s JWT issuers are not visible here (hidden environment, a settings "
             f"file or a deploy-time value): if they bind tokens (certificate_binding or dpop), "
