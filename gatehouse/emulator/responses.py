@@ -75,9 +75,7 @@ class GatewayResponse(Enum):
 _RESPONSE_TYPES: Final[Mapping[str, str]] = {
     "ACCESS_DENIED_EXPLICIT": "ACCESS_DENIED",
     "RESOURCE_POLICY_DENY": "ACCESS_DENIED",
-    "AUTHORIZER_CONFIGURATION_ERROR": "AUTHORIZER_CONFIGURATION_ERROR",
-    "REQUEST_TOO_LARGE": "REQUEST_TOO_LARGE",
-}
+}  # every other kind is named as its ResponseType
 #: Every ``ResponseType`` API Gateway documents ("Gateway response types for API Gateway").
 RESPONSE_TYPES: Final = frozenset(
     {
