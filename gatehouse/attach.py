@@ -117,14 +117,7 @@ def _method_steps(
     replace: bool,
     api_keys: bool,
 ) -> tuple[list[MethodSwitch], list[Step]]:
-    def ours(method: ApiMethod) -> bool:
-        return (
-            method.authorization_type == "CUSTOM"
-            and authorizer_id is not None
-            and method.authorizer_id == authorizer_id
-        )
-
-    taken = [m for m in guarded if m.authorization_type != "NONE" and not ours(m)]
+    taken = [m for m in guarded if m.authorization_type != "NONE" and not m.uses(authorizer_id)]
     if taken and not replace:
         listed = ", ".join(f"{m.route} ({describe_owner(m, names)})" for m in taken)
         raise CliError(
@@ -138,7 +131,7 @@ def _method_steps(
     for method in guarded:
         switch = MethodSwitch(
             method=method,
-            set_authorizer=not ours(method),
+            set_authorizer=not method.uses(authorizer_id),
             require_api_key=wants_key and not method.api_key_required,
         )
         if switch.set_authorizer:
@@ -233,9 +226,7 @@ def _build_plan(
         spec, authorizer_id, guarded, preflight, names, replace=replace, api_keys=api.has_api_keys
     )
     auto = api.auto_deploys(stage_info)
-    in_use = authorizer_id is not None and any(
-        m.authorization_type == "CUSTOM" and m.authorizer_id == authorizer_id for m in methods
-    )
+    in_use = any(m.uses(authorizer_id) for m in methods)
     record, record_step = _record(api, spec, existing, switches, warnings, in_use=in_use)
     steps = [authorizer_step, *([record_step] if record_step else []), permission, *method_steps]
     stale = [] if switches else api.stale(spec, guarded, stage_info, record)

@@ -479,6 +479,14 @@ class ApiMethod:
     #: An HTTP API route's authorization scopes (JWT authorizers only).
     scopes: tuple[str, ...] = ()
 
+    def uses(self, authorizer_id: str | None) -> bool:
+        """Whether this method is on the (Lambda) authorizer ``authorizer_id``."""
+        return (
+            authorizer_id is not None
+            and self.authorization_type == "CUSTOM"
+            and self.authorizer_id == authorizer_id
+        )
+
     @property
     def route(self) -> str:
         if self.method == DEFAULT_ROUTE:

@@ -114,9 +114,7 @@ def _restores(
 ) -> tuple[list[Restore], list[Step]]:
     restores: list[Restore] = []
     steps: list[Step] = []
-    ours = [
-        m for m in methods if m.authorization_type == "CUSTOM" and m.authorizer_id == authorizer_id
-    ]
+    ours = [m for m in methods if m.uses(authorizer_id)]
     unknown = [m.route for m in ours if method_key(m) not in record.switched]
     if unknown:
         # Put there by hand (or re-created): what it was before is not ours to know.
@@ -268,11 +266,7 @@ def _apply(api: GatewayApi, plan: DetachPlan, stage: str, name: str) -> None:
     authorizer_id = str(plan.authorizer["id"])
     # Checked again before the deletion: a method still on it (put there meanwhile) would
     # make the deletion fail, or open that method's callers to a missing authorizer.
-    still = [
-        m.route
-        for m in api.methods()
-        if m.authorization_type == "CUSTOM" and m.authorizer_id == authorizer_id
-    ]
+    still = [m.route for m in api.methods() if m.uses(authorizer_id)]
     if still:
         raise CliError(
             f"authorizer {name} is still used by {', '.join(still)}; not deleted",
