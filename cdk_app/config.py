@@ -262,17 +262,14 @@ _unknown_key_message = unknown_key_message
 def _check_across_blocks(config: StageConfig, stage: _Problems) -> None:
     """Rules that involve settings of more than one block."""
     identity = config.identity
-    if config.api.login_redirect and identity.creates_pool and not identity.callback_urls:
+    if config.api.login_redirect:
+        # demo_api's API always has API-key, mTLS and policy routes (ApiModel says the same).
         stage.add(
             "api.login_redirect",
-            "the 302 to the login page needs identity.callback_urls (where Cognito returns)",
-        )
-    if config.api.login_redirect and not identity.creates_pool and identity.login_url is None:
-        stage.add(
-            "api.login_redirect",
-            f'with identity.provider "{identity.provider}" the stage has no hosted login page: '
-            "put identity.login_url (your identity provider's https login page), or set "
-            "api.login_redirect to false",
+            "API Gateway's UNAUTHORIZED response is API-wide, and the stage's API has API-key, "
+            "mTLS and policy routes too: the 302 would send their machine clients to a login "
+            "page instead of a 401; set it to false (every 401 then carries WWW-Authenticate, "
+            "docs/cdk.md)",
         )
     if (
         identity.creates_pool

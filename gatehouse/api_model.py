@@ -23,6 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
+from gatehouse.challenge import api_challenge
+
 __all__ = [
     "AUTHORIZER_HANDLERS",
     "TOKEN_VALIDATION_REGEX",
@@ -76,7 +78,7 @@ class ApiSettings:
         UsagePlanModel("premium", rate_limit=50, burst_limit=100, quota_limit=100_000),
     )
     cors_allow_origins: tuple[str, ...] = ()
-    login_redirect: bool = False  # UNAUTHORIZED on browser routes -> 302 to the Cognito login
+    login_redirect: bool = False  # UNAUTHORIZED -> 302 to the login; browser-only APIs
     policy_mode: Literal["enforce", "shadow"] = "enforce"
     policy_refresh_seconds: int = 60
     throttling_rate_limit: float = 100  # stage default, requests per second
@@ -130,7 +132,7 @@ class RouteModel:
     path: str  # /tenants/{tenant}/orders/{id}
     authorizer: AuthorizerName | None
     api_key_required: bool = False
-    browser: bool = False  # a 401 here may become the 302 login redirect
+    browser: bool = False  # only browsers call it (the login 302 needs every route so)
     mtls_only: bool = False  # served only on the mTLS custom domain when deployed
 
     @property
@@ -140,12 +142,31 @@ class RouteModel:
 
 @dataclass(frozen=True, slots=True)
 class ApiModel:
-    """The whole demo API: what both renderers build."""
+    """The whole demo API: what both renderers build.
+
+    Raises ValueError when ``settings.login_redirect`` is on and a guarded route is not a
+    browser route: API Gateway's UNAUTHORIZED response is one per API, so the 302 would send
+    API-key, mTLS and machine clients to a login page instead of a 401.
+    """
 
     name: str
     authorizers: Mapping[AuthorizerName, AuthorizerModel]
     routes: tuple[RouteModel, ...]
     settings: ApiSettings = field(default_factory=ApiSettings)
+
+    def __post_init__(self) -> None:
+        if self.settings.login_redirect:
+            machine = [r.route_key for r in self.routes if r.authorizer and not r.browser]
+            if machine:
+                raise ValueError(
+                    f"login_redirect: the 302 is API-wide and {', '.join(machine)} are not "
+                    "browser routes (their clients need a 401)"
+                )
+
+    @property
+    def challenge(self) -> str:
+        """The ``WWW-Authenticate`` of this API's 401s (:mod:`gatehouse.challenge`)."""
+        return api_challenge((name, spec.environment) for name, spec in self.authorizers.items())
 
     def routes_of(self, authorizer: AuthorizerName) -> tuple[RouteModel, ...]:
         return tuple(route for route in self.routes if route.authorizer == authorizer)

@@ -29,6 +29,7 @@ __all__ = [
     "mtls_ttl_hint",
     "simple_responses",
     "token_binding",
+    "visible_issuers",
 ]
 
 #: The policy function's authenticator (authorizers/policy/config.py), read from its environment.
@@ -87,7 +88,7 @@ def _authenticator(kind: str, environment: Mapping[str, str] | None) -> str | No
     return authenticator
 
 
-def _visible_issuers(
+def visible_issuers(
     kind: str, environment: Mapping[str, str] | None
 ) -> list[Mapping[str, object]] | None:
     """The ``kind`` function's JWT issuer entries (none when it does not authenticate JWTs);
@@ -112,7 +113,7 @@ def token_binding(kind: str, environment: Mapping[str, str] | None) -> str | Non
     certificate"`` (``certificate_binding``, RFC 8705) or ``"a DPoP proof"`` (``dpop``, RFC
     9449), when ``optional`` or ``required`` (docs/jwt.md); ``None``: plain bearer tokens, or
     issuers that cannot be seen."""
-    return _binding_of(_visible_issuers(kind, environment) or [])
+    return _binding_of(visible_issuers(kind, environment) or [])
 
 
 def _binding_of(entries: list[Mapping[str, object]]) -> str | None:
@@ -156,7 +157,7 @@ def check_cache_key(
     function Lambda did not show). Raises :class:`CacheKeyError` when the key is known to be
     unsafe; returns a warning when it cannot be told, else ``None``.
     """
-    issuers = _visible_issuers(kind, environment)
+    issuers = visible_issuers(kind, environment)
     bound = _binding_of(issuers or [])
     if bound is not None:
         # Bound tokens: the certificate or proof is half the credential. No cache key holds a

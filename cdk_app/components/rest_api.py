@@ -188,6 +188,7 @@ class GatehouseRestApi(Construct):
             self.api,
             cors_allow_origins=settings.cors_allow_origins,
             login_url=login_url if settings.login_redirect else None,
+            challenge=model.challenge,
         )
 
     def _resource(self, path: str, cors: apigw.CorsOptions | None) -> apigw.IResource:

@@ -5,9 +5,10 @@ way (``RestApi``, ``SpecRestApi``, ``LambdaRestApi``).
 
 - :func:`access_log_format`: a JSON access-log line with the authorizer's outcome (status,
   latency, error), the API key id, the WAF response code and the X-Ray trace id;
-- :func:`add_gateway_responses`: CORS headers on the gateway's own 401/403/4XX/5XX answers
+- :func:`add_gateway_responses`: the ``WWW-Authenticate`` challenge on every 401
+  (:mod:`gatehouse.challenge`), CORS headers on the gateway's own 401/403/4XX/5XX answers
   (without them a browser sees a CORS error instead of the 401), and optionally UNAUTHORIZED
-  as a 302 to a login page (API-wide: gateway responses cannot be set per route);
+  as a 302 to a login page, for an API only browsers call (gateway responses are API-wide);
 - :func:`add_usage_plans`: one usage plan per tier for the API-key authorizer, which returns
   the tenant's usage-plan key (set ``api_key_source_type=AUTHORIZER`` on the API).
 """
@@ -15,11 +16,14 @@ way (``RestApi``, ``SpecRestApi``, ``LambdaRestApi``).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
 from aws_cdk import aws_apigateway as apigw
+
+from gatehouse.challenge import www_authenticate
 
 __all__ = ["UsagePlanTier", "access_log_format", "add_gateway_responses", "add_usage_plans"]
 
@@ -30,6 +34,8 @@ _CORS_RESPONSES: Final = (
     apigw.ResponseType.DEFAULT_4_XX,
     apigw.ResponseType.DEFAULT_5_XX,
 )
+# A literal header value is written in single quotes, and must not split the response.
+_UNQUOTABLE: Final = re.compile(r"['\x00-\x1f\x7f]")
 
 
 def access_log_format() -> apigw.AccessLogFormat:
@@ -73,14 +79,29 @@ def add_gateway_responses(
     cors_allow_origins: Sequence[str] = (),
     allow_headers: Sequence[str] = ("Authorization", "Content-Type", "x-api-key"),
     login_url: str | None = None,
+    challenge: str | None = None,
 ) -> list[apigw.GatewayResponse]:
-    """CORS headers on the gateway's own error responses, and optionally the login 302.
+    """The 401's challenge, CORS headers on the gateway's own error responses, and
+    optionally the login 302.
 
-    One allowed origin is stated; several are echoed from the request's ``Origin`` (the
-    gateway's own error bodies carry no data, and no credentials are allowed), with
-    ``Vary: Origin``. ``login_url``: UNAUTHORIZED becomes a 302 there, for every route of
-    the API. Returns the responses added (none when there is nothing to add).
+    ``challenge``: the UNAUTHORIZED response's ``WWW-Authenticate`` (RFC 9110 section
+    11.6.1), ``Bearer`` by default; :func:`gatehouse.challenge.api_challenge` adds ``DPoP``
+    when the API's issuers accept it. One allowed origin is stated; several are echoed from
+    the request's ``Origin`` (the gateway's own error bodies carry no data, and no
+    credentials are allowed), with ``Vary: Origin``. ``login_url``: UNAUTHORIZED becomes a
+    302 there (and has no challenge), for every route of the API: give it only to an API
+    that browsers alone call, never to one API-key, mTLS or machine clients call. Returns
+    the responses added. Raises ValueError for a challenge or login URL that cannot be a
+    literal header value.
+
+    Example: ``add_gateway_responses(api, cors_allow_origins=["https://app.example.com"])``.
     """
+    challenge = www_authenticate() if challenge is None else challenge
+    if not challenge.strip():
+        raise ValueError("challenge: empty (a 401 must name how to authenticate)")
+    for name, value in (("challenge", challenge), ("login_url", login_url or "")):
+        if _UNQUOTABLE.search(value):
+            raise ValueError(f"{name}: no quote (') or control character in a header value")
     origins = tuple(cors_allow_origins)
     headers: dict[str, str] = {}
     if origins:
@@ -95,9 +116,12 @@ def add_gateway_responses(
     for response_type in _CORS_RESPONSES:
         extra: dict[str, str] = {}
         status: str | None = None
-        if login_url is not None and response_type.response_type == "UNAUTHORIZED":
-            status = "302"
-            extra = {"Location": login_url}
+        if response_type.response_type == "UNAUTHORIZED":
+            if login_url is not None:
+                status = "302"
+                extra = {"Location": login_url}
+            else:
+                extra = {"WWW-Authenticate": challenge}
         if not headers and not extra:
             continue
         added.append(

@@ -91,7 +91,6 @@ class Route:
     path: str
     authorizer: str | None
     api_key_required: bool = False
-    browser: bool = False
     pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
     #: Lower is more specific; see :func:`precedence`.
     rank: tuple[int, ...] = field(init=False, repr=False, compare=False)
@@ -143,8 +142,9 @@ class GatewayConfig:
     (our patterns are anchored ``^...$``, so both agree); ``True`` uses ``re.fullmatch``.
     ``access_denied_template``: an ACCESS_DENIED gateway response body in which
     ``$context.authorizer.<key>`` is replaced from the Deny's context; ``None`` keeps AWS's.
-    ``login_url``: where an UNAUTHORIZED answer on a browser route redirects (302); ``None``
-    answers 401 as usual.
+    ``login_url``: where every UNAUTHORIZED answer redirects (302, API-wide as API Gateway's
+    gateway responses are); ``None`` answers 401 with ``challenge`` as its
+    ``WWW-Authenticate`` (none when ``None``: a template's own gateway responses say).
     """
 
     api_id: str
@@ -157,6 +157,7 @@ class GatewayConfig:
     stage_variables: Mapping[str, str] = field(default_factory=dict)
     cors_allow_origins: tuple[str, ...] = ()
     login_url: str | None = None
+    challenge: str | None = None
     access_denied_template: str | None = None
     resource_policy: Mapping[str, object] | None = None
     regex_fullmatch: bool = False
@@ -210,7 +211,6 @@ class GatewayConfig:
                 path=r.path,
                 authorizer=r.authorizer,
                 api_key_required=r.api_key_required,
-                browser=r.browser,
             )
             for r in model.routes
         )
@@ -226,5 +226,6 @@ class GatewayConfig:
             authorizers=authorizers,
             cors_allow_origins=tuple(settings.cors_allow_origins),
             login_url=login_url if settings.login_redirect else None,
+            challenge=model.challenge,
             method_throttle=(float(rate), int(burst)) if rate is not None and burst else None,
         )

@@ -220,7 +220,7 @@ class Gateway(WsgiGateway):
             self._identity_value(source.kind, source.name, request)
             for source in spec.identity_sources
         ]
-        unauthorized = self._gateway(GatewayResponse.UNAUTHORIZED, request, browser=route.browser)
+        unauthorized = self._gateway(GatewayResponse.UNAUTHORIZED, request)
         if spec.type == "TOKEN":
             token = values[0]
             if not token or not self._token_matches(spec, token):
@@ -312,10 +312,7 @@ class Gateway(WsgiGateway):
             raise _Refused(failure)
         if invocation.error_type is not None:
             if invocation.error_message == "Unauthorized":
-                unauthorized = self._gateway(
-                    GatewayResponse.UNAUTHORIZED, request, browser=route.browser
-                )
-                raise _Refused(unauthorized)
+                raise _Refused(self._gateway(GatewayResponse.UNAUTHORIZED, request))
             log.warning("authorizer %s failed: %s", spec.name, invocation.error_type)
             raise _Refused(failure)
         try:
@@ -415,12 +412,11 @@ class Gateway(WsgiGateway):
         kind: GatewayResponse,
         request: IncomingRequest,
         *,
-        browser: bool = False,
         context: Mapping[str, Any] | None = None,
         resource_arn: str | None = None,
     ) -> HttpAnswer:
         login = None
-        if browser and self.config.login_url is not None:
+        if self.config.login_url is not None:
             return_to = f"{request.scheme}://{request.host}{request.path}"
             login = login_redirect(self.config.login_url, return_to)
         answer = gateway_response(
@@ -430,6 +426,7 @@ class Gateway(WsgiGateway):
             context=context,
             access_denied_template=self.config.access_denied_template,
             login_url=login,
+            challenge=self.config.challenge,
             resource_arn=resource_arn,
         )
         if not self.config.gateway_responses:

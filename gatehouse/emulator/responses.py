@@ -3,8 +3,9 @@
 Bodies and ``x-amzn-ErrorType`` as AWS sends them by default (note ``Message`` with a capital M
 on the two authorization 403s). Customizations the stage may configure, applied to every
 gateway response (DEFAULT_4XX / DEFAULT_5XX): CORS headers for allowed origins (without them a
-browser reports a CORS error instead of the 401/403), a 302 to the login page instead of the
-UNAUTHORIZED 401 on browser routes, and an ACCESS_DENIED body template with
+browser reports a CORS error instead of the 401/403), the UNAUTHORIZED 401's
+``WWW-Authenticate`` challenge (:mod:`gatehouse.challenge`) or a 302 to the login page instead
+of that 401, and an ACCESS_DENIED body template with
 ``$context.authorizer.<key>`` substitution from the Deny's context.
 
 A template's own ``AWS::ApiGateway::GatewayResponse`` resources (:class:`CustomResponse`) apply
@@ -239,6 +240,7 @@ def gateway_response(
     context: Mapping[str, Any] | None = None,
     access_denied_template: str | None = None,
     login_url: str | None = None,
+    challenge: str | None = None,
     resource_arn: str | None = None,
 ) -> HttpAnswer:
     """The gateway response ``kind`` with the stage's customizations."""
@@ -246,6 +248,8 @@ def gateway_response(
     headers += cors_headers(origin, cors_allow_origins)
     if kind is GatewayResponse.UNAUTHORIZED and login_url is not None:
         return HttpAnswer(302, (*headers[1:], ("Location", login_url)), b"")
+    if kind is GatewayResponse.UNAUTHORIZED and challenge is not None:
+        headers.append(("WWW-Authenticate", challenge))
     body = dict(kind.value.body)
     if kind is GatewayResponse.RESOURCE_POLICY_DENY:
         body["Message"] = (

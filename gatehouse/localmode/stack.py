@@ -158,19 +158,6 @@ def _runtime_root() -> str:
     return str(Path(authorizers.__file__).resolve().parents[1])
 
 
-def _login_url(config: Any, region: str, client_id: str) -> str | None:
-    identity = getattr(config, "identity", None)
-    prefix = getattr(identity, "domain_prefix", None)
-    if not prefix:
-        return None
-    url = (
-        f"https://{prefix}.auth.{region}.amazoncognito.com/login"
-        f"?response_type=code&client_id={client_id}"
-    )
-    callbacks = getattr(identity, "callback_urls", ())
-    return f"{url}&redirect_uri={callbacks[0]}" if callbacks else url
-
-
 def _timed(progress: Progress, what: str) -> contextlib.AbstractContextManager[None]:
     @contextlib.contextmanager
     def step() -> Iterator[None]:
@@ -200,7 +187,7 @@ def start(options: Options, progress: Progress) -> Stack:
                 f"==> serving the built-in demo API ({BUILTIN_STAGE} settings): "
                 f"{options.cdk_json} is not the Gatehouse repository's"
             )
-        return _start(options, progress, region, account, settings, stage_config, stoppers)
+        return _start(options, progress, region, account, settings, stoppers)
     except BaseException:
         stop_all(stoppers)
         raise
@@ -212,7 +199,6 @@ def _start(  # noqa: PLR0917 - one private call site
     region: str,
     account: str,
     settings: ApiSettings,
-    stage_config: Any,
     stoppers: list[Callable[[], None]],
 ) -> Stack:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request logs (credentials)
@@ -280,7 +266,6 @@ def _start(  # noqa: PLR0917 - one private call site
         stage=options.stage,
         region=region,
         account=account,
-        login_url=_login_url(stage_config, region, seeded.client_id),
     )
     gateway = Gateway(
         config,

@@ -158,14 +158,11 @@ def steps_for(
     cors_origin: str | None,
     throttle_burst: int,
     jwt_cached: bool = True,
-    login_redirect: bool = False,
 ) -> tuple[Step, ...]:
     """The walkthrough of the demo API, with the statuses the stage's settings give.
 
-    ``login_redirect``: the JWT routes are browser routes, so their 401s become 302s.
     ``jwt_cached``: with a TTL of 0 the admin-route 403 comes from an invoke, not the cache.
     """
-    unauthorized = 302 if login_redirect else 401
     jwt = "JWT (Cognito access token; TOKEN authorizer, result cached by token)"
     keys = "API keys (REQUEST authorizer on x-api-key; usage plans, apiKeySource AUTHORIZER)"
     mtls = "mTLS (HTTPS with client certificates; the authorizer checks the CRL)"
@@ -180,7 +177,7 @@ def steps_for(
             "no token: refused before the authorizer runs",
             "GET",
             "/profile",
-            unauthorized,
+            401,
             expect_header=(AUTHORIZER_HEADER, "cache=skipped"),
         ),
         Step(
@@ -188,16 +185,17 @@ def steps_for(
             "not a Bearer token: fails the validation regex, no invoke",
             "GET",
             "/profile",
-            unauthorized,
+            401,
             headers=(("Authorization", "Basic Ym9iOnNlY3JldA=="),),
         ),
         Step(
             jwt,
-            "garbled token: the authorizer says Unauthorized",
+            "garbled token: the authorizer says Unauthorized (WWW-Authenticate: Bearer)",
             "GET",
             "/profile",
-            unauthorized,
+            401,
             headers=(("Authorization", "Bearer not.a.jwt"),),
+            expect_header=("WWW-Authenticate", "Bearer"),
         ),
         Step(jwt, "bob, any valid token", "GET", "/profile", 200, headers=_bearer("bob")),
         Step(
@@ -218,7 +216,7 @@ def steps_for(
                 "the gateway response carries CORS headers for the stage origin",
                 "GET",
                 "/profile",
-                unauthorized,
+                401,
                 headers=(("Origin", cors_origin),),
                 expect_header=(CORS_ORIGIN_HEADER, cors_origin),
             )
@@ -278,7 +276,6 @@ def walkthrough(stack: Stack) -> Walkthrough:
             cors_origin=next((o for o in origins if o != "*"), None),
             throttle_burst=burst,
             jwt_cached=stack.model.authorizers["jwt"].cache_ttl_seconds > 0,
-            login_redirect=stack.gateway.config.login_url is not None,
         ),
         variables=variables,
         http_url=stack.http.url,

@@ -364,12 +364,14 @@ def test_unknown_key_in_a_block_is_an_error_with_a_suggestion() -> None:
     assert 'did you mean "authorizer_cache_seconds"?' in problem
 
 
-def test_login_redirect_needs_a_callback_url() -> None:
+def test_login_redirect_is_refused_on_the_stage_api() -> None:
+    # Attack: API Gateway's UNAUTHORIZED response is API-wide, so a 302 on the stage's API
+    # answers API-key and mTLS clients with a login page (following it, they see a 200).
     raw = {**DEV, "api": {"login_redirect": True}}
 
     (problem,) = problems_of(context({"dev": raw}))
     assert problem.startswith("gatehouse.stages.dev.api.login_redirect: ")
-    assert "callback_urls" in problem
+    assert "machine clients" in problem
 
 
 def test_attach_block_lists_its_routes() -> None:

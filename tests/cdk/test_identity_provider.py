@@ -248,17 +248,12 @@ def test_an_unknown_provider_is_the_blocks_only_problem() -> None:
 
 
 @pytest.mark.parametrize("identity", [EXISTING, OIDC], ids=["existing_cognito", "oidc"])
-def test_login_redirect_needs_a_login_url_without_a_created_pool(identity: dict[str, Any]) -> None:
-    # GIVEN the login redirect on, with no hosted UI of the stage's own
-    (problem,) = problems_of(identity, api={"login_redirect": True})
-
-    # THEN the refusal names both keys
+def test_login_redirect_is_refused_whatever_the_provider(identity: dict[str, Any]) -> None:
+    # Attack: the stage's API-wide 302 sends API-key and mTLS clients to a login page.
+    (problem,) = problems_of({**identity, "login_url": LOGIN}, api={"login_redirect": True})
     assert problem.startswith("gatehouse.stages.dev.api.login_redirect: ")
-    assert "identity.login_url" in problem
-
-    # AND with a login page the stage loads (no callback URLs needed)
-    config = load({**identity, "login_url": LOGIN}, api={"login_redirect": True})
-    assert config.identity.login_url == LOGIN
+    assert "API-wide" in problem
+    assert "set it to false" in problem
 
 
 def test_the_cache_ttl_is_not_checked_against_a_lifetime_the_stage_does_not_set() -> None:
@@ -478,13 +473,12 @@ PROD_IDENTITY: dict[str, Any] = {
 
 def providers_context() -> dict[str, Any]:
     """The repository's stages with the new providers: dev on an existing pool (and attached
-    to an existing API), prod on an OIDC issuer with a JWKS file and the login redirect."""
+    to an existing API), prod on an OIDC issuer with a JWKS file and a login page."""
     context = copy.deepcopy(CONTEXT)
     stages = context["gatehouse"]["stages"]
     stages["dev"]["identity"] = DEV_IDENTITY
     stages["dev"]["attach"] = ATTACH
     stages["prod"]["identity"] = PROD_IDENTITY
-    assert stages["prod"]["api"]["login_redirect"] is True
     return context
 
 
@@ -585,15 +579,17 @@ def test_an_oidc_stage_trusts_that_issuer_with_the_jwks_file_keys(
 
 
 @pytest.mark.cdk
-def test_the_login_redirect_goes_to_the_configured_login_url(providers: Synthesized) -> None:
+def test_an_oidc_stage_answers_401_with_a_challenge_not_a_302(providers: Synthesized) -> None:
     template = template_of(providers, providers.stages["prod"].api)
     (unauthorized,) = [
         r
         for r in resources_of(template, "AWS::ApiGateway::GatewayResponse")
         if r["ResponseType"] == "UNAUTHORIZED"
     ]
-    assert unauthorized["StatusCode"] == "302"
-    assert unauthorized["ResponseParameters"]["gatewayresponse.header.Location"] == f"'{LOGIN}'"
+    assert "StatusCode" not in unauthorized  # API Gateway's 401
+    parameters = unauthorized["ResponseParameters"]
+    assert "gatewayresponse.header.Location" not in parameters
+    assert parameters["gatewayresponse.header.WWW-Authenticate"] == "'Bearer'"
 
 
 @pytest.mark.cdk

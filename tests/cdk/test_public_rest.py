@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import aws_cdk as cdk
+import pytest
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
 from aws_cdk.assertions import Template
@@ -76,9 +77,48 @@ def test_the_login_redirect_is_a_302_on_unauthorized_only() -> None:
     )
 
 
-def test_nothing_is_added_without_origins_or_login() -> None:
+def _unauthorized_headers(stack: cdk.Stack) -> dict[str, str]:
+    responses = Template.from_stack(stack).find_resources("AWS::ApiGateway::GatewayResponse")
+    (unauthorized,) = [
+        r["Properties"]
+        for r in responses.values()
+        if r["Properties"]["ResponseType"] == "UNAUTHORIZED"
+    ]
+    assert "StatusCode" not in unauthorized  # still API Gateway's 401
+    headers: dict[str, str] = unauthorized["ResponseParameters"]
+    return headers
+
+
+def test_every_401_carries_a_bearer_challenge_by_default() -> None:
+    # RFC 9110 section 11.6.1: a 401 names how to authenticate.
+    stack, api = _api()
+    assert len(add_gateway_responses(api)) == 1  # UNAUTHORIZED only, without CORS
+    assert _unauthorized_headers(stack) == {"gatewayresponse.header.WWW-Authenticate": "'Bearer'"}
+
+
+def test_the_challenge_can_name_dpop() -> None:
+    stack, api = _api()
+    add_gateway_responses(api, challenge='Bearer, DPoP algs="ES256"')
+    headers = _unauthorized_headers(stack)
+    assert headers["gatewayresponse.header.WWW-Authenticate"] == "'Bearer, DPoP algs=\"ES256\"'"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"challenge": "Bearer realm='x'"}, "challenge"),
+        ({"challenge": "Bearer\r\nSet-Cookie: a=b"}, "challenge"),
+        ({"challenge": " "}, "challenge"),
+        ({"login_url": "https://login.example.com/'"}, "login_url"),
+    ],
+)
+def test_a_header_value_that_would_break_out_of_its_quotes_is_refused(
+    arguments: dict[str, str], field: str
+) -> None:
+    # Attack: a quote ends API Gateway's literal and a CR LF splits the response.
     _, api = _api()
-    assert add_gateway_responses(api) == []
+    with pytest.raises(ValueError, match=f"^{field}: "):
+        add_gateway_responses(api, **arguments)
 
 
 def test_each_tier_is_a_usage_plan_on_the_stage() -> None:

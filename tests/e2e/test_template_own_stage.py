@@ -139,3 +139,7 @@ def test_the_stages_gateway_responses_give_a_browser_its_cors_headers(stage: Sta
         assert status in (401, 403)
         assert headers["access-control-allow-origin"] == "http://localhost:3000"
         assert headers["vary"] == "Origin"
+        # RFC 9110 section 11.6.1: the stage's 401 names its scheme; its 403 does not.
+        assert ("www-authenticate" in headers) == (status == 401)
+        if status == 401:
+            assert headers["www-authenticate"] == "Bearer"

@@ -61,11 +61,13 @@ from gatehouse.cdk import (
     JwtAuthorizer,
     UsagePlanTier,
     access_log_format,
+    add_gateway_responses,
     add_usage_plans,
     oidc_issuer,
 )
 from gatehouse.cdk.monitoring import ApiMonitoring, MonitoringOptions
 from gatehouse.cdk.waf import WafOptions, WebAcl
+from gatehouse.challenge import api_challenge
 
 from orders_service import SETTINGS
 
@@ -485,6 +487,17 @@ class OrdersStack(cdk.Stack):
             api,
             [UsagePlanTier("basic", rate_limit=10, burst_limit=20, quota_limit=10_000)],
             description="Orders partners",
+        )
+        # Every 401 names its scheme (WWW-Authenticate), DPoP too if an issuer accepts it.
+        add_gateway_responses(
+            api,
+            challenge=api_challenge(
+                [
+                    (authorizer.kind, authorizer.environment)
+                    for authorizer in (self.staff, self.partners)
+                ],
+                realm="orders",
+            ),
         )
         return api
 

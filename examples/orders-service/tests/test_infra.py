@@ -270,6 +270,17 @@ def test_rest_stage_logs_traces_throttles_and_is_behind_waf(orders: Synthesized)
     ]
 
 
+def test_every_rest_401_names_its_scheme(orders: Synthesized) -> None:
+    # RFC 9110 section 11.6.1: a 401 carries WWW-Authenticate; staff tokens are plain
+    # bearer tokens (no DPoP issuer), so the challenge is Bearer alone.
+    (_, unauthorized) = _only(orders, "AWS::ApiGateway::GatewayResponse")
+    assert unauthorized["ResponseType"] == "UNAUTHORIZED"
+    assert "StatusCode" not in unauthorized
+    assert unauthorized["ResponseParameters"] == {
+        "gatewayresponse.header.WWW-Authenticate": "'Bearer realm=\"orders\"'"
+    }
+
+
 # --- the HTTP API and its private integration --------------------------------------------------
 
 

@@ -25,7 +25,7 @@ TOKEN = "Bearer abc.def.ghi"
 ROUTES = (
     Route("GET", "/health", None),
     Route("GET", "/", "tok"),
-    Route("GET", "/profile", "tok", browser=True),
+    Route("GET", "/profile", "tok"),
     Route("GET", "/admin/reports", "tok"),
     Route("GET", "/pets/{id}", "req"),
     Route("ANY", "/files/{proxy+}", "nocache"),

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from gatehouse.api_model import TOKEN_VALIDATION_REGEX, ApiSettings, Resources, demo_api
+from gatehouse.api_model import (
+    TOKEN_VALIDATION_REGEX,
+    ApiModel,
+    ApiSettings,
+    Resources,
+    RouteModel,
+    demo_api,
+)
 from gatehouse.emulator.config import AuthorizerSpec, GatewayConfig, IdentitySource, Route
 
 RESOURCES = Resources(
@@ -50,7 +59,40 @@ def test_routes_keep_their_authorizer_and_api_key_requirement():
 
 def test_login_redirect_only_when_the_stage_enables_it():
     assert _config().login_url is None
-    assert _config(ApiSettings(login_redirect=True)).login_url == "https://login.example.com/login"
+    demo = demo_api(RESOURCES)
+    browser_only = ApiModel(
+        name="web",
+        authorizers={"jwt": demo.authorizers["jwt"]},
+        routes=(RouteModel("GET", "/profile", "jwt", browser=True),),
+        settings=ApiSettings(login_redirect=True),
+    )
+    config = GatewayConfig.from_model(
+        browser_only,
+        api_id="a",
+        stage="dev",
+        region="eu-west-1",
+        account="1",
+        login_url="https://l/",
+    )
+    assert config.login_url == "https://l/"
+
+
+def test_a_login_redirect_on_an_api_machines_call_is_refused():
+    # Attack: the API-wide 302 answers an API-key or mTLS client with a login page (a client
+    # that follows redirects sees a 200) instead of a 401.
+    with pytest.raises(ValueError, match=r"API-wide.*GET /reports.*not browser routes"):
+        demo_api(RESOURCES, ApiSettings(login_redirect=True))
+
+
+def test_the_401_challenge_names_dpop_only_when_an_issuer_accepts_it():
+    assert _config().challenge == "Bearer"
+    issuer = {"issuer": "https://id.example.com", "audience": ["api"], "dpop": "optional"}
+    model = demo_api(dataclasses.replace(RESOURCES, jwt_issuer=issuer))
+    challenge = GatewayConfig.from_model(
+        model, api_id="a", stage="dev", region="eu-west-1", account="1"
+    ).challenge
+    assert challenge is not None
+    assert challenge.startswith('Bearer, DPoP algs="ES256 ')
 
 
 def test_cache_ttl_and_settings_of_the_stage_are_used():

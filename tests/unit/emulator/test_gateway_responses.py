@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from gatehouse.emulator.responses import CustomResponse
@@ -48,14 +50,32 @@ def test_without_cors_no_headers_and_options_is_missing_authentication_token():
     assert "Access-Control-Allow-Origin" not in response.headers
 
 
-def test_unauthorized_on_a_browser_route_redirects_to_login_when_configured():
+def test_the_login_redirect_answers_every_route_as_api_gateway_does():
+    # UNAUTHORIZED is one gateway response per API: the emulator must not show a per-route
+    # 302 that a deployed API would give every machine client too.
     login = "https://auth.example.com/login?client_id=abc&response_type=code"
-    harness = Harness(login_url=login)
-    response = harness.request("/profile")
-    assert response.status_code == 302
-    assert response.headers["Location"].startswith(login + "&redirect_uri=http")
-    # a non-browser route keeps its 401
-    assert harness.request("/admin/reports").status_code == 401
+    harness = Harness(login_url=login, challenge="Bearer")
+    for path in ("/profile", "/admin/reports"):
+        response = harness.request(path)
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith(login + "&redirect_uri=http")
+        assert "WWW-Authenticate" not in response.headers
+
+
+def _unauthorized(event: dict[str, Any]) -> object:
+    raise Exception("Unauthorized")  # how a Lambda authorizer asks for a 401
+
+
+def test_every_401_carries_the_challenge():
+    harness = Harness(challenge='Bearer, DPoP algs="ES256"')
+    skipped = harness.request("/profile")  # no token: refused before the authorizer runs
+    refused = Harness(challenge="Bearer", handlers={"tok": _unauthorized}).request(
+        "/profile", headers={"Authorization": TOKEN}
+    )
+    assert skipped.status_code == refused.status_code == 401
+    assert skipped.headers["WWW-Authenticate"] == 'Bearer, DPoP algs="ES256"'
+    assert refused.headers["WWW-Authenticate"] == "Bearer"
+    assert "WWW-Authenticate" not in Harness().request("/profile").headers
 
 
 def test_access_denied_template_substitutes_the_deny_context():

@@ -15,9 +15,12 @@ def _profile_refusals(steps) -> set[int]:
     return {s.expect for s in steps if s.path == "/profile" and s.expect in (401, 302)}
 
 
-def test_login_redirect_turns_the_jwt_401s_into_302s():
+def test_the_jwt_refusals_are_401s_and_one_checks_the_challenge():
     assert _profile_refusals(_steps()) == {401}
-    assert _profile_refusals(_steps(login_redirect=True)) == {302}
+    challenged = [
+        s for s in _steps() if s.expect_header and s.expect_header[0] == "WWW-Authenticate"
+    ]
+    assert [s.expect_header for s in challenged] == [("WWW-Authenticate", "Bearer")]
 
 
 def test_policy_routes_expect_500_until_the_policy_authorizer_starts():
