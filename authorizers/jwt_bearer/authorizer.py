@@ -154,12 +154,13 @@ class JwtAuthorizer:
         if dpop or verified.profile.dpop is not CertificateBinding.OFF:
             self._check_dpop(verified, token, request, dpop=dpop)
         certificate = request.client_cert
-        check_certificate_binding(
+        if check_certificate_binding(
             verified.claims,
             verified.profile.certificate_binding,
             None if certificate is None else certificate.pem,
             dpop_proven=dpop,
-        )
+        ):
+            verified = verified._replace(bound=True)
         if self._revocation is not None:
             ids = [
                 value

@@ -70,8 +70,10 @@ def check_certificate_binding(
     certificate_pem: str | None,
     *,
     dpop_proven: bool = False,
-) -> None:
-    """Raises AuthenticationError unless the token may be used with this certificate.
+) -> bool:
+    """Raises AuthenticationError unless the token may be used with this certificate;
+    returns whether it is bound to its sender (its certificate matched, or its DPoP key's
+    proof was checked: ``dpop_proven``).
 
     ``UnboundToken``: ``required`` and the token names no certificate; a bound token this
     mode cannot check (``off``), a DPoP key without its proof, or another confirmation
@@ -81,7 +83,7 @@ def check_certificate_binding(
     if "cnf" not in claims:
         if mode is CertificateBinding.REQUIRED:
             raise AuthenticationError(Reason.UNBOUND_TOKEN)
-        return
+        return False
     cnf = claims["cnf"]
     if not isinstance(cnf, dict) or not cnf:
         raise AuthenticationError(Reason.INVALID_CLAIMS)
@@ -92,10 +94,11 @@ def check_certificate_binding(
     if "x5t#S256" not in cnf:
         if mode is CertificateBinding.REQUIRED:
             raise AuthenticationError(Reason.UNBOUND_TOKEN)
-        return  # DPoP-bound, proven
+        return True  # DPoP-bound, proven
     if mode is CertificateBinding.OFF:
         raise AuthenticationError(Reason.UNBOUND_TOKEN)  # bound to a certificate not checked
     _check_thumbprint(cnf["x5t#S256"], certificate_pem)
+    return True
 
 
 def _check_thumbprint(expected: object, certificate_pem: str | None) -> None:

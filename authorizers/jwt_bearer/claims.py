@@ -30,6 +30,8 @@ class VerifiedToken(NamedTuple):
     principal: str
     scopes: frozenset[str]
     groups: frozenset[str]
+    #: Proven bound to its sender: its ``cnf`` certificate matched, or its DPoP proof passed.
+    bound: bool = False
 
     def __repr__(self) -> str:
         return f"VerifiedToken(issuer={self.profile.issuer!r}, principal={self.principal!r})"

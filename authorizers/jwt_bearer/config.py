@@ -55,7 +55,9 @@ _COMMON_KEYS: Final = frozenset(
 )
 _OIDC_KEYS: Final = _COMMON_KEYS | {"issuer", "audiences"}
 _COGNITO_KEYS: Final = _COMMON_KEYS | {"user_pool_id", "client_ids", "token_use", "issuer_formats"}
-_RULE_KEYS: Final = frozenset({"route", "scopes", "scopes_match", "groups", "groups_match"})
+_RULE_KEYS: Final = frozenset(
+    {"route", "scopes", "scopes_match", "groups", "groups_match", "sender_constrained"}
+)
 
 
 class UnmatchedRoutes(StrEnum):
@@ -138,6 +140,7 @@ class JwtConfig:
         )
         routes_text = settings.optional_text(ROUTES_VAR)
         rules = parse_rules(routes_text) if routes_text else ()
+        _check_sender_constrained(rules, issuers)
         unmatched = UnmatchedRoutes(
             settings.choice(
                 "GATEHOUSE_JWT_UNMATCHED_ROUTES", UnmatchedRoutes, default=UnmatchedRoutes.DENY
@@ -370,9 +373,36 @@ def parse_rules(text: str) -> tuple[RouteRule, ...]:
                 scopes_match=matches["scopes_match"],
                 groups=_str_list(ROUTES_VAR, where, item, "groups", required=False),
                 groups_match=matches["groups_match"],
+                sender_constrained=_flag(item, where, "sender_constrained"),
             )
         )
     routes = [r.route for r in rules]
     if len(set(routes)) != len(routes):
         raise ConfigurationError(ROUTES_VAR, "a route is listed twice; merge its rules")
     return tuple(rules)
+
+
+def _flag(item: Mapping[str, Any], where: str, key: str) -> bool:
+    value = item.get(key, False)
+    if not isinstance(value, bool):
+        raise _fail(ROUTES_VAR, where, f"{key!r} must be true or false")
+    return value
+
+
+def _check_sender_constrained(
+    rules: tuple[RouteRule, ...], issuers: tuple[IssuerProfile, ...]
+) -> None:
+    """A sender-constrained route no issuer's token could ever call is a mistake, not a
+    locked door: refused at cold start."""
+    constrained = [f"{r.route.method} {r.route.path}" for r in rules if r.sender_constrained]
+    binds = any(
+        CertificateBinding.OFF is not p.certificate_binding or CertificateBinding.OFF is not p.dpop
+        for p in issuers
+    )
+    if constrained and not binds:
+        raise ConfigurationError(
+            ROUTES_VAR,
+            f"{', '.join(constrained)}: 'sender_constrained' needs an issuer whose tokens can "
+            f"be bound: set its 'certificate_binding' or 'dpop' to 'optional' or 'required' "
+            f"({ISSUERS_VAR})",
+        )

@@ -41,7 +41,9 @@ def decide(
     context = build_context(token, context_claims)
     if not rules or request.method is None:
         return Decision.allow_all(request, token.principal, context=context)
-    allowed = [r.route for r in rules if r.failure(token.scopes, token.groups) is None]
+    allowed = [
+        r.route for r in rules if r.failure(token.scopes, token.groups, bound=token.bound) is None
+    ]
     return Decision.for_routes(
         request,
         token.principal,
@@ -57,7 +59,7 @@ def _reason_for(request: Request, rules: Sequence[RouteRule], token: VerifiedTok
     method, path = request.method or "", request.path
     for rule in rules:
         if rule.route.matches(method, path):
-            failure = rule.failure(token.scopes, token.groups)
+            failure = rule.failure(token.scopes, token.groups, bound=token.bound)
             if failure is not None:
                 return failure
     return Reason.UNKNOWN_ROUTE

@@ -25,6 +25,7 @@ from gatehouse.testing import (
     OidcIssuer,
     Pki,
     assert_allows,
+    assert_denies,
     assert_unauthorized,
     authorizer,
     build_event,
@@ -208,6 +209,54 @@ def test_an_unknown_binding_mode_is_refused_at_cold_start(issuer):
     settings = issuer.settings(audiences=[AUDIENCE], certificate_binding="maybe")
     with pytest.raises(ConfigurationError, match="'certificate_binding' must be"):
         authorizer("jwt", jwt_issuers=[settings], http=issuer)
+
+
+# --- per route: sender_constrained ------------------------------------------------------------
+
+ROUTES = [
+    {"route": "POST /payments", "sender_constrained": True},
+    {"route": "GET /orders/{id}"},
+]
+
+
+def routed(issuer: OidcIssuer, binding: str = "optional", **extra: Any) -> Any:
+    settings = issuer.settings(audiences=[AUDIENCE], certificate_binding=binding)
+    return authorizer("jwt", jwt_issuers=[settings], http=issuer, jwt_routes=ROUTES, **extra)
+
+
+def test_a_sender_constrained_route_refuses_a_bearer_token_the_issuer_allows_elsewhere(issuer, pki):
+    # The attack: a stolen plain bearer token (no cnf) used on the one route that must only
+    # be called by the client a token was bound to, under an issuer whose mode is optional.
+    device = pki.client("till-1")
+    token = issuer.token(aud=AUDIENCE)
+    gate_ = routed(issuer)
+    answer = gate_(build_event("rest_request", "POST /payments", authorization=f"Bearer {token}",
+                               client_cert_pem=device.pem))  # fmt: skip
+    assert_denies(answer, reason="UnboundToken")
+    other = build_event("rest_request", "GET /orders/7", resource="/orders/{id}",
+                        authorization=f"Bearer {token}", client_cert_pem=device.pem)  # fmt: skip
+    assert_allows(gate_(other))  # GET /orders/{id} takes bearer tokens
+
+
+def test_a_sender_constrained_route_allows_a_token_bound_to_this_certificate(issuer, pki):
+    device = pki.client("till-1")
+    token = issuer.token(aud=AUDIENCE, cnf={"x5t#S256": device.thumbprint})
+    answer = routed(issuer)(build_event("rest_request", "POST /payments",
+                                        authorization=f"Bearer {token}",
+                                        client_cert_pem=device.pem))  # fmt: skip
+    assert_allows(answer)
+
+
+def test_a_sender_constrained_route_no_issuer_can_serve_is_refused_at_cold_start(issuer):
+    with pytest.raises(ConfigurationError, match=r"POST /payments: 'sender_constrained' needs"):
+        routed(issuer, binding="off")
+
+
+def test_sender_constrained_must_be_a_boolean(issuer):
+    settings = issuer.settings(audiences=[AUDIENCE], certificate_binding="optional")
+    routes = [{"route": "POST /payments", "sender_constrained": "yes"}]
+    with pytest.raises(ConfigurationError, match="'sender_constrained' must be true or false"):
+        authorizer("jwt", jwt_issuers=[settings], http=issuer, jwt_routes=routes)
 
 
 # --- caching stays safe -----------------------------------------------------------------------

@@ -25,6 +25,7 @@ from gatehouse.testing import (
     DpopKey,
     OidcIssuer,
     assert_allows,
+    assert_denies,
     assert_unauthorized,
     authorizer,
     build_event,
@@ -48,7 +49,7 @@ def event(authorization: str, proof: str | None, request: str = "GET /orders/7")
     headers = {"Authorization": authorization}
     if proof is not None:
         headers["DPoP"] = proof
-    return build_event("rest_request", request, headers=headers)
+    return build_event("rest_request", request, resource="/orders/{id}", headers=headers)
 
 
 def bound(issuer: OidcIssuer, key: DpopKey) -> str:
@@ -72,6 +73,16 @@ def test_a_bound_token_with_a_fresh_proof_of_its_key_is_allowed(issuer):
     key = DpopKey()
     token = bound(issuer, key)
     assert_allows(gate(issuer)(event(f"DPoP {token}", key.proof("GET", URL, token))))
+
+
+def test_a_proven_dpop_token_calls_a_sender_constrained_route(issuer):
+    routes = [{"route": "GET /orders/{id}", "sender_constrained": True}]
+    key = DpopKey()
+    token = bound(issuer, key)
+    gate_ = gate(issuer, "optional", jwt_routes=routes)
+    assert_allows(gate_(event(f"DPoP {token}", key.proof("GET", URL, token))))
+    plain = issuer.token(aud=AUDIENCE)  # a bearer token the issuer allows on other routes
+    assert_denies(gate_(event(f"Bearer {plain}", None)), reason="UnboundToken")
 
 
 def test_a_stolen_dpop_token_sent_as_bearer_is_refused(issuer):
