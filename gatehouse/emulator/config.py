@@ -49,6 +49,17 @@ class IdentitySource:
         }
         return cls(kind=kinds[match["kind"]], name=match["name"])
 
+    @property
+    def text(self) -> str:
+        """As API Gateway writes it: the inverse of :meth:`parse`."""
+        prefix = {
+            "header": "method.request.header",
+            "querystring": "method.request.querystring",
+            "stage": "stageVariables",
+            "context": "context",
+        }[self.kind]
+        return f"{prefix}.{self.name}"
+
 
 @dataclass(frozen=True, slots=True)
 class AuthorizerSpec:

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from gatehouse.api_model import AUTHORIZER_HANDLERS
+from gatehouse.cache_key import CacheKeyError, CacheKeyWords, check_cache_key
 from gatehouse.emulator.config import GatewayConfig
 from gatehouse.emulator.functions import WorkerFunction, start_all, worker_environment
 from gatehouse.emulator.gateway import Gateway, WsgiGateway
@@ -171,6 +173,8 @@ def _start(  # noqa: PLR0917 - one private call site
     }
     for note in sorted(notes | set(_issuer_notes(app, jwks))):
         progress(note)
+    for warning in _cache_warnings(app):
+        progress(warning)
     for function in functions.values():
         stoppers.append(function.stop)
     failures = start_all(list(functions.values()))
@@ -417,6 +421,55 @@ def _entry_issuers(entry: object) -> list[str]:
         return [issuer for issuer, _ in pairs]
     issuer = entry.get("issuer")
     return [issuer] if isinstance(issuer, str) else []
+
+
+_KINDS: Final = {handler: kind for kind, handler in AUTHORIZER_HANDLERS.items()}
+_TEMPLATE_WORDS: Final = {
+    prefix: CacheKeyWords(
+        ttl="AuthorizerResultTtlInSeconds", identity_source="IdentitySource", header_prefix=prefix
+    )
+    for prefix in ("method.request.header.", "$request.header.")
+}
+
+
+def _cache_warnings(app: TemplateApp) -> Iterator[str]:
+    """Each authorizer whose result cache would replay one caller's Allow to another, as
+    the ``gatehouse.cdk`` constructs and ``gatehouse attach`` judge it
+    (:func:`gatehouse.cache_key.check_cache_key`). Served as configured, so the replay shows
+    here as it would deployed; said at start."""
+    checks: list[tuple[str, str, bool, tuple[str, ...], int, str]] = [
+        (name, logical, spec.type == "TOKEN", tuple(s.text for s in spec.identity_sources),
+         spec.cache_ttl_seconds, "method.request.header.")
+        for rest in app.rest_apis
+        for name, spec in rest.authorizers.items()
+        if (logical := rest.authorizer_functions.get(name))
+    ]  # fmt: skip
+    checks += [
+        (name, logical, False, spec.identity_sources, spec.cache_ttl_seconds, "$request.header.")
+        for http in app.http_apis
+        for name, spec in http.authorizers.items()
+        if (logical := http.authorizer_functions.get(name))
+    ]
+    for name, logical, token, sources, ttl, prefix in checks:
+        function = app.functions[logical]
+        try:
+            warning = check_cache_key(
+                kind=_KINDS[function.handler],
+                function=function.name,
+                token=token,
+                identity_sources=sources,
+                ttl=ttl,
+                environment=function.environment,
+                words=_TEMPLATE_WORDS[prefix],
+            )
+        except CacheKeyError as error:
+            yield (
+                f"    warning: authorizer {name}: {error} (served as deployed, so local mode "
+                f"replays it too); {error.hint}"
+            )
+            continue
+        if warning is not None:
+            yield f"    warning: authorizer {name}: {warning}"
 
 
 def _issuer_notes(app: TemplateApp, jwks: Mapping[str, object]) -> Iterator[str]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from gatehouse.testing import LambdaContext, OidcIssuer, Pki, authorizer
 from tests.unit.emulator.harness import PREFIX, TOKEN, Harness, body, cache_state, policy
 
 
@@ -84,3 +87,31 @@ def test_cache_is_per_authorizer():
     harness.request("/reports", headers={"x-api-key": TOKEN})
     assert harness.calls("tok") == 1
     assert harness.calls("key") == 1
+
+
+# --- why a bound token's authorizer is never cached (docs/jwt.md) ---------------------------
+
+
+def test_a_cached_allow_for_a_bound_token_is_replayed_to_another_certificate():
+    # The attack the constructs and attach refuse, shown as API Gateway does it: the cache
+    # key (X-Token, tenant) holds no certificate, so the owner's Allow answers the thief.
+    issuer, pki = OidcIssuer("https://login.example.test/"), Pki()
+    settings = issuer.settings(audiences=["pets"], certificate_binding="required")
+    gate = authorizer("jwt", jwt_issuers=[settings], jwt_header="x-token", http=issuer)
+    owner, thief = pki.client("till-1"), pki.client("till-2")
+    token = issuer.token(aud="pets", cnf={"x5t#S256": owner.thumbprint})
+
+    def handler(event: dict[str, Any]) -> object:
+        return gate.handler(event, LambdaContext())
+
+    harness = Harness(handlers={"req": handler, "nocache": handler})
+    headers = {"X-Token": f"Bearer {token}"}
+    assert (
+        harness.request("/pets/1", headers=headers, query="tenant=a", cert=owner.pem).status_code
+        == 200
+    )
+    replayed = harness.request("/pets/1", headers=headers, query="tenant=a", cert=thief.pem)
+    assert (replayed.status_code, cache_state(replayed)) == (200, "hit")
+    # Uncached, every request is checked with its own certificate.
+    assert harness.request("/files/a", headers=headers, cert=owner.pem).status_code == 200
+    assert harness.request("/files/a", headers=headers, cert=thief.pem).status_code == 401

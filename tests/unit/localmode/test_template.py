@@ -345,3 +345,36 @@ def test_a_stack_two_others_depend_on_is_read_and_made_once(tmp_path: Path) -> N
     assert {k: v for k, v in app.buckets.items() if k.startswith("Shared")} == {
         "Shared/Pki": "shared-pki"
     }
+
+
+# --- an unsafe result cache is said at start (the constructs and attach refuse it) ----------
+
+BOUND_ISSUERS = json.dumps(
+    [{"type": "oidc", "issuer": "https://id.example.com/", "audiences": ["a"],
+      "algorithms": ["RS256"], "certificate_binding": "required"}]
+)  # fmt: skip
+
+
+def _warnings(**environment: Any) -> list[str]:
+    from gatehouse.localmode.template_stack import _cache_warnings  # noqa: PLC0415
+
+    resources = rest_template()
+    resources["AuthFn"] = function(JWT, **environment)
+    return list(_cache_warnings(read(resources)))
+
+
+def test_a_cached_authorizer_for_certificate_bound_tokens_is_warned_about() -> None:
+    # The attack it shows: the 60 s cache, keyed on the token, replays the owner's Allow to
+    # a thief sending the same token with another certificate (the emulator does, as AWS).
+    (warning,) = _warnings(GATEHOUSE_JWT_ISSUERS=BOUND_ISSUERS)
+    assert warning.startswith("    warning: authorizer staff: AuthorizerResultTtlInSeconds 60: ")
+    assert "binds tokens to the client certificate" in warning
+    assert "local mode replays it too" in warning
+    assert warning.endswith("keep AuthorizerResultTtlInSeconds 0: every request is checked "
+                            "with its own certificate or proof")  # fmt: skip
+
+
+def test_a_cache_keyed_on_the_credential_of_bearer_tokens_is_not_warned_about() -> None:
+    issuers = json.loads(BOUND_ISSUERS)
+    del issuers[0]["certificate_binding"]
+    assert _warnings(GATEHOUSE_JWT_ISSUERS=json.dumps(issuers)) == []
