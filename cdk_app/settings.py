@@ -62,6 +62,9 @@ MANAGED_RULE_GROUPS: Final[Mapping[str, str]] = {
     "known_bad_inputs": "AWSManagedRulesKnownBadInputsRuleSet",
     "ip_reputation": "AWSManagedRulesAmazonIpReputationList",
     "anonymous_ip": "AWSManagedRulesAnonymousIpList",
+    "sql_injection": "AWSManagedRulesSQLiRuleSet",
+    "admin_protection": "AWSManagedRulesAdminProtectionRuleSet",
+    "bot_control": "AWSManagedRulesBotControlRuleSet",
 }
 """``waf.managed_rules`` keys -> AWS managed rule group names (evaluated in this order)."""
 
@@ -72,6 +75,7 @@ _URL = re.compile(r"https://[^\s]+|http://localhost(:[0-9]+)?(/[^\s]*)?")
 _ORIGIN = re.compile(r"https://[a-z0-9.-]+(:[0-9]+)?|http://localhost(:[0-9]+)?")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _COUNTRY = re.compile(r"[A-Z]{2}")
+_GROUP_NAME = re.compile("|".join(MANAGED_RULE_GROUPS))
 _HEX_ID = re.compile(r"[0-9a-fA-F]{2}(:?[0-9a-fA-F]{2}){3,63}")
 _S3_KEY = re.compile(r"[A-Za-z0-9!_.*'()/-]{1,1024}")
 _REPO_PATH = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
@@ -700,10 +704,14 @@ class WafSettings:
             "known_bad_inputs": True,
             "ip_reputation": True,
             "anonymous_ip": False,
+            "sql_injection": True,
+            "admin_protection": False,
+            "bot_control": False,
         }
     )
     rate_limit: int = 2000  # requests per IP per 5 minutes
     geo_block: tuple[str, ...] = ()
+    count: tuple[str, ...] = ()  # managed groups that only count, for a first rollout
 
 
 def parse_waf(reader: Reader) -> WafSettings:
@@ -717,7 +725,17 @@ def parse_waf(reader: Reader) -> WafSettings:
         geo_block=reader.strings(
             "geo_block", (), _COUNTRY, 'ISO 3166 alpha-2 country codes, e.g. ["KP"]'
         ),
+        count=reader.strings(
+            "count",
+            (),
+            _GROUP_NAME,
+            f'managed_rules keys that only count, e.g. ["admin_protection"] (of '
+            f"{', '.join(MANAGED_RULE_GROUPS)})",
+        ),
     )
+    off = [group for group in settings.count if not managed[group]]
+    if off:
+        reader.add("count", f"{', '.join(off)} not on in managed_rules: turn it on to count it")
     reader.done()
     return settings
 

@@ -4,7 +4,9 @@ Small functions rather than a wrapper around ``RestApi``, so they apply to an AP
 way (``RestApi``, ``SpecRestApi``, ``LambdaRestApi``).
 
 - :func:`access_log_format`: a JSON access-log line with the authorizer's outcome (status,
-  latency, error), the API key id, the WAF response code and the X-Ray trace id;
+  latency, error), the API key id, the client certificate (serial, subject, issuer, expiry;
+  never the PEM), the user agent, the integration's status and error, the WAF response code
+  and the X-Ray trace id;
 - :func:`add_gateway_responses`: the ``WWW-Authenticate`` challenge on every 401
   (:mod:`gatehouse.challenge`), CORS headers on the gateway's own 401/403/4XX/5XX answers
   (without them a browser sees a CORS error instead of the 401), and optionally UNAUTHORIZED
@@ -65,6 +67,14 @@ def access_log_format() -> apigw.AccessLogFormat:
                 "authorizerLatency": f.context_authorizer_latency(),
                 "authorizerError": f.context_authorizer_error(),
                 "apiKeyId": f.context_identity_api_key_id(),
+                "userAgent": f.context_identity_user_agent(),
+                "clientCertSerial": f.context_identity_client_cert_serial_number(),
+                "clientCertSubject": f.context_identity_client_cert_subject_dn(),
+                "clientCertIssuer": f.context_identity_client_cert_issuner_dn(),
+                "clientCertNotAfter": f.context_identity_client_cert_validity_not_after(),
+                "integrationStatus": f.context_integration_status(),
+                "integrationLatency": f.context_integration_latency(),
+                "integrationError": f.context_integration_error_message(),
                 "wafResponseCode": f.context_waf_response_code(),
                 "errorMessage": f.context_error_message(),
                 "xrayTraceId": f.context_xray_trace_id(),

@@ -2,10 +2,17 @@
 
 Rules, in priority order: a rate-based block per client IP (requests per 5 minutes), an
 optional geo block, then the AWS managed rule groups that :class:`WafOptions` turns on (common,
-known bad inputs, IP reputation, anonymous IP). Logs go to a CloudWatch Logs group (WAF requires
-the ``aws-waf-logs-`` name prefix) with the credential headers (:data:`REDACTED_HEADERS`)
-redacted. The association uses the stage ARN, which references the stage, so it is created after
-it.
+known bad inputs, IP reputation, anonymous IP, SQL injection, admin protection, Bot Control),
+each blocking or, for a first rollout, counting only. Logs go to a CloudWatch Logs group (WAF
+requires the ``aws-waf-logs-`` name prefix) with the credential headers
+(:data:`REDACTED_HEADERS`) redacted; its name ends in the stack's own id, so a retained group
+never blocks re-creating a deleted stack. The association uses the stage ARN, which references
+the stage, so it is created after it.
+
+The common rule set's ``SizeRestrictions_BODY`` rule blocks a request body over 8 KB (WAF
+inspects the first 8 KB of a regional resource's body): an API taking larger bodies counts that
+group first (``count``) and reads the log before enforcing it. Capacity: the groups all on use
+about 1,300 of the web ACL's 1,500 included WCUs.
 
 References (AWS documentation):
 
@@ -52,6 +59,9 @@ MANAGED_RULE_GROUPS: Final[Mapping[str, str]] = {
     "known_bad_inputs": "AWSManagedRulesKnownBadInputsRuleSet",
     "ip_reputation": "AWSManagedRulesAmazonIpReputationList",
     "anonymous_ip": "AWSManagedRulesAnonymousIpList",
+    "sql_injection": "AWSManagedRulesSQLiRuleSet",
+    "admin_protection": "AWSManagedRulesAdminProtectionRuleSet",
+    "bot_control": "AWSManagedRulesBotControlRuleSet",
 }
 """``WafOptions.managed_rules`` keys -> AWS managed rule group names (evaluated in this order)."""
 
@@ -60,9 +70,16 @@ DEFAULT_MANAGED_RULES: Final[Mapping[str, bool]] = {
     "known_bad_inputs": True,
     "ip_reputation": True,
     "anonymous_ip": False,
+    "sql_injection": True,
+    "admin_protection": False,
+    "bot_control": False,
 }
 """Which managed groups are on unless said otherwise. ``anonymous_ip`` is off: it blocks VPN,
-Tor and hosting-provider addresses, which legitimate API clients (CI, servers) often use."""
+Tor and hosting-provider addresses, which legitimate API clients (CI, servers) often use.
+``admin_protection`` is off: it blocks URI paths conventionally reserved for administration
+(``/admin``...), which an API may use for its own authorized admin routes; turn it on in
+``count`` mode first. ``bot_control`` is off: it is billed per request on top of WAF (common
+inspection level here), and most API clients are bots by design."""
 
 RATE_LIMIT_RANGE: Final = (10, 2_000_000_000)
 """The requests per IP per 5 minutes a WAF rate-based rule accepts (AWS WAF quota)."""
@@ -88,17 +105,25 @@ class WafRules(Protocol):
     @property
     def geo_block(self) -> tuple[str, ...]: ...
 
+    @property
+    def count(self) -> tuple[str, ...]: ...
+
 
 def check_waf_rules(rules: WafRules) -> None:
     """Raise :class:`ValueError` if ``rules`` would build a web ACL weaker than it appears to.
 
-    An unknown ``managed_rules`` key (a typo would drop a protection without a word), a
-    ``rate_limit`` outside :data:`RATE_LIMIT_RANGE`, a malformed country code in ``geo_block``.
+    An unknown ``managed_rules`` or ``count`` key (a typo would drop a protection without a
+    word), a ``count`` group that is off, a ``rate_limit`` outside :data:`RATE_LIMIT_RANGE`, a
+    malformed country code in ``geo_block``.
     """
-    unknown = sorted(set(rules.managed_rules) - set(MANAGED_RULE_GROUPS))
-    if unknown:
-        known = ", ".join(MANAGED_RULE_GROUPS)
-        raise ValueError(f"unknown managed rule group(s) {unknown}; known: {known}")
+    known = ", ".join(MANAGED_RULE_GROUPS)
+    for what, keys in (("managed rule group(s)", rules.managed_rules), ("count", rules.count)):
+        unknown = sorted(set(keys) - set(MANAGED_RULE_GROUPS))
+        if unknown:
+            raise ValueError(f"unknown {what} {unknown}; known: {known}")
+    off = sorted(k for k in rules.count if not managed_group_enabled(rules, k))
+    if off:
+        raise ValueError(f"count: {off} are not on; turn them on in managed_rules to count them")
     low, high = RATE_LIMIT_RANGE
     if isinstance(rules.rate_limit, bool) or not low <= rules.rate_limit <= high:
         raise ValueError(f"rate_limit must be a whole number from {low} to {high}")
@@ -124,6 +149,10 @@ class WafOptions:
         Requests per client IP per 5 minutes before WAF blocks that IP (``RATE_LIMIT_RANGE``).
     ``geo_block``
         ISO 3166 alpha-2 country codes whose requests are blocked (none by default).
+    ``count``
+        Managed groups (keys of ``managed_rules``, turned on) whose rules only count matches
+        (``overrideAction: count``): a first rollout reads the WAF log and the group's metrics
+        before enforcing. None by default: every group on blocks.
 
     Raises
     ------
@@ -135,6 +164,7 @@ class WafOptions:
     managed_rules: Mapping[str, bool] = field(default_factory=lambda: dict(DEFAULT_MANAGED_RULES))
     rate_limit: int = 2000
     geo_block: tuple[str, ...] = ()
+    count: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_waf_rules(self)
@@ -148,13 +178,24 @@ def _visibility(metric: str) -> dict[str, Any]:
     }
 
 
-def managed_rule(group: str, priority: int) -> dict[str, Any]:
-    """One AWS managed rule group, enforcing (``overrideAction: none``)."""
+_GROUP_CONFIGS: Final[Mapping[str, list[dict[str, Any]]]] = {
+    # Bot Control requires its inspection level; "common" (the targeted level costs more).
+    "AWSManagedRulesBotControlRuleSet": [
+        {"awsManagedRulesBotControlRuleSet": {"inspectionLevel": "COMMON"}}
+    ],
+}
+
+
+def managed_rule(group: str, priority: int, *, count: bool = False) -> dict[str, Any]:
+    """One AWS managed rule group: enforcing (``overrideAction: none``), or only counting."""
+    statement: dict[str, Any] = {"vendorName": "AWS", "name": group}
+    if group in _GROUP_CONFIGS:
+        statement["managedRuleGroupConfigs"] = _GROUP_CONFIGS[group]
     return {
         "name": group,
         "priority": priority,
-        "overrideAction": {"none": {}},
-        "statement": {"managedRuleGroupStatement": {"vendorName": "AWS", "name": group}},
+        "overrideAction": {"count": {}} if count else {"none": {}},
+        "statement": {"managedRuleGroupStatement": statement},
         "visibilityConfig": _visibility(group),
     }
 
@@ -188,7 +229,7 @@ def waf_rules(options: WafRules) -> list[dict[str, Any]]:
         )
     for offset, (key, group) in enumerate(MANAGED_RULE_GROUPS.items()):
         if managed_group_enabled(options, key):
-            rules.append(managed_rule(group, 10 + offset))
+            rules.append(managed_rule(group, 10 + offset, count=key in options.count))
     return rules
 
 
@@ -235,9 +276,12 @@ class WebAcl(Construct):
     --------
     - Rules (priority): ``RateLimitPerIp`` (0, always on: one client cannot exhaust the
       authorizers' and backends' concurrency), ``GeoBlock`` (1, only with ``geo_block``), the
-      managed groups turned on (10 + their :data:`MANAGED_RULE_GROUPS` position), enforcing.
+      managed groups turned on (10 + their :data:`MANAGED_RULE_GROUPS` position), enforcing
+      unless listed in ``count``.
       The default action is allow: WAF filters abuse, the authorizers decide access.
-    - WAF logs every request to the log group ``aws-waf-logs-<name>`` with the values of
+    - WAF logs every request to the log group ``aws-waf-logs-<name>-<stack uuid>`` (the last
+      part of the stack id, new for each creation: a group retained from a deleted stack does
+      not block creating it again) with the values of
       ``redacted_headers`` (default :data:`REDACTED_HEADERS`) replaced, so tokens and API keys
       never reach the logs. The group is kept on stack deletion and for a year by default:
       these are security records.
@@ -293,7 +337,8 @@ class WebAcl(Construct):
         self.log_group = logs.LogGroup(
             self,
             "Logs",
-            log_group_name=f"aws-waf-logs-{name}",
+            log_group_name=f"aws-waf-logs-{name}-"
+            + cdk.Fn.select(2, cdk.Fn.split("/", cdk.Aws.STACK_ID)),
             retention=log_retention,
             removal_policy=removal_policy,
         )

@@ -338,6 +338,13 @@ def test_missing_api_block_gives_default_api_settings() -> None:
         ("mtls", {"domain_name": "api.example.com"}, "mtls.domain_name", "both"),
         ("waf", {"managed_rules": {"comon": True}}, "waf.managed_rules.comon", '"common"'),
         ("waf", {"geo_block": ["north korea"]}, "waf.geo_block", "ISO 3166"),
+        ("waf", {"count": ["admin"]}, "waf.count", "admin_protection"),
+        (
+            "waf",
+            {"managed_rules": {"bot_control": False}, "count": ["bot_control"]},
+            "waf.count",
+            "not on in managed_rules",
+        ),
         ("monitoring", {"alarm_emails": ["oncall"]}, "monitoring.alarm_emails", "e-mail"),
         ("attach", {"rest_api_id": "x"}, "attach.rest_api_id", "id API Gateway shows"),
         ("policy", {"source": "https://x"}, "policy.source", "s3://bucket/key"),

@@ -133,12 +133,14 @@ def test_web_acl_rate_rule_and_default_managed_groups(rest: Template) -> None:
     assert rules["RateLimitPerIp"]["Statement"] == {
         "RateBasedStatement": {"Limit": 2000, "EvaluationWindowSec": 300, "AggregateKeyType": "IP"}
     }
-    # AND the default managed groups enforce; anonymous IP is off
+    # AND the default managed groups enforce; anonymous IP, admin protection and Bot Control
+    # are off
     assert set(rules) == {
         "RateLimitPerIp",
         "AWSManagedRulesCommonRuleSet",
         "AWSManagedRulesKnownBadInputsRuleSet",
         "AWSManagedRulesAmazonIpReputationList",
+        "AWSManagedRulesSQLiRuleSet",
     }
     for group in set(rules) - {"RateLimitPerIp"}:
         assert rules[group]["OverrideAction"] == {"None": {}}
@@ -154,7 +156,12 @@ def test_web_acl_logs_with_credential_headers_redacted_and_kept(rest: Template) 
     name = acl["Properties"]["Name"]
 
     assert re.fullmatch(r"[A-Za-z0-9]{1,100}", name)
-    assert group["Properties"] == {"LogGroupName": f"aws-waf-logs-{name}", "RetentionInDays": 365}
+    # The name ends in the stack's uuid: a group retained from a deleted stack does not block
+    # creating the stack again.
+    assert group["Properties"] == {
+        "LogGroupName": {"Fn::Join": ["", [f"aws-waf-logs-{name}-", STACK_UUID]]},
+        "RetentionInDays": 365,
+    }
     assert group["DeletionPolicy"] == "Retain"
     assert logging["Properties"]["ResourceArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
     assert logging["Properties"]["RedactedFields"] == [
@@ -209,8 +216,12 @@ def test_web_acl_refuses_an_http_api_stage() -> None:
         WebAcl(stack, "Waf", stage=api.default_stage, name="x")  # type: ignore[arg-type]
 
 
+STACK_UUID = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
+
+
 def test_waf_options_left_out_groups_keep_their_defaults() -> None:
-    names = {r["name"] for r in waf_rules(WafOptions(managed_rules={"anonymous_ip": True}))}
+    every = dict.fromkeys(("anonymous_ip", "admin_protection", "bot_control"), True)
+    names = {r["name"] for r in waf_rules(WafOptions(managed_rules=every))}
     assert names == {"RateLimitPerIp", *MANAGED_RULE_GROUPS.values()}
     names = {r["name"] for r in waf_rules(WafOptions(managed_rules={"common": False}))}
     assert "AWSManagedRulesCommonRuleSet" not in names
@@ -224,6 +235,8 @@ def test_waf_options_left_out_groups_keep_their_defaults() -> None:
         ({"rate_limit": 9}, "rate_limit"),
         ({"rate_limit": 2_000_000_001}, "rate_limit"),
         ({"geo_block": ("kp",)}, "geo_block"),
+        ({"count": ("comon",)}, r"unknown count \['comon'\]"),
+        ({"count": ("admin_protection",)}, r"count: \['admin_protection'\] are not on"),
     ],
 )
 def test_waf_options_refuse_what_would_silently_weaken_the_acl(
@@ -231,6 +244,19 @@ def test_waf_options_refuse_what_would_silently_weaken_the_acl(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         WafOptions(**kwargs)
+
+
+def test_a_counted_group_only_counts_and_bot_control_names_its_inspection_level() -> None:
+    options = WafOptions(
+        managed_rules={"admin_protection": True, "bot_control": True}, count=("admin_protection",)
+    )
+    rules = {r["name"]: r for r in waf_rules(options)}
+    assert rules["AWSManagedRulesAdminProtectionRuleSet"]["overrideAction"] == {"count": {}}
+    assert rules["AWSManagedRulesCommonRuleSet"]["overrideAction"] == {"none": {}}
+    bot = rules["AWSManagedRulesBotControlRuleSet"]["statement"]["managedRuleGroupStatement"]
+    assert bot["managedRuleGroupConfigs"] == [
+        {"awsManagedRulesBotControlRuleSet": {"inspectionLevel": "COMMON"}}
+    ]
 
 
 def test_web_acl_refuses_a_name_waf_refuses() -> None:

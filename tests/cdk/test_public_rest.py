@@ -40,6 +40,12 @@ def test_the_access_log_line_carries_the_authorizer_outcome() -> None:
     assert line["authorizerStatus"] == "$context.authorizer.status"
     assert line["authorizerError"] == "$context.authorizer.error"
     assert line["apiKeyId"] == "$context.identity.apiKeyId"
+    # Who called over mTLS and with what, and why a backend failed: never the PEM itself.
+    assert line["clientCertSerial"] == "$context.identity.clientCert.serialNumber"
+    assert line["clientCertNotAfter"] == "$context.identity.clientCert.validity.notAfter"
+    assert line["userAgent"] == "$context.identity.userAgent"
+    assert line["integrationError"] == "$context.integrationErrorMessage"
+    assert "clientCert.clientCertPem" not in json.dumps(line)
 
 
 def test_a_browser_sees_401_with_cors_headers_not_a_cors_error() -> None:

@@ -38,11 +38,14 @@ def test_web_acl_has_the_rate_rule_and_the_managed_groups_turned_on(
         "EvaluationWindowSec": 300,
         "AggregateKeyType": "IP",
     }
-    # AND exactly the managed groups the stage turns on are there, enforcing
+    # AND exactly the managed groups the stage turns on are there, enforcing unless counted
     wanted = {MANAGED_RULE_GROUPS[k] for k, on in waf["managed_rules"].items() if on}
+    counted = {MANAGED_RULE_GROUPS[k] for k in waf.get("count", [])}
     assert set(rules) - {"RateLimitPerIp"} == wanted
+    assert "AWSManagedRulesSQLiRuleSet" in wanted
     for group in wanted:
-        assert rules[group]["OverrideAction"] == {"None": {}}
+        action = {"Count": {}} if group in counted else {"None": {}}
+        assert rules[group]["OverrideAction"] == action
         statement = rules[group]["Statement"]["ManagedRuleGroupStatement"]
         assert statement == {"VendorName": "AWS", "Name": group}
     priorities = [r["Priority"] for r in rules.values()]
@@ -72,8 +75,10 @@ def test_web_acl_is_associated_with_the_stage_and_logs_redacted(
             ]
         },
     )
+    stack_uuid = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
     template.has_resource_properties(
-        "AWS::Logs::LogGroup", {"LogGroupName": f"aws-waf-logs-gatehouse-{name}"}
+        "AWS::Logs::LogGroup",
+        {"LogGroupName": {"Fn::Join": ["", [f"aws-waf-logs-gatehouse-{name}-", stack_uuid]]}},
     )
 
 
