@@ -571,12 +571,37 @@ def parse_identity(reader: Reader) -> IdentitySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RolloutSettings:
+    """How a new authorizer version takes traffic (``functions.rollout``): the pure-Python
+    twin of ``gatehouse.cdk.rollout.Rollout`` (same fields and defaults)."""
+
+    strategy: Literal["canary", "linear", "all_at_once"] = "canary"
+    percent: int = 10
+    minutes: int = 5
+
+
+@dataclass(frozen=True, slots=True)
 class FunctionSettings:
-    """Every Lambda function of a stage (``functions`` block)."""
+    """Every Lambda function of a stage (``functions`` block). ``rollout``: the authorizers
+    deploy as versions behind an alias shifted by CodeDeploy; ``None``: in place."""
 
     memory_mb: int = 512
     timeout_seconds: int = 5
     reserved_concurrency: int | None = None
+    rollout: RolloutSettings | None = None
+
+
+def _rollout(reader: Reader) -> RolloutSettings | None:
+    present = "rollout" in reader.raw
+    block = reader.block("rollout")
+    default = RolloutSettings()
+    rollout = RolloutSettings(
+        strategy=block.choice("strategy", default.strategy, ("canary", "linear", "all_at_once")),
+        percent=block.int("percent", default.percent, 1, 99),
+        minutes=block.int("minutes", default.minutes, 1, 2880),
+    )
+    block.done()
+    return rollout if present else None
 
 
 def parse_functions(reader: Reader) -> FunctionSettings:
@@ -590,6 +615,7 @@ def parse_functions(reader: Reader) -> FunctionSettings:
         memory_mb=reader.int("memory_mb", default.memory_mb, 128, 10_240),
         timeout_seconds=reader.int("timeout_seconds", default.timeout_seconds, 1, 29),
         reserved_concurrency=reserved,
+        rollout=_rollout(reader),
     )
     reader.done()
     return settings

@@ -14,6 +14,7 @@ Lambda's 4 KB into ``gatehouse.json`` in its code.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ from gatehouse.cdk import (
     MtlsAuthorizer,
     PolicyAuthorizer,
     PolicySource,
+    Rollout,
 )
 from gatehouse.cdk._code import TASK_ROOT, BundleMissingError, bundled_file
 
@@ -107,6 +109,9 @@ class AuthorizerFunctions(Construct):
                 log_retention=log_retention,
                 removal_policy=removal_policy,
                 description=f"Gatehouse {name} authorizer ({stage_name})",
+                rollout=Rollout(**dataclasses.asdict(settings.rollout))
+                if settings.rollout is not None
+                else None,
             )
             self.functions[name] = self._authorizer(
                 name=name,

@@ -202,6 +202,12 @@ class ApiStack(cdk.Stack):
             api=self.rest_api.api,
             web_acl_name=self.waf.metric_name,
             dashboard_name=f"gatehouse-{config.name}",
+            notify=[
+                alarm
+                for f in self.authorizer_functions.functions.values()
+                if f.rollout is not None
+                for alarm in f.rollout.alarms
+            ],
         )
         self.config_rules = (
             ApiConfigRules(self, "ConfigRules") if config.monitoring.config_rules else None

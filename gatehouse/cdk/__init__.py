@@ -49,6 +49,7 @@ from gatehouse.cdk.rest import (
     add_gateway_responses,
     add_usage_plans,
 )
+from gatehouse.cdk.rollout import Rollout
 from gatehouse.cdk.waf import WafOptions, WafRules, WebAcl
 
 __all__ = [
@@ -68,6 +69,7 @@ __all__ = [
     "MtlsAuthorizer",
     "PolicyAuthorizer",
     "PolicySource",
+    "Rollout",
     "SettingValue",
     "SettingsError",
     "UnsafeAuthorizerError",

@@ -34,12 +34,13 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from gatehouse.api_model import TOKEN_VALIDATION_REGEX
+from gatehouse.api_model import TOKEN_VALIDATION_REGEX, AuthorizerName
 from gatehouse.cache_key import (
     CacheKeyError,
     CacheKeyWords,
@@ -53,6 +54,8 @@ from gatehouse.cdk._function import GatehouseFunction
 from gatehouse.cdk._settings_file import split_environment
 from gatehouse.cdk._validate import check_settings
 from gatehouse.cdk.layer import GatehouseLayer, LayerRef
+from gatehouse.cdk.monitoring import METRIC_AUTHORIZER, decisions_metric
+from gatehouse.cdk.rollout import Rollout, RolloutResources, add_rollout
 
 if TYPE_CHECKING:
     from aws_cdk import aws_cognito as cognito
@@ -99,7 +102,9 @@ class FunctionOptions:
     """Sizing and housekeeping of an authorizer's function.
 
     The defaults suit an authorizer: 256 MB, a 5 s timeout (upstream calls stay well inside
-    it), a year of logs, resources retained.
+    it), a year of logs, resources retained. ``rollout``: publish versions behind the ``live``
+    alias, shifted by CodeDeploy with rollback alarms (:mod:`gatehouse.cdk.rollout`); ``None``
+    updates the function in place.
     """
 
     memory_mb: int = 256
@@ -108,6 +113,7 @@ class FunctionOptions:
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR
     removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN
     description: str | None = None
+    rollout: Rollout | None = None
 
 
 def cognito_issuer(
@@ -192,7 +198,7 @@ class GatehouseAuthorizer(GatehouseFunction):
         exceed Lambda's 4 KB (empty when none had to move).
     """
 
-    kind: ClassVar[str]
+    kind: ClassVar[AuthorizerName]
     handler: ClassVar[str]
 
     def __init__(
@@ -234,6 +240,19 @@ class GatehouseAuthorizer(GatehouseFunction):
             removal_policy=options.removal_policy,
             description=options.description or f"Gatehouse {self.kind} authorizer",
         )
+        #: What API Gateway invokes: the ``live`` alias with a rollout, else the function.
+        self.target: lambda_.IFunction = self.function
+        self.rollout: RolloutResources | None = None
+        if options.rollout is not None:
+            self.rollout = add_rollout(
+                self,
+                self.function,
+                options.rollout,
+                fail_closed=decisions_metric(
+                    "Error", METRIC_AUTHORIZER[self.kind], cdk.Duration.minutes(1)
+                ),
+            )
+            self.target = self.rollout.alias
 
     @classmethod
     def _reader(cls) -> Callable[[Mapping[str, str]], object]:
@@ -331,7 +350,7 @@ class GatehouseAuthorizer(GatehouseFunction):
                 scope,
                 id,
                 authorizer_name=authorizer_name,
-                handler=self.function,
+                handler=self.target,
                 identity_source=sources[0],
                 validation_regex=TOKEN_VALIDATION_REGEX if credential == "authorization" else None,
                 results_cache_ttl=ttl,
@@ -340,7 +359,7 @@ class GatehouseAuthorizer(GatehouseFunction):
             scope,
             id,
             authorizer_name=authorizer_name,
-            handler=self.function,
+            handler=self.target,
             identity_sources=list(sources),
             results_cache_ttl=ttl,
         )
@@ -409,7 +428,7 @@ class GatehouseAuthorizer(GatehouseFunction):
             results_cache_ttl=ttl,
         )
         stack = cdk.Stack.of(scope)
-        self.function.add_permission(
+        self.target.add_permission(
             f"{cdk.Names.unique_id(authorizer)}Invoke",
             principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
             source_arn=stack.format_arn(
@@ -431,11 +450,11 @@ def _header(name: str | None) -> str:
     return {"authorization": "Authorization"}.get(name or "", name or "")
 
 
-def _invocation_uri(fn: GatehouseFunction) -> str:
+def _invocation_uri(fn: GatehouseAuthorizer) -> str:
     stack = cdk.Stack.of(fn)
     return (
         f"arn:{stack.partition}:apigateway:{stack.region}:lambda:path/2015-03-31/functions/"
-        f"{fn.function.function_arn}/invocations"
+        f"{fn.target.function_arn}/invocations"
     )
 
 

@@ -25,7 +25,7 @@ References (AWS documentation):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -232,6 +232,9 @@ class ApiMonitoring(Construct):
       of that kind: the ``Authorizer`` dimension is the kind, so two functions of one kind share
       those metrics. Labels are construct ids (no ``/``).
     - ``WafBlocked`` only when ``web_acl_name`` (the web ACL's metric name) is given.
+    - ``notify``: alarms made elsewhere, such as a rollout's rollback alarms
+      (``GatehouseAuthorizer.rollout.alarms``): they notify the topic too and are on the
+      dashboard's status widget.
     - Every alarm notifies the topic on alarm and on OK, treats missing data as not breaching
       (no traffic is not an incident) and fires on 2 of the last 3 periods (WAF: 1 of 1). The
       topic refuses publishers not using TLS.
@@ -258,6 +261,7 @@ class ApiMonitoring(Construct):
         stage_name: str | None = None,
         web_acl_name: str | None = None,
         dashboard_name: str | None = None,
+        notify: Sequence[cw.Alarm] = (),
     ) -> None:
         super().__init__(scope, id)
         options: AlarmThresholds = settings if settings is not None else MonitoringOptions()
@@ -306,9 +310,14 @@ class ApiMonitoring(Construct):
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)
             self.alarms[spec.id] = alarm
+        for alarm in notify:
+            alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)
         self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=dashboard_name)
         self.dashboard.add_widgets(
-            cw.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=24)
+            cw.AlarmStatusWidget(
+                title="Alarms", alarms=[*self.alarms.values(), *notify], width=24
+            )
         )
         row: list[cw.IWidget] = []
         for spec in specs:

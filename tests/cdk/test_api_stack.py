@@ -38,9 +38,16 @@ def _by_name(items: list[dict[str, Any]], key: str = "Name") -> dict[str, dict[s
 
 def _function_of(template: Any, authorizer: dict[str, Any]) -> dict[str, Any]:
     """The Lambda function (properties) an authorizer's AuthorizerUri invokes."""
+    resources = template.to_json()["Resources"]
     logical = json.dumps(authorizer["AuthorizerUri"])
-    (fn_id,) = set(re.findall(r'"Fn::GetAtt": \["([A-Za-z0-9]+)", "Arn"\]', logical))
-    properties: dict[str, Any] = template.to_json()["Resources"][fn_id]["Properties"]
+    aliases = set(re.findall(r'"Ref": "([A-Za-z0-9]+)"', logical)) & set(resources)
+    if aliases:  # a rollout: the URI names the alias, which names the function
+        (alias,) = aliases
+        logical = json.dumps(resources[alias]["Properties"]["FunctionName"])
+    (fn_id,) = set(re.findall(r'"Fn::GetAtt": \["([A-Za-z0-9]+)", "Arn"\]', logical)) | set(
+        re.findall(r'"Ref": "([A-Za-z0-9]+)"', logical)
+    )
+    properties: dict[str, Any] = resources[fn_id]["Properties"]
     return properties
 
 
@@ -218,8 +225,18 @@ def test_log_groups_keep_the_stage_retention(name: str, repo: Synthesized) -> No
 @pytest.mark.parametrize("name", list(STAGES))
 def test_function_roles_write_only_their_own_logs(name: str, repo: Synthesized) -> None:
     template = template_of(repo, _api(repo, name))
-    roles = resources_of(template, "AWS::IAM::Role")
+    every = resources_of(template, "AWS::IAM::Role")
+    roles = [
+        r for r in every if "lambda.amazonaws.com" in json.dumps(r["AssumeRolePolicyDocument"])
+    ]
     assert len(roles) == 5
+    # A rollout's CodeDeploy roles hold only the AWS policy scoped to shifting Lambda aliases.
+    for role in every:
+        if role not in roles:
+            assert "codedeploy.amazonaws.com" in json.dumps(role["AssumeRolePolicyDocument"])
+            (managed,) = role["ManagedPolicyArns"]
+            assert "AWSCodeDeployRoleForLambdaLimited" in json.dumps(managed)
+            assert "Policies" not in role
     for role in roles:
         assert "ManagedPolicyArns" not in role
         (policy,) = role["Policies"]
@@ -280,6 +297,29 @@ def test_no_302_and_every_401_carries_a_challenge(repo: Synthesized, stage: str)
     assert unauthorized["ResponseParameters"]["gatewayresponse.header.WWW-Authenticate"] == (
         "'Bearer'"
     )
+
+
+def test_prod_authorizers_roll_out_by_codedeploy_with_alarms_per_alias(repo: Synthesized) -> None:
+    # What it stops: a broken layer or settings change taking every request down at once.
+    template = template_of(repo, _api(repo, "prod"))
+    aliases = template.find_resources("AWS::Lambda::Alias")
+    groups = resources_of(template, "AWS::CodeDeploy::DeploymentGroup")
+    assert len(aliases) == len(groups) == 4  # one per authorizer
+    for group in groups:
+        assert len(group["AlarmConfiguration"]["Alarms"]) == 2
+        assert group["AlarmConfiguration"]["Enabled"] is True
+    for config in resources_of(template, "AWS::CodeDeploy::DeploymentConfig"):
+        assert config["TrafficRoutingConfig"]["TimeBasedCanary"] == {
+            "CanaryInterval": 5,
+            "CanaryPercentage": 10,
+        }
+    for authorizer in resources_of(template, "AWS::ApiGateway::Authorizer"):
+        assert any(
+            json.dumps({"Ref": a}) in json.dumps(authorizer["AuthorizerUri"]) for a in aliases
+        )
+    # AND dev, without functions.rollout, updates in place
+    dev = template_of(repo, _api(repo, "dev"))
+    assert dev.find_resources("AWS::CodeDeploy::DeploymentGroup") == {}
 
 
 def test_gateway_responses_carry_cors(repo: Synthesized) -> None:

@@ -339,6 +339,9 @@ def test_missing_api_block_gives_default_api_settings() -> None:
         ("waf", {"managed_rules": {"comon": True}}, "waf.managed_rules.comon", '"common"'),
         ("waf", {"geo_block": ["north korea"]}, "waf.geo_block", "ISO 3166"),
         ("waf", {"count": ["admin"]}, "waf.count", "admin_protection"),
+        ("functions", {"rollout": {"strategy": "blue"}}, "functions.rollout.strategy", '"canary"'),
+        ("functions", {"rollout": {"percent": 100}}, "functions.rollout.percent", "1 to 99"),
+        ("functions", {"rollout": {"minute": 5}}, "functions.rollout.minute", "minutes"),
         (
             "waf",
             {"managed_rules": {"bot_control": False}, "count": ["bot_control"]},

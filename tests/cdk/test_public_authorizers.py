@@ -21,12 +21,14 @@ from aws_cdk.assertions import Match, Template
 
 from gatehouse.cdk import (
     ApiKeyAuthorizer,
+    FunctionOptions,
     GatehouseLayer,
     JwtAuthorizer,
     LayerNotBuiltError,
     MtlsAuthorizer,
     PolicyAuthorizer,
     PolicySource,
+    Rollout,
     SettingsError,
     UnsafeAuthorizerError,
     cognito_issuer,
@@ -300,3 +302,93 @@ def test_an_authorizer_for_certificate_bound_tokens_is_request_uncached_by_defau
         jwt.rest_authorizer(id="Token", type="TOKEN")
     with pytest.raises(UnsafeAuthorizerError, match="cannot key its cache on"):
         jwt.http_authorizer(apigwv2.HttpApi(stack, "Http"), cache_ttl=cdk.Duration.seconds(60))
+
+
+# --- safe rollout: versions behind an alias, shifted by CodeDeploy -------------------------
+
+
+def _rolled_out(rollout: Rollout) -> tuple[Template, JwtAuthorizer]:
+    stack, layer = _stack()
+    jwt = JwtAuthorizer(
+        stack,
+        "Jwt",
+        layer=layer,
+        issuers=[ISSUER],
+        routes=RULES,
+        function=FunctionOptions(rollout=rollout),
+    )
+    api = apigw.RestApi(stack, "Api")
+    api.root.add_resource("orders").add_method(
+        "GET", apigw.MockIntegration(), authorizer=jwt.rest_authorizer()
+    )
+    return Template.from_stack(stack), jwt
+
+
+def test_a_rollout_shifts_an_alias_and_rolls_back_on_errors_or_fail_closed_decisions() -> None:
+    # What it stops: a broken layer or settings change failing closed for all traffic at once.
+    template, jwt = _rolled_out(Rollout("canary", percent=10, minutes=5))
+    assert jwt.rollout is not None
+    (alias,) = _resources(template, "AWS::Lambda::Alias")
+    assert alias["Name"] == "live"
+    (group,) = _resources(template, "AWS::CodeDeploy::DeploymentGroup")
+    assert group["DeploymentStyle"]["DeploymentOption"] == "WITH_TRAFFIC_CONTROL"
+    assert set(group["AutoRollbackConfiguration"]["Events"]) >= {"DEPLOYMENT_STOP_ON_ALARM"}
+    names = {json.dumps(a["Name"]) for a in group["AlarmConfiguration"]["Alarms"]}
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    assert names == {json.dumps({"Ref": logical}) for logical in alarms}
+    metrics = json.dumps([a["Properties"] for a in alarms.values()])
+    assert '"MetricName": "Errors"' in metrics  # the alias's Lambda errors
+    assert 'SUM(\\"Error\\")' in metrics and "Authorizer = 'jwt'" in metrics  # fail closed
+    (config,) = _resources(template, "AWS::CodeDeploy::DeploymentConfig")
+    assert config["TrafficRoutingConfig"] == {
+        "Type": "TimeBasedCanary",
+        "TimeBasedCanary": {"CanaryInterval": 5, "CanaryPercentage": 10},
+    }
+    # AND API Gateway invokes the alias, never $LATEST
+    (authorizer,) = _resources(template, "AWS::ApiGateway::Authorizer")
+    alias_id = next(iter(template.find_resources("AWS::Lambda::Alias")))
+    assert {"Ref": alias_id} in authorizer["AuthorizerUri"]["Fn::Join"][1]
+    (permission,) = [
+        p for p in _resources(template, "AWS::Lambda::Permission")
+        if p["Principal"] == "apigateway.amazonaws.com"
+    ]  # fmt: skip
+    assert permission["FunctionName"] == {"Ref": alias_id}
+
+
+def test_a_linear_rollout_and_all_at_once() -> None:
+    template, _ = _rolled_out(Rollout("linear", percent=20, minutes=2))
+    (config,) = _resources(template, "AWS::CodeDeploy::DeploymentConfig")
+    assert config["TrafficRoutingConfig"]["TimeBasedLinear"] == {
+        "LinearInterval": 2,
+        "LinearPercentage": 20,
+    }
+    template, _ = _rolled_out(Rollout("all_at_once"))
+    assert template.find_resources("AWS::CodeDeploy::DeploymentConfig") == {}
+    (group,) = _resources(template, "AWS::CodeDeploy::DeploymentGroup")
+    assert group["DeploymentConfigName"] == "CodeDeployDefault.LambdaAllAtOnce"
+
+
+def test_without_a_rollout_the_function_is_updated_in_place() -> None:
+    stack, layer = _stack()
+    jwt = _jwt(stack, layer)
+    template = Template.from_stack(stack)
+    assert jwt.rollout is None
+    assert jwt.target is jwt.function
+    assert template.find_resources("AWS::Lambda::Alias") == {}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"strategy": "blue_green"}, "strategy 'blue_green'"),
+        ({"percent": 0}, "percent 0"),
+        ({"percent": 100}, "percent 100"),
+        ({"minutes": 0}, "minutes 0"),
+        ({"minutes": True}, "minutes True"),
+    ],
+)
+def test_a_rollout_codedeploy_would_refuse_is_refused(
+    arguments: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
+        Rollout(**arguments)

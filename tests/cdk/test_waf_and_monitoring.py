@@ -11,6 +11,7 @@ from aws_cdk.assertions import Match
 
 from cdk_app import settings
 from gatehouse.cdk.monitoring import METRIC_AUTHORIZER, MonitoringOptions
+from gatehouse.cdk.rollout import Rollout
 from gatehouse.cdk.waf import DEFAULT_MANAGED_RULES, MANAGED_RULE_GROUPS, WafOptions
 from tests.cdk.conftest import STAGES, Synthesized, resources_of, template_of
 
@@ -92,8 +93,10 @@ def test_alarms_per_authorizer_api_and_waf(name: str, repo: Synthesized) -> None
     alarms = resources_of(template, "AWS::CloudWatch::Alarm")
 
     # 6 per authorizer (errors, throttles, p99 duration, Deny, Unauthorized, Error), an issuer
-    # outage alarm for jwt and policy, 3 policy-set alarms, 3 for the API, 1 for WAF
-    assert len(alarms) == 4 * 6 + 2 + 3 + 3 + 1
+    # outage alarm for jwt and policy, 3 policy-set alarms, 3 for the API, 1 for WAF; with a
+    # rollout (prod), 2 rollback alarms per authorizer, which notify the topic too
+    rollback = 4 * 2 if "rollout" in STAGES[name].get("functions", {}) else 0
+    assert len(alarms) == 4 * 6 + 2 + 3 + 3 + 1 + rollback
     topic = template.find_resources("AWS::SNS::Topic")
     (topic_id,) = topic
     for alarm in alarms:
@@ -248,6 +251,7 @@ def test_stage_settings_are_in_step_with_the_public_options() -> None:
     # cdk_app.settings stays pure Python (local mode loads it without aws-cdk-lib), so it keeps
     # its own copies of the public option classes: same fields, types and defaults.
     assert _fields(settings.WafSettings) == _fields(WafOptions)
+    assert _fields(settings.RolloutSettings) == _fields(Rollout)
     assert settings.WafSettings().managed_rules == DEFAULT_MANAGED_RULES
     assert dict(settings.MANAGED_RULE_GROUPS) == dict(MANAGED_RULE_GROUPS)
     stage = _fields(settings.MonitoringSettings)

@@ -52,10 +52,21 @@ def _join(*parts: object) -> dict[str, Any]:
     return {"Fn::Join": ["", list(parts)]}
 
 
+def _invoked(orders: Synthesized, invoked: Any) -> dict[str, Any]:
+    """What API Gateway invokes: a function, or for a Gatehouse authorizer its ``live`` alias
+    when it rolls out through CodeDeploy (``authorizer.target``), else its function."""
+    target = getattr(invoked, "target", invoked)
+    if target is getattr(invoked, "function", invoked):
+        return {"Fn::GetAtt": [orders.logical_id(target), "Arn"]}
+    return {"Ref": orders.logical_id(target)}
+
+
 def _permissions_of(orders: Synthesized, function: Any) -> list[dict[str, Any]]:
-    arn = {"Fn::GetAtt": [orders.logical_id(function), "Arn"]}
+    invoked = _invoked(orders, function)
     return [
-        p for p in orders.of_type("AWS::Lambda::Permission").values() if p["FunctionName"] == arn
+        p
+        for p in orders.of_type("AWS::Lambda::Permission").values()
+        if p["FunctionName"] == invoked
     ]
 
 
@@ -129,7 +140,7 @@ def test_staff_routes_have_a_token_authorizer_on_the_authorization_header(
 ) -> None:
     stack = orders.stack
     api = orders.logical_id(stack.rest_api)
-    function = {"Fn::GetAtt": [orders.logical_id(stack.staff.function), "Arn"]}
+    function = _invoked(orders, stack.staff)  # the live alias: staff rolls out by CodeDeploy
 
     authorizer = orders.of_type("AWS::ApiGateway::Authorizer")[
         orders.logical_id(stack.rest_authorizers["staff"])
@@ -151,7 +162,7 @@ def test_partner_route_has_a_request_authorizer_keyed_on_x_api_key(
     orders: Synthesized, template: Template
 ) -> None:
     stack = orders.stack
-    function = {"Fn::GetAtt": [orders.logical_id(stack.partners.function), "Arn"]}
+    function = _invoked(orders, stack.partners)
 
     authorizer = orders.of_type("AWS::ApiGateway::Authorizer")[
         orders.logical_id(stack.rest_authorizers["partners"])
@@ -207,7 +218,7 @@ def test_authorizer_invoke_permissions_name_their_own_authorizer(orders: Synthes
     api = {"Ref": orders.logical_id(stack.rest_api)}
     for name, construct in (("staff", stack.staff), ("partners", stack.partners)):
         authorizer = {"Ref": orders.logical_id(stack.rest_authorizers[name])}
-        rest = [p for p in _permissions_of(orders, construct.function) if api in _source_parts(p)]
+        rest = [p for p in _permissions_of(orders, construct) if api in _source_parts(p)]
         # THEN API Gateway may invoke the function only as this API's authorizer
         assert [p["SourceArn"] for p in rest] == [
             _join(f"arn:aws:execute-api:{REGION}:", ACCOUNT, ":", api, "/authorizers/", authorizer)
@@ -215,8 +226,15 @@ def test_authorizer_invoke_permissions_name_their_own_authorizer(orders: Synthes
         assert rest[0]["Principal"] == "apigateway.amazonaws.com"
     # AND nothing else may invoke them: the staff function also serves the HTTP API (tested
     # below), the partner function serves this API only
-    assert len(_permissions_of(orders, stack.staff.function)) == 2
-    assert len(_permissions_of(orders, stack.partners.function)) == 1
+    assert len(_permissions_of(orders, stack.staff)) == 2
+    assert len(_permissions_of(orders, stack.partners)) == 1
+    assert (
+        not [  # and the staff function itself, behind its alias, by nobody
+            p
+            for p in orders.of_type("AWS::Lambda::Permission").values()
+            if p["FunctionName"] == {"Fn::GetAtt": [orders.logical_id(stack.staff.function), "Arn"]}
+        ]
+    )
 
 
 def _source_parts(permission: dict[str, Any]) -> list[Any]:
@@ -297,12 +315,10 @@ def test_http_api_authorizer_is_a_payload_2_request_authorizer_on_the_bearer_hea
     assert authorizer["IdentitySource"] == ["$request.header.authorization"]
     assert authorizer["AuthorizerResultTtlInSeconds"] == 300
     assert authorizer["EnableSimpleResponses"] is False  # IAM policies: per-route answers
-    staff = {"Fn::GetAtt": [orders.logical_id(stack.staff.function), "Arn"]}
+    staff = _invoked(orders, stack.staff)
     assert staff in authorizer["AuthorizerUri"]["Fn::Join"][1]
     # AND the invoke permission names this API's authorizer only
-    (permission,) = [
-        p for p in _permissions_of(orders, stack.staff.function) if api in _source_parts(p)
-    ]
+    (permission,) = [p for p in _permissions_of(orders, stack.staff) if api in _source_parts(p)]
     assert permission["SourceArn"] == _join(
         f"arn:aws:execute-api:{REGION}:",
         ACCOUNT,
@@ -481,7 +497,12 @@ def test_no_wildcard_iam_except_the_acknowledged_xray_actions(orders: Synthesize
     # One per traced function: 2 Gatehouse authorizers, 5 REST backends, the stock service
     assert len(wildcard) == 8
     # AND no role carries a managed policy (AWSLambdaBasicExecutionRole allows every log group)
+    # but CodeDeploy's, with the AWS policy scoped to shifting Lambda aliases
     for logical_id, role in orders.of_type("AWS::IAM::Role").items():
+        if "codedeploy.amazonaws.com" in json.dumps(role["AssumeRolePolicyDocument"]):
+            (managed,) = role["ManagedPolicyArns"]
+            assert "AWSCodeDeployRoleForLambdaLimited" in json.dumps(managed), logical_id
+            continue
         assert "ManagedPolicyArns" not in role, logical_id
 
 
