@@ -11,6 +11,7 @@ import pytest
 
 from gatehouse.localmode.cfn import LoadedTemplate, TemplateError, load
 from gatehouse.localmode.template import TemplateApp, local_id, read_app
+from gatehouse.localmode.template_stack import _cache_warnings
 
 JWT = "authorizers.jwt_bearer.handler.lambda_handler"
 
@@ -356,8 +357,6 @@ BOUND_ISSUERS = json.dumps(
 
 
 def _warnings(**environment: Any) -> list[str]:
-    from gatehouse.localmode.template_stack import _cache_warnings  # noqa: PLC0415
-
     resources = rest_template()
     resources["AuthFn"] = function(JWT, **environment)
     return list(_cache_warnings(read(resources)))
