@@ -315,9 +315,7 @@ class ApiMonitoring(Construct):
             alarm.add_ok_action(action)
         self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=dashboard_name)
         self.dashboard.add_widgets(
-            cw.AlarmStatusWidget(
-                title="Alarms", alarms=[*self.alarms.values(), *notify], width=24
-            )
+            cw.AlarmStatusWidget(title="Alarms", alarms=[*self.alarms.values(), *notify], width=24)
         )
         row: list[cw.IWidget] = []
         for spec in specs:
