@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from gatehouse.api_model import ApiSettings, AuthorizerName, UsagePlanModel
+from gatehouse.api_model import (
+    ApiSettings,
+    AuthorizerName,
+    MethodThrottle,
+    UsagePlanModel,
+    demo_route_keys,
+)
 
 __all__ = [
     "JWT_ALGORITHMS",
@@ -218,6 +224,35 @@ def _usage_plans(reader: Reader) -> tuple[UsagePlanModel, ...]:
     return tuple(plans)
 
 
+def _method_throttles(reader: Reader) -> tuple[MethodThrottle, ...]:
+    reader.asked.append("method_throttles")
+    raw = reader.raw.get("method_throttles")
+    if raw is None:
+        return ()
+    routes = demo_route_keys()
+    if not isinstance(raw, list):
+        reader.add("method_throttles", 'put a JSON list of {"route", "rate_limit", "burst_limit"}')
+        return ()
+    throttles: list[MethodThrottle] = []
+    for index, item in enumerate(raw):
+        entry = Reader(item, f"{reader.where}.method_throttles[{index}]", reader.problems)
+        route = entry.choice("route", "", routes)
+        if "route" not in entry.raw:
+            entry.add("route", "required; put one of the API's routes, e.g. " + repr(routes[-1]))
+        throttles.append(
+            MethodThrottle(
+                route=route,
+                rate_limit=entry.number("rate_limit", 10, 0.1, 10_000),
+                burst_limit=entry.int("burst_limit", 20, 1, 5_000),
+            )
+        )
+        entry.done()
+    listed = [t.route for t in throttles]
+    if len(set(listed)) != len(listed):
+        reader.add("method_throttles", "a route is listed twice")
+    return tuple(t for t in throttles if t.route)
+
+
 def parse_api(reader: Reader) -> ApiSettings:
     default = ApiSettings()
     settings = ApiSettings(
@@ -242,6 +277,7 @@ def parse_api(reader: Reader) -> ApiSettings:
         throttling_burst_limit=reader.int(
             "throttling_burst_limit", default.throttling_burst_limit, 1, 5_000
         ),
+        method_throttles=_method_throttles(reader),
         private_vpc_endpoint_ids=reader.strings(
             "private_vpc_endpoint_ids",
             default.private_vpc_endpoint_ids,
@@ -781,6 +817,7 @@ class MonitoringSettings:
     api_4xx_rate_percent: float = 10.0
     api_latency_p99_ms: int = 2000
     waf_blocked_per_5_minutes: int = 500
+    throttled_per_5_minutes: int = 50
     config_rules: bool = False
 
 
@@ -802,6 +839,9 @@ def parse_monitoring(reader: Reader) -> MonitoringSettings:
             "api_4xx_rate_percent", default.api_4xx_rate_percent, 0.1, 100
         ),
         api_latency_p99_ms=reader.int("api_latency_p99_ms", default.api_latency_p99_ms, 10, 29_000),
+        throttled_per_5_minutes=reader.int(
+            "throttled_per_5_minutes", default.throttled_per_5_minutes, 1, 1_000_000_000
+        ),
         waf_blocked_per_5_minutes=reader.int(
             "waf_blocked_per_5_minutes", default.waf_blocked_per_5_minutes, 1, 1_000_000_000
         ),

@@ -18,6 +18,7 @@ Pure Python: no ``aws_cdk`` import, so the CLI can load it without loading CDK.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,11 +33,13 @@ __all__ = [
     "ApiSettings",
     "AuthorizerModel",
     "AuthorizerName",
+    "MethodThrottle",
     "Resources",
     "RouteModel",
     "UsagePlanModel",
     "attached_api",
     "demo_api",
+    "demo_route_keys",
 ]
 
 AuthorizerName = Literal["jwt", "apikey", "mtls", "policy"]
@@ -69,6 +72,16 @@ class UsagePlanModel:
 
 
 @dataclass(frozen=True, slots=True)
+class MethodThrottle:
+    """A throttle of one method (``route``, ``POST /tenants/{tenant}/orders``) below the
+    stage's default: API Gateway answers 429 past it, for all callers together."""
+
+    route: str
+    rate_limit: float  # steady-state requests per second
+    burst_limit: int
+
+
+@dataclass(frozen=True, slots=True)
 class ApiSettings:
     """Per-stage knobs of the demo API (``cdk.json`` -> ``StageConfig.api``); defaults are dev's."""
 
@@ -83,6 +96,7 @@ class ApiSettings:
     policy_refresh_seconds: int = 60
     throttling_rate_limit: float = 100  # stage default, requests per second
     throttling_burst_limit: int = 200
+    method_throttles: tuple[MethodThrottle, ...] = ()  # per method, below the stage's
     private_vpc_endpoint_ids: tuple[str, ...] = ()  # non-empty: a PRIVATE endpoint for these
 
 
@@ -155,6 +169,10 @@ class ApiModel:
     settings: ApiSettings = field(default_factory=ApiSettings)
 
     def __post_init__(self) -> None:
+        keys = {r.route_key for r in self.routes}
+        unknown = [t.route for t in self.settings.method_throttles if t.route not in keys]
+        if unknown:
+            raise ValueError(f"method_throttles: {', '.join(unknown)} are not routes of the API")
         if self.settings.login_redirect:
             machine = [r.route_key for r in self.routes if r.authorizer and not r.browser]
             if machine:
@@ -301,19 +319,27 @@ def demo_api(resources: Resources, settings: ApiSettings | None = None) -> ApiMo
         apikey_rules=[{"route": f"{m} {p}", **needs} for m, p, needs in _APIKEY_ROUTES],
         policy_routes=[f"{m} {p}" for m, p in _POLICY_ROUTES],
     )
-    routes = (
+    return ApiModel(
+        name="gatehouse-demo",
+        authorizers=authorizers,
+        routes=_demo_routes(),
+        settings=settings,
+    )
+
+
+def _demo_routes() -> tuple[RouteModel, ...]:
+    return (
         RouteModel("GET", "/health", None),
         *(RouteModel(m, p, "jwt", browser=True) for m, p, _ in _JWT_ROUTES),
         *(RouteModel(m, p, "apikey", api_key_required=True) for m, p, _ in _APIKEY_ROUTES),
         *(RouteModel(m, p, "mtls", mtls_only=True) for m, p in _MTLS_ROUTES),
         *(RouteModel(m, p, "policy") for m, p in _POLICY_ROUTES),
     )
-    return ApiModel(
-        name="gatehouse-demo",
-        authorizers=authorizers,
-        routes=routes,
-        settings=settings,
-    )
+
+
+def demo_route_keys() -> tuple[str, ...]:
+    """The demo API's routes (``GET /health``...), in order: what a stage setting may name."""
+    return tuple(route.route_key for route in _demo_routes())
 
 
 def attached_api(
@@ -326,6 +352,8 @@ def attached_api(
     Each route is ``(method, path, authorizer)``. An authorizer's rules list exactly its
     attached routes (a valid credential is enough; no scopes or groups), and only the
     authorizers some route uses are included (API Gateway refuses an unattached authorizer).
+    The stage's ``method_throttles`` name the demo API's routes; the existing API's stage is
+    not Gatehouse's to throttle, so they are left out.
     """
     used = {authorizer for _, _, authorizer in routes}
 
@@ -343,5 +371,5 @@ def attached_api(
         name="gatehouse-attached",
         authorizers={n: a for n, a in authorizers.items() if n in used},
         routes=tuple(RouteModel(m, p, a, api_key_required=a == "apikey") for m, p, a in routes),
-        settings=settings,
+        settings=dataclasses.replace(settings, method_throttles=()),
     )

@@ -124,6 +124,16 @@ class GatehouseRestApi(Construct):
                 data_trace_enabled=False,
                 throttling_rate_limit=settings.throttling_rate_limit,
                 throttling_burst_limit=settings.throttling_burst_limit,
+                method_options={
+                    # CDK's key: the resource path, then the method.
+                    f"{t.route.split(' ', 1)[1]}/{t.route.split(' ', 1)[0]}": (
+                        apigw.MethodDeploymentOptions(
+                            throttling_rate_limit=t.rate_limit,
+                            throttling_burst_limit=t.burst_limit,
+                        )
+                    )
+                    for t in settings.method_throttles
+                },
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
                 access_log_format=access_log_format(),
                 client_certificate_id=self.client_certificate.attr_client_certificate_id,

@@ -202,6 +202,7 @@ class ApiStack(cdk.Stack):
             api=self.rest_api.api,
             web_acl_name=self.waf.metric_name,
             dashboard_name=f"gatehouse-{config.name}",
+            access_logs=self.rest_api.access_logs,
             notify=[
                 alarm
                 for f in self.authorizer_functions.functions.values()

@@ -35,6 +35,7 @@ from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
@@ -96,6 +97,9 @@ class AlarmThresholds(Protocol):
     @property
     def waf_blocked_per_5_minutes(self) -> int: ...
 
+    @property
+    def throttled_per_5_minutes(self) -> int: ...
+
 
 @dataclass(frozen=True, slots=True)
 class MonitoringOptions:
@@ -108,6 +112,8 @@ class MonitoringOptions:
     ``api_4xx_rate_percent``: 4XX responses in % of requests (5 minutes).
     ``api_latency_p99_ms``: API p99 latency (5 minutes).
     ``waf_blocked_per_5_minutes``: requests the web ACL blocked (only with a web ACL).
+    ``throttled_per_5_minutes``: 429 answers (stage, method or usage-plan throttling, quota),
+    counted from the REST access log (only with ``access_logs``).
     """
 
     alarm_emails: tuple[str, ...] = ()
@@ -118,6 +124,7 @@ class MonitoringOptions:
     api_4xx_rate_percent: float = 10.0
     api_latency_p99_ms: int = 2000
     waf_blocked_per_5_minutes: int = 500
+    throttled_per_5_minutes: int = 50
 
 
 def decisions_metric(
@@ -232,6 +239,10 @@ class ApiMonitoring(Construct):
       of that kind: the ``Authorizer`` dimension is the kind, so two functions of one kind share
       those metrics. Labels are construct ids (no ``/``).
     - ``WafBlocked`` only when ``web_acl_name`` (the web ACL's metric name) is given.
+    - ``Api429`` only with ``access_logs`` (a REST API's access log group, lines in
+      :func:`gatehouse.cdk.rest.access_log_format`): API Gateway publishes no metric of its
+      429s, so a metric filter counts the lines with ``status`` 429 (metric ``Http429`` in
+      the ``Gatehouse`` namespace, by ``ApiId`` and ``Stage``).
     - ``notify``: alarms made elsewhere, such as a rollout's rollback alarms
       (``GatehouseAuthorizer.rollout.alarms``): they notify the topic too and are on the
       dashboard's status widget.
@@ -262,6 +273,7 @@ class ApiMonitoring(Construct):
         web_acl_name: str | None = None,
         dashboard_name: str | None = None,
         notify: Sequence[cw.Alarm] = (),
+        access_logs: logs.ILogGroup | None = None,
     ) -> None:
         super().__init__(scope, id)
         options: AlarmThresholds = settings if settings is not None else MonitoringOptions()
@@ -293,6 +305,8 @@ class ApiMonitoring(Construct):
                     datapoints_to_alarm=1,
                 )
             )
+        if access_logs is not None:
+            specs.append(self._throttled_alarm(options, access_logs, api, stage_name))
         action = cw_actions.SnsAction(self.topic)
         self.alarms: dict[str, cw.Alarm] = {}
         for spec in specs:
@@ -411,6 +425,40 @@ class ApiMonitoring(Construct):
                     )
                 )
         return specs
+
+    def _throttled_alarm(
+        self,
+        settings: AlarmThresholds,
+        access_logs: logs.ILogGroup,
+        api: apigw.IRestApi | None,
+        stage_name: str | None,
+    ) -> AlarmSpec:
+        if api is None:
+            raise ValueError("ApiMonitoring: access_logs is for a REST API's access log (api=)")
+        stage = stage_name or api.deployment_stage.stage_name
+        logs.MetricFilter(
+            self,
+            "Http429",
+            log_group=access_logs,
+            metric_namespace=METRIC_NAMESPACE,
+            metric_name="Http429",
+            filter_pattern=logs.FilterPattern.number_value("$.status", "=", 429),
+            metric_value="1",
+            dimensions={"ApiId": "$.apiId", "Stage": "$.stage"},
+        )
+        throttled = cw.Metric(
+            namespace=METRIC_NAMESPACE,
+            metric_name="Http429",
+            dimensions_map={"ApiId": api.rest_api_id, "Stage": stage},
+            statistic="Sum",
+            period=_FIVE_MINUTES,
+        )
+        return AlarmSpec(
+            "Api429",
+            "API 429 answers in 5 minutes (throttling or quota: a burst, or limits too low)",
+            throttled,
+            settings.throttled_per_5_minutes,
+        )
 
     @staticmethod
     def _api_alarms(settings: AlarmThresholds, api: _ApiMetrics) -> list[AlarmSpec]:

@@ -51,6 +51,8 @@ def access_log_format() -> apigw.AccessLogFormat:
         json.dumps(
             {
                 "requestId": f.context_request_id(),
+                "apiId": f.context_api_id(),
+                "stage": f.context_stage(),
                 "extendedRequestId": f.context_extended_request_id(),
                 "ip": f.context_identity_source_ip(),
                 "caller": f.context_identity_caller(),

@@ -175,6 +175,8 @@ class GatewayConfig:
     authorizer_timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     #: The stage's default method throttle (rate per second, burst), per method, all callers.
     method_throttle: tuple[float, int] | None = None
+    #: Per-method throttles that replace the default: ``"POST /orders/{id}"`` -> (rate, burst).
+    method_throttles: Mapping[str, tuple[float, int]] = field(default_factory=dict)
     #: The API's gateway response customizations, by ResponseType (``DEFAULT_4XX``...).
     gateway_responses: Mapping[str, CustomResponse] = field(default_factory=dict)
 
@@ -239,4 +241,8 @@ class GatewayConfig:
             login_url=login_url if settings.login_redirect else None,
             challenge=model.challenge,
             method_throttle=(float(rate), int(burst)) if rate is not None and burst else None,
+            method_throttles={
+                t.route: (float(t.rate_limit), int(t.burst_limit))
+                for t in getattr(settings, "method_throttles", ())
+            },
         )

@@ -144,9 +144,10 @@ class Gateway(WsgiGateway):
 
     def _handle(self, request: IncomingRequest) -> HttpAnswer:
         route, parameters = self._route(request)
-        throttle = self.config.method_throttle
+        key = f"{route.method} {route.path}"
+        throttle = self.config.method_throttles.get(key, self.config.method_throttle)
         if throttle is not None:
-            verdict = self.meter.take_method(f"{route.method} {route.path}", *throttle)
+            verdict = self.meter.take_method(key, *throttle)
             if verdict is not Verdict.OK:
                 raise _Refused(self._gateway(GatewayResponse.THROTTLED, request))
         arn = self.config.method_arn(request.method, request.path)

@@ -87,6 +87,7 @@ class RestApiSpec:
     authorizer_functions: Mapping[str, str]
     api_key_source: str = "HEADER"
     method_throttle: tuple[float, int] | None = None
+    method_throttles: Mapping[str, tuple[float, int]] = field(default_factory=dict)
     stage_variables: Mapping[str, str] = field(default_factory=dict)
     resource_policy: Mapping[str, Any] | None = None
     gateway_responses: Mapping[str, CustomResponse] = field(default_factory=dict)
@@ -487,7 +488,7 @@ class _Reader:
                 )
             )
             backends[http_method, path] = backend
-        stage_name, throttle, variables = self._rest_stage(logical, api_id)
+        stage_name, throttle, per_method, variables = self._rest_stage(logical, api_id)
         policy = properties.get("Policy")
         return RestApiSpec(
             logical_id=logical,
@@ -500,6 +501,7 @@ class _Reader:
             authorizer_functions=authorizer_functions,
             api_key_source=str(properties.get("ApiKeySourceType", "HEADER")),
             method_throttle=throttle,
+            method_throttles=per_method,
             stage_variables=variables,
             resource_policy=None if policy is None else self._value(logical, policy, "Policy"),
             gateway_responses=self._gateway_responses(api_id),
@@ -618,7 +620,10 @@ class _Reader:
 
     def _rest_stage(
         self, api: str, api_id: str
-    ) -> tuple[str, tuple[float, int] | None, dict[str, str]]:
+    ) -> tuple[str, tuple[float, int] | None, dict[str, tuple[float, int]], dict[str, str]]:
+        """The stage's name, default throttle, per-method throttles (``"POST /a/{b}"``: a
+        ``MethodSettings`` entry's ``ResourcePath`` is the path with ``/`` escaped as ``~1``, as
+        in a JSON pointer) and variables."""
         stages = [
             (logical, p)
             for logical, p in self._of_type("AWS::ApiGateway::Stage")
@@ -630,20 +635,24 @@ class _Reader:
             )
         logical, properties = stages[0]
         throttle = None
+        per_method: dict[str, tuple[float, int]] = {}
         for setting in self._value(
             logical, properties.get("MethodSettings") or [], "MethodSettings"
         ):
-            if setting.get("ResourcePath") == "/*" and setting.get("HttpMethod") == "*":
-                rate, burst = (
-                    setting.get("ThrottlingRateLimit"),
-                    setting.get("ThrottlingBurstLimit"),
-                )
-                if rate is not None and burst:
-                    throttle = (float(rate), int(burst))
+            rate, burst = setting.get("ThrottlingRateLimit"), setting.get("ThrottlingBurstLimit")
+            if rate is None or not burst:
+                continue
+            path, method = str(setting.get("ResourcePath")), str(setting.get("HttpMethod"))
+            if path == "/*" and method == "*":
+                throttle = (float(rate), int(burst))
+            elif path.startswith("/") and method != "*":
+                route = path[1:].replace("~1", "/").replace("~0", "~")  # "/~1a" -> "/a"
+                per_method[f"{method} {route}"] = (float(rate), int(burst))
         variables = self._value(logical, properties.get("Variables") or {}, "Variables")
         return (
             str(properties.get("StageName", "prod")),
             throttle,
+            per_method,
             {str(k): str(v) for k, v in variables.items()},
         )
 

@@ -199,6 +199,7 @@ def _start(  # noqa: PLR0917 - one private call site
             stage_variables=rest.stage_variables,
             resource_policy=rest.resource_policy,
             method_throttle=rest.method_throttle,
+            method_throttles=rest.method_throttles,
             gateway_responses=rest.gateway_responses,
         )
         gateway: WsgiGateway = Gateway(

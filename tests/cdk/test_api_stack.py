@@ -176,7 +176,17 @@ def test_stage_logging_tracing_and_throttling(name: str, repo: Synthesized) -> N
                     "ResourcePath": "/*",
                     "ThrottlingBurstLimit": api["throttling_burst_limit"],
                     "ThrottlingRateLimit": api["throttling_rate_limit"],
-                }
+                },
+                *(
+                    {
+                        "HttpMethod": t["route"].split(" ")[0],
+                        # CloudFormation's ResourcePath escapes each "/" of the path as "~1"
+                        "ResourcePath": "/" + t["route"].split(" ")[1].replace("/", "~1"),
+                        "ThrottlingBurstLimit": t["burst_limit"],
+                        "ThrottlingRateLimit": t["rate_limit"],
+                    }
+                    for t in api["method_throttles"]
+                ),
             ],
         },
     )

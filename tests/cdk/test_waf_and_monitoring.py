@@ -94,9 +94,10 @@ def test_alarms_per_authorizer_api_and_waf(name: str, repo: Synthesized) -> None
 
     # 6 per authorizer (errors, throttles, p99 duration, Deny, Unauthorized, Error), an issuer
     # outage alarm for jwt and policy, 3 policy-set alarms, 3 for the API, 1 for WAF; with a
-    # rollout (prod), 2 rollback alarms per authorizer, which notify the topic too
+    # rollout (prod), 2 rollback alarms per authorizer, which notify the topic too; one on
+    # the 429s counted from the access log
     rollback = 4 * 2 if "rollout" in STAGES[name].get("functions", {}) else 0
-    assert len(alarms) == 4 * 6 + 2 + 3 + 3 + 1 + rollback
+    assert len(alarms) == 4 * 6 + 2 + 3 + 3 + 1 + rollback + 1
     topic = template.find_resources("AWS::SNS::Topic")
     (topic_id,) = topic
     for alarm in alarms:
@@ -163,6 +164,30 @@ def test_issuer_outage_alarms_watch_unauthorized_upstream_unavailable(repo: Synt
     ]
 
 
+@pytest.mark.parametrize("name", list(STAGES))
+def test_429s_are_counted_from_the_access_log(name: str, repo: Synthesized) -> None:
+    # API Gateway publishes no 429 metric: without this, throttled callers go unseen.
+    template = template_of(repo, repo.stages[name].api)
+    (metric_filter,) = resources_of(template, "AWS::Logs::MetricFilter")
+    assert metric_filter["FilterPattern"] == "{ $.status = 429 }"
+    (transformation,) = metric_filter["MetricTransformations"]
+    assert (transformation["MetricNamespace"], transformation["MetricName"]) == (
+        "Gatehouse",
+        "Http429",
+    )
+    assert transformation["Dimensions"] == [
+        {"Key": "ApiId", "Value": "$.apiId"},
+        {"Key": "Stage", "Value": "$.stage"},
+    ]
+    (alarm,) = [
+        a
+        for a in resources_of(template, "AWS::CloudWatch::Alarm")
+        if a.get("MetricName") == "Http429"
+    ]
+    assert {d["Name"] for d in alarm["Dimensions"]} == {"ApiId", "Stage"}
+    assert alarm["Threshold"] == 50
+
+
 def test_policy_set_alarms_watch_the_policy_authorizers_metrics(repo: Synthesized) -> None:
     from authorizers.policy.metrics import PolicyMetric
 
@@ -172,7 +197,7 @@ def test_policy_set_alarms_watch_the_policy_authorizers_metrics(repo: Synthesize
         for a in resources_of(template, "AWS::CloudWatch::Alarm")
         if a.get("Namespace") == "Gatehouse"
     }
-    assert watched == {
+    assert watched - {"Http429"} == {
         PolicyMetric.RELOAD_FAILED.value,
         PolicyMetric.UNAVAILABLE.value,
         PolicyMetric.EVALUATION_ERROR.value,

@@ -391,6 +391,7 @@ class OrdersStack(cdk.Stack):
                 web_acl_name=self.waf.metric_name,
                 settings=options,
                 notify=self.staff.rollout.alarms if self.staff.rollout else (),
+                access_logs=self.access_logs,  # Api429: 429s counted from the access log
             ),
             "http": ApiMonitoring(
                 self,
@@ -427,7 +428,7 @@ class OrdersStack(cdk.Stack):
     # --- the REST API -------------------------------------------------------------------------
 
     def _rest_api(self) -> apigw.RestApi:
-        access_logs = logs.LogGroup(
+        self.access_logs = access_logs = logs.LogGroup(
             self,
             "OrdersAccessLogs",
             retention=logs.RetentionDays.ONE_YEAR,

@@ -150,3 +150,15 @@ def test_a_cached_request_authorizer_needs_an_identity_source():
     with pytest.raises(ValueError, match="needs at least one identity source"):
         AuthorizerSpec("mtls", "REQUEST", (), 300)
     assert AuthorizerSpec("mtls", "REQUEST", (), 0).cache_ttl_seconds == 0
+
+
+def test_method_throttles_come_from_the_stage_settings_and_name_real_routes():
+    from gatehouse.api_model import MethodThrottle
+
+    throttle = MethodThrottle("POST /tenants/{tenant}/orders", rate_limit=2, burst_limit=4)
+    config = _config(ApiSettings(method_throttles=(throttle,)))
+    assert config.method_throttles == {"POST /tenants/{tenant}/orders": (2.0, 4)}
+    with pytest.raises(ValueError, match=r"POST /tenant/orders are not routes of the API"):
+        demo_api(
+            RESOURCES, ApiSettings(method_throttles=(MethodThrottle("POST /tenant/orders", 1, 1),))
+        )

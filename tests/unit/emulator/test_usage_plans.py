@@ -111,3 +111,13 @@ def test_stage_method_throttle_applies_to_every_caller_of_a_method():
     assert harness.request("/profile", headers={"Authorization": "Bearer a.b.c"}).status_code == 200
     harness.clock.advance(1.0)
     assert harness.request("/health").status_code == 200
+
+
+def test_a_method_throttle_replaces_the_stage_default_for_that_method_only():
+    harness = Harness(method_throttle=(100.0, 100), method_throttles={"GET /health": (1.0, 1)})
+    assert [harness.request("/health").status_code for _ in range(2)] == [200, 429]
+    profile = [
+        harness.request("/profile", headers={"Authorization": "Bearer a.b.c"}).status_code
+        for _ in range(3)
+    ]
+    assert profile == [200, 200, 200]  # the stage default, burst 100

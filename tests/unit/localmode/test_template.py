@@ -151,6 +151,21 @@ def test_a_rest_api_is_read_as_deployed() -> None:
     assert (plan.name, plan.api, plan.stage) == ("basic", api.api_id, "live")
 
 
+def test_a_per_method_throttle_is_read_from_its_escaped_resource_path() -> None:
+    resources = rest_template()
+    resources["Stage"]["Properties"]["MethodSettings"].append(
+        {
+            "ResourcePath": "/~1orders~1{id}",
+            "HttpMethod": "GET",
+            "ThrottlingRateLimit": 2,
+            "ThrottlingBurstLimit": 3,
+        }
+    )
+    (api,) = read(resources).rest_apis
+    assert api.method_throttle == (5.0, 10)
+    assert api.method_throttles == {"GET /orders/{id}": (2.0, 3)}
+
+
 def test_an_http_api_reads_routes_throttles_and_mappings() -> None:
     api = {"Ref": "Http"}
     resources = {
