@@ -350,9 +350,9 @@ class IdentitySettings:
       accepted ``aud`` values; keys from ``jwks_uri``, else OIDC discovery; ``jwks_file``
       (repository-relative JWKS) is preloaded into the settings.
 
-    ``login_url`` (``existing_cognito``, ``oidc``) is where ``api.login_redirect`` sends the
-    browser; a created pool uses its hosted UI instead. ``deletion_protection`` covers the user
-    pool (when created) and the API-key table.
+    ``login_url`` (``existing_cognito``, ``oidc``): the provider's login page, checked and kept
+    for a browser login; unused while ``api.login_redirect`` is refused.
+    ``deletion_protection`` covers the user pool (when created) and the API-key table.
     """
 
     domain_prefix: str = ""
@@ -628,7 +628,7 @@ class FunctionSettings:
 
 
 def _rollout(reader: Reader) -> RolloutSettings | None:
-    present = "rollout" in reader.raw
+    present = reader.raw.get("rollout") is not None  # null: in place, as when absent
     block = reader.block("rollout")
     default = RolloutSettings()
     rollout = RolloutSettings(

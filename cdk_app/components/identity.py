@@ -143,10 +143,6 @@ class Identity(Construct):
         and ``client_ids`` (:class:`gatehouse.api_model.Resources`)."""
         return None
 
-    def login_url(self, redirect_uri: str) -> str:
-        """The hosted login page of the browser client, returning to ``redirect_uri``."""
-        return self.domain.sign_in_url(self.browser_client, redirect_uri=redirect_uri)
-
 
 _PRIVATE_MEMBERS: Final = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 """JWK members of private or symmetric keys (RFC 7518 sections 6.2.2, 6.3.2 and 6.4.1)."""
@@ -215,8 +211,6 @@ class ExternalIdentity(Construct):
         (:meth:`cdk_app.settings.IdentitySettings.jwt_issuer`): literal values, no tokens.
     user_pool_id, client_ids:
         The existing pool and its app clients (``""`` and ``()`` for OIDC).
-    login_url:
-        ``identity.login_url``: where ``api.login_redirect`` sends the browser, or ``None``.
     """
 
     def __init__(
@@ -234,4 +228,3 @@ class ExternalIdentity(Construct):
         self.jwt_issuer: Mapping[str, object] = issuer
         self.user_pool_id = settings.existing_pool_id or ""
         self.client_ids = settings.client_ids
-        self.login_url = settings.login_url

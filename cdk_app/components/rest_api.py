@@ -13,8 +13,8 @@ gateway around it:
 - CORS: an unauthenticated ``OPTIONS`` preflight on every resource (browsers send it without
   credentials) and CORS headers on the gateway's own 4XX/5XX responses, so a browser sees
   401/403 instead of a CORS error;
-- optionally, UNAUTHORIZED becomes a 302 to the Cognito hosted login (API-wide: gateway
-  responses cannot be set per route);
+- every UNAUTHORIZED carries the API's ``WWW-Authenticate`` challenge (``model.challenge``);
+  never a login 302, which would be API-wide (gateway responses cannot be set per route);
 - optionally, a PRIVATE endpoint whose resource policy admits only the given VPC endpoints;
 - ``disableExecuteApiEndpoint`` when the mTLS custom domain is the only way in.
 """
@@ -72,8 +72,6 @@ class GatehouseRestApi(Construct):
         The API stage name.
     disable_execute_api_endpoint:
         True when a custom (mTLS) domain is the only way in.
-    login_url:
-        Target of the 302 when ``model.settings.login_redirect`` is on.
 
     Attributes
     ----------
@@ -93,7 +91,6 @@ class GatehouseRestApi(Construct):
         backend: lambda_.IFunction,
         stage_name: str,
         disable_execute_api_endpoint: bool,
-        login_url: str | None,
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
@@ -197,7 +194,6 @@ class GatehouseRestApi(Construct):
         add_gateway_responses(
             self.api,
             cors_allow_origins=settings.cors_allow_origins,
-            login_url=login_url if settings.login_redirect else None,
             challenge=model.challenge,
         )
 

@@ -162,7 +162,6 @@ class ApiStack(cdk.Stack):
             stage_name=config.name,
         )
         domain = config.mtls.domain_name
-        callback = config.identity.callback_urls[0] if config.identity.callback_urls else None
         self.rest_api = GatehouseRestApi(
             self,
             "RestApi",
@@ -171,7 +170,6 @@ class ApiStack(cdk.Stack):
             backend=self.backend.function.function,
             stage_name=config.name,
             disable_execute_api_endpoint=domain is not None,
-            login_url=state.login_url(callback),
             log_retention=retention,
             removal_policy=policy,
         )

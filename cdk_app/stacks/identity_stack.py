@@ -64,14 +64,3 @@ class IdentityStack(cdk.Stack):
             cdk.CfnOutput(self, "HostedUi", value=self.identity.domain.base_url())
         cdk.CfnOutput(self, "ApiKeysTable", value=self.api_keys.table.table_name)
         cdk.CfnOutput(self, "PkiBucket", value=self.pki.bucket.bucket_name)
-
-    def login_url(self, redirect_uri: str | None) -> str | None:
-        """Where ``api.login_redirect`` sends the browser.
-
-        A created pool: its hosted login page for the browser client, returning to
-        ``redirect_uri`` (the first callback URL; ``None`` without one). Otherwise the stage's
-        ``identity.login_url`` (config loading requires it when the redirect is on).
-        """
-        if isinstance(self.identity, Identity):
-            return self.identity.login_url(redirect_uri) if redirect_uri else None
-        return self.identity.login_url

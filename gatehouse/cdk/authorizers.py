@@ -54,7 +54,6 @@ from gatehouse.cdk._function import GatehouseFunction
 from gatehouse.cdk._settings_file import split_environment
 from gatehouse.cdk._validate import check_settings
 from gatehouse.cdk.layer import GatehouseLayer, LayerRef
-from gatehouse.cdk.monitoring import METRIC_AUTHORIZER, decisions_metric
 from gatehouse.cdk.rollout import Rollout, RolloutResources, add_rollout
 
 if TYPE_CHECKING:
@@ -244,14 +243,7 @@ class GatehouseAuthorizer(GatehouseFunction):
         self.target: lambda_.IFunction = self.function
         self.rollout: RolloutResources | None = None
         if options.rollout is not None:
-            self.rollout = add_rollout(
-                self,
-                self.function,
-                options.rollout,
-                fail_closed=decisions_metric(
-                    "Error", METRIC_AUTHORIZER[self.kind], cdk.Duration.minutes(1)
-                ),
-            )
+            self.rollout = add_rollout(self, self.function, self.log_group, options.rollout)
             self.target = self.rollout.alias
 
     @classmethod

@@ -127,6 +127,40 @@ class MonitoringOptions:
     throttled_per_5_minutes: int = 50
 
 
+#: A Lambda runtime failure in a JSON-format function log: an import or handler error of the
+#: runtime (``Runtime.ImportModuleError``...), or a platform record of a timeout or crash. Not
+#: a 401: Gatehouse raises ``Unauthorized`` for it, which Lambda counts in ``Errors`` too.
+CRASH_PATTERN: Final = (
+    '{ ($.errorType = "Runtime.*") || ($.record.status = "timeout") '
+    '|| ($.record.status = "error") }'
+)
+#: The line Gatehouse writes when it fails closed (``authorizers/core/pipeline.py``).
+FAULT_PATTERN: Final = '{ $.message = "authorizer fault, denying" }'
+
+
+def log_metric(scope: Construct, id: str, log_group: logs.ILogGroup, pattern: str) -> cw.Metric:
+    """A per-minute count of ``log_group``'s events matching ``pattern`` (a metric filter):
+    one function's own signal, where Lambda's ``Errors`` also counts every 401 and the
+    Gatehouse metrics are per authorizer kind, account-wide."""
+    name = f"{id}-{cdk.Names.unique_id(scope)}"[:255]
+    logs.MetricFilter(
+        scope,
+        id,
+        log_group=log_group,
+        metric_namespace=f"{METRIC_NAMESPACE}/Functions",
+        metric_name=name,
+        filter_pattern=logs.FilterPattern.literal(pattern),
+        metric_value="1",
+        default_value=0,
+    )
+    return cw.Metric(
+        namespace=f"{METRIC_NAMESPACE}/Functions",
+        metric_name=name,
+        statistic="Sum",
+        period=cdk.Duration.minutes(1),
+    )
+
+
 def decisions_metric(
     outcome: str, authorizer: str, period: cdk.Duration, reason: str | None = None
 ) -> cw.MathExpression:
@@ -234,6 +268,9 @@ class ApiMonitoring(Construct):
       metrics are keyed by the API's *name*: an imported REST API must carry its real name
       (``RestApi.from_rest_api_attributes(..., rest_api_name=...)``).
     - Per function (label ``<l>``): ``<l>-Errors``, ``<l>-Throttles``, ``<l>-DurationP99``.
+      ``<l>-Errors`` counts crashes and timeouts from the function's log group
+      (:data:`CRASH_PATTERN`) for a ``lambda.Function``; for an imported function, Lambda's
+      ``Errors``, which also counts every 401 (a raised ``Unauthorized``).
       Decision alarms (``<l>-Deny``, ``-Unauthorized``, ``-DecisionErrors``, and
       ``-IssuerUnavailable`` / the policy-set alarms) come once per kind, under the first label
       of that kind: the ``Authorizer`` dimension is the kind, so two functions of one kind share
@@ -347,8 +384,8 @@ class ApiMonitoring(Construct):
         if row:
             self.dashboard.add_widgets(*row)
 
-    @staticmethod
     def _authorizer_alarms(
+        self,
         settings: AlarmThresholds,
         functions: Mapping[str, tuple[AuthorizerName, lambda_.IFunction]],
     ) -> list[AlarmSpec]:
@@ -359,8 +396,12 @@ class ApiMonitoring(Construct):
             specs += [
                 AlarmSpec(
                     f"{name}-Errors",
-                    f"{name} authorizer: Lambda errors (crashes or timeouts: callers get 500)",
-                    fn.metric_errors(period=_MINUTE, statistic="Sum"),
+                    f"{name} authorizer: crashes or timeouts (callers get 500)",
+                    # From the function's own log where it is known: Lambda's Errors metric
+                    # counts every 401 too (a raised Unauthorized).
+                    log_metric(self, f"{name}-Crashes", fn.log_group, CRASH_PATTERN)
+                    if isinstance(fn, lambda_.Function)
+                    else fn.metric_errors(period=_MINUTE, statistic="Sum"),
                     1,
                 ),
                 AlarmSpec(

@@ -36,8 +36,9 @@ _CORS_RESPONSES: Final = (
     apigw.ResponseType.DEFAULT_4_XX,
     apigw.ResponseType.DEFAULT_5_XX,
 )
-# A literal header value is written in single quotes, and must not split the response.
-_UNQUOTABLE: Final = re.compile(r"['\x00-\x1f\x7f]")
+# A literal header value is written in single quotes and must not split the response:
+# printable ASCII (RFC 9110 field values may be wider, API Gateway's quoting is not) but "'".
+_UNQUOTABLE: Final = re.compile(r"[^\x20-\x26\x28-\x7e]")
 
 
 def access_log_format() -> apigw.AccessLogFormat:
@@ -108,12 +109,14 @@ def add_gateway_responses(
 
     Example: ``add_gateway_responses(api, cors_allow_origins=["https://app.example.com"])``.
     """
+    if login_url is not None and challenge is not None:
+        raise ValueError("challenge: a 302 to login_url answers UNAUTHORIZED, not a 401")
     challenge = www_authenticate() if challenge is None else challenge
     if not challenge.strip():
         raise ValueError("challenge: empty (a 401 must name how to authenticate)")
     for name, value in (("challenge", challenge), ("login_url", login_url or "")):
         if _UNQUOTABLE.search(value):
-            raise ValueError(f"{name}: no quote (') or control character in a header value")
+            raise ValueError(f"{name}: printable ASCII without a quote (') in a header value")
     origins = tuple(cors_allow_origins)
     headers: dict[str, str] = {}
     if origins:

@@ -3,10 +3,12 @@
 Deployed in place, a broken layer or settings change fails closed for every request at once:
 a full outage. With a :class:`Rollout`, each change publishes a new version and CodeDeploy
 moves the ``live`` alias to it step by step (canary or linear), while two alarms watch the
-new version: the alias's Lambda ``Errors`` (a layer that does not import, a crash, a timeout)
-and the authorizer's fail-closed decisions (the Gatehouse ``Error`` metric: a settings
-mistake at cold start, an upstream the new settings cannot reach). Either alarm rolls the
-alias back to the old version. API Gateway invokes the alias, never ``$LATEST``.
+function's own log group (both versions: the old one was healthy, so a rise is the new one's):
+crashes (a layer that does not import, a handler not found, a timeout: not Lambda's ``Errors``
+metric, which also counts every 401, since a REST 401 is a raised ``Unauthorized``) and
+fail-closed decisions (a settings mistake at cold start, an upstream the new settings cannot
+reach). Either alarm rolls the alias back to the old version. API Gateway invokes the alias,
+never ``$LATEST``.
 
 AWS documentation: "Lambda deployments with CodeDeploy" and "Deployment configurations on
 an AWS Lambda compute platform" (CodeDeploy User Guide).
@@ -21,7 +23,10 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from constructs import Construct
+
+from gatehouse.cdk.monitoring import CRASH_PATTERN, FAULT_PATTERN, log_metric
 
 __all__ = ["ALIAS_NAME", "Rollout", "RolloutResources", "add_rollout"]
 
@@ -73,26 +78,21 @@ class RolloutResources:
 
 
 def add_rollout(
-    scope: Construct,
-    function: lambda_.Function,
-    rollout: Rollout,
-    *,
-    fail_closed: cw.IMetric,
+    scope: Construct, function: lambda_.Function, log_group: logs.ILogGroup, rollout: Rollout
 ) -> RolloutResources:
     """Publish ``function`` as versions behind the ``live`` alias, shifted by CodeDeploy as
-    ``rollout`` says, rolled back by an alarm on the alias's errors or on ``fail_closed``
-    (the authorizer's fail-closed decisions per minute).
+    ``rollout`` says, rolled back by an alarm on its crashes or its fail-closed decisions, both
+    counted from ``log_group`` (the function's own, JSON lines).
 
-    Example: ``add_rollout(self, fn.function, Rollout("linear", 20, 2), fail_closed=metric)``.
+    Example: ``add_rollout(self, fn.function, fn.log_group, Rollout("linear", 20, 2))``.
     """
     alias = lambda_.Alias(scope, "Alias", alias_name=ALIAS_NAME, version=function.current_version)
-    minute = cdk.Duration.minutes(1)
     alarms = (
         cw.Alarm(
             scope,
             "RolloutErrors",
-            alarm_description="new authorizer version: Lambda errors (rolls the deployment back)",
-            metric=alias.metric_errors(period=minute, statistic="Sum"),
+            alarm_description="authorizer crashes or timeouts (rolls a deployment back)",
+            metric=log_metric(scope, "Crashes", log_group, CRASH_PATTERN),
             threshold=1,
             evaluation_periods=1,
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -104,7 +104,7 @@ def add_rollout(
             alarm_description=(
                 "authorizer: fail-closed decisions during a deployment (rolls it back)"
             ),
-            metric=fail_closed,
+            metric=log_metric(scope, "FailClosed", log_group, FAULT_PATTERN),
             threshold=1,
             evaluation_periods=1,
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -213,6 +213,12 @@ class _Reader:
                 refs[logical] = str(properties.get("StageName", logical))
             else:
                 refs.setdefault(logical, logical)
+        for logical, properties in self._of_type("AWS::Lambda::Alias"):
+            # After every function has its name: Ref is the alias's qualified ARN.
+            function = str(self._value(logical, properties.get("FunctionName"), "FunctionName"))
+            if not function.startswith("arn:"):
+                function = f"arn:aws:lambda:{self.region}:{self.account}:function:{function}"
+            refs[logical] = f"{function}:{self._value(logical, properties.get('Name'), 'Name')}"
 
     def _given(self, value: Any) -> str | None:
         if value is None:
@@ -249,13 +255,19 @@ class _Reader:
         ]
 
     def _function_of(self, logical: str, uri: Any, what: str) -> str:
-        """The logical id of the function an integration or authorizer URI invokes."""
+        """The logical id of the function an integration or authorizer URI invokes (itself, or
+        a version or alias of it: local mode runs the template's one code)."""
         text = str(self._value(logical, uri, what))
         for candidate, resource in self.resources.items():
             if resource["Type"] != "AWS::Lambda::Function":
                 continue
             arn = self.resolver.attributes[candidate, "Arn"]
-            if f"/functions/{arn}/invocations" in text or text in (arn, f"{arn}:$LATEST"):
+            invoked = (
+                text.split("/functions/", 1)[1].removesuffix("/invocations")
+                if ("/functions/" in text)
+                else text
+            )
+            if invoked == arn or invoked.startswith(f"{arn}:"):
                 return candidate
         raise self._fail(
             logical,

@@ -34,6 +34,7 @@ from gatehouse.cdk import (
     cognito_issuer,
     oidc_issuer,
 )
+from gatehouse.cdk.monitoring import CRASH_PATTERN, FAULT_PATTERN
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAYER_DIR = REPO_ROOT / "layers" / "build" / "arm64"
@@ -336,9 +337,14 @@ def test_a_rollout_shifts_an_alias_and_rolls_back_on_errors_or_fail_closed_decis
     names = {json.dumps(a["Name"]) for a in group["AlarmConfiguration"]["Alarms"]}
     alarms = template.find_resources("AWS::CloudWatch::Alarm")
     assert names == {json.dumps({"Ref": logical}) for logical in alarms}
-    metrics = json.dumps([a["Properties"] for a in alarms.values()])
-    assert '"MetricName": "Errors"' in metrics  # the alias's Lambda errors
-    assert 'SUM(\\"Error\\")' in metrics and "Authorizer = 'jwt'" in metrics  # fail closed
+    # Both counted from this function's own log: Lambda's Errors counts every 401 (a raised
+    # Unauthorized), and the Gatehouse metrics are per kind across the account.
+    assert {a["Properties"]["Namespace"] for a in alarms.values()} == {"Gatehouse/Functions"}
+    patterns = {f["FilterPattern"] for f in _resources(template, "AWS::Logs::MetricFilter")}
+    assert patterns == {CRASH_PATTERN, FAULT_PATTERN}
+    (log_group,) = template.find_resources("AWS::Logs::LogGroup")
+    for metric_filter in _resources(template, "AWS::Logs::MetricFilter"):
+        assert metric_filter["LogGroupName"] == {"Ref": log_group}
     (config,) = _resources(template, "AWS::CodeDeploy::DeploymentConfig")
     assert config["TrafficRoutingConfig"] == {
         "Type": "TimeBasedCanary",

@@ -115,6 +115,8 @@ def test_the_challenge_can_name_dpop() -> None:
         ({"challenge": "Bearer realm='x'"}, "challenge"),
         ({"challenge": "Bearer\r\nSet-Cookie: a=b"}, "challenge"),
         ({"challenge": " "}, "challenge"),
+        ({"challenge": 'Bearer realm="\u2028"'}, "challenge"),
+        ({"challenge": "Bearer", "login_url": "https://login.example.com/"}, "challenge"),
         ({"login_url": "https://login.example.com/'"}, "login_url"),
     ],
 )

@@ -105,7 +105,10 @@ def test_alarms_per_authorizer_api_and_waf(name: str, repo: Synthesized) -> None
         assert alarm["TreatMissingData"] == "notBreaching"
         assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     lambda_metrics = {a["MetricName"] for a in alarms if a.get("Namespace") == "AWS/Lambda"}
-    assert lambda_metrics == {"Errors", "Throttles", "Duration"}
+    assert lambda_metrics == {"Throttles", "Duration"}
+    # Crashes are counted from each function's log, not by Lambda's Errors (every 401 is one)
+    crashes = [a for a in alarms if a.get("Namespace") == "Gatehouse/Functions"]
+    assert len(crashes) == 4 * (1 + (2 if rollback else 0))
     api_metrics = {a["MetricName"] for a in alarms if a.get("Namespace") == "AWS/ApiGateway"}
     assert api_metrics == {"5XXError", "Latency"}
     waf = [a for a in alarms if a.get("Namespace") == "AWS/WAFV2"]
@@ -168,7 +171,11 @@ def test_issuer_outage_alarms_watch_unauthorized_upstream_unavailable(repo: Synt
 def test_429s_are_counted_from_the_access_log(name: str, repo: Synthesized) -> None:
     # API Gateway publishes no 429 metric: without this, throttled callers go unseen.
     template = template_of(repo, repo.stages[name].api)
-    (metric_filter,) = resources_of(template, "AWS::Logs::MetricFilter")
+    (metric_filter,) = [
+        f
+        for f in resources_of(template, "AWS::Logs::MetricFilter")
+        if f["MetricTransformations"][0]["MetricName"] == "Http429"
+    ]
     assert metric_filter["FilterPattern"] == "{ $.status = 429 }"
     (transformation,) = metric_filter["MetricTransformations"]
     assert (transformation["MetricNamespace"], transformation["MetricName"]) == (

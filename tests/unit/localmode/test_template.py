@@ -392,3 +392,41 @@ def test_a_cache_keyed_on_the_credential_of_bearer_tokens_is_not_warned_about() 
     issuers = json.loads(BOUND_ISSUERS)
     del issuers[0]["certificate_binding"]
     assert _warnings(GATEHOUSE_JWT_ISSUERS=json.dumps(issuers)) == []
+
+
+def test_an_authorizer_invoking_a_functions_alias_runs_that_function() -> None:
+    # A rollout (gatehouse.cdk.rollout): API Gateway invokes the live alias, as a Join over
+    # its Ref, which is the alias's qualified ARN.
+    resources = rest_template()
+    resources["AuthFnVersion"] = {
+        "Type": "AWS::Lambda::Version",
+        "Properties": {"FunctionName": {"Ref": "AuthFn"}},
+    }
+    resources["AuthFnAlias"] = {
+        "Type": "AWS::Lambda::Alias",
+        "Properties": {
+            "FunctionName": {"Ref": "AuthFn"},
+            "FunctionVersion": {"Fn::GetAtt": ["AuthFnVersion", "Version"]},
+            "Name": "live",
+        },
+    }
+    alias = {"Ref": "AuthFnAlias"}
+    resources["Auth"]["Properties"]["AuthorizerUri"] = {
+        "Fn::Join": ["", [
+            "arn:", {"Fn::Select": [1, {"Fn::Split": [":", alias]}]}, ":apigateway:",
+            {"Fn::Select": [3, {"Fn::Split": [":", alias]}]},
+            ":lambda:path/2015-03-31/functions/", alias, "/invocations",
+        ]]
+    }  # fmt: skip
+    (api,) = read(resources).rest_apis
+    assert api.authorizer_functions == {"staff": "AuthFn"}
+
+
+def test_a_function_whose_name_extends_anothers_is_not_taken_for_it() -> None:
+    resources = rest_template()
+    resources["AuthFn"]["Properties"]["FunctionName"] = "auth"
+    resources["AuthFn2"] = function(JWT)
+    resources["AuthFn2"]["Properties"]["FunctionName"] = "auth-2"
+    resources["Auth"]["Properties"]["AuthorizerUri"] = uri("AuthFn2")
+    (api,) = read(resources).rest_apis
+    assert api.authorizer_functions == {"staff": "AuthFn2"}
