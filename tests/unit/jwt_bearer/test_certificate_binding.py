@@ -247,6 +247,41 @@ def test_a_sender_constrained_route_allows_a_token_bound_to_this_certificate(iss
     assert_allows(answer)
 
 
+@pytest.mark.parametrize("kind", ["http_v2", "http_v1"])
+def test_a_sender_constrained_route_of_an_http_api_refuses_a_bearer_token(issuer, pki, kind):
+    device = pki.client("till-1")
+    plain = issuer.token(aud=AUDIENCE)
+    bound = issuer.token(aud=AUDIENCE, cnf={"x5t#S256": device.thumbprint})
+    gate_ = routed(issuer)
+    for token, status in ((plain, 403), (bound, 200)):
+        answer = gate_(build_event(kind, "POST /payments", resource="/payments",
+                                   authorization=f"Bearer {token}", client_cert_pem=device.pem))  # fmt: skip
+        assert answer.status == status
+
+
+def test_a_bearer_issuer_beside_a_binding_one_cannot_call_a_sender_constrained_route(pki):
+    # The attack: a second, bearer-only issuer's token (stolen or not) on the route that
+    # demands a bound token; the binding issuer's presence must not open it.
+    binding, bearer = (
+        OidcIssuer("https://bound.example.test/"),
+        OidcIssuer("https://idp.example.test/"),
+    )
+    gate_ = authorizer(
+        "jwt",
+        jwt_issuers=[
+            binding.settings(audiences=[AUDIENCE], certificate_binding="optional"),
+            bearer.settings(audiences=[AUDIENCE]),
+        ],
+        http=[binding, bearer],
+        jwt_routes=ROUTES,
+    )
+    device = pki.client("till-1")
+    token = bearer.token(aud=AUDIENCE)
+    answer = gate_(build_event("rest_request", "POST /payments", authorization=f"Bearer {token}",
+                               client_cert_pem=device.pem))  # fmt: skip
+    assert_denies(answer, reason="UnboundToken")
+
+
 def test_a_sender_constrained_route_no_issuer_can_serve_is_refused_at_cold_start(issuer):
     with pytest.raises(ConfigurationError, match=r"POST /payments: 'sender_constrained' needs"):
         routed(issuer, binding="off")
