@@ -328,12 +328,13 @@ def test_prod_authorizers_roll_out_by_codedeploy_with_alarms_per_alias(repo: Syn
             json.dumps({"Ref": a}) in json.dumps(authorizer["AuthorizerUri"]) for a in aliases
         )
     # AND API Gateway may invoke the aliases only, never a bare function ($LATEST)
-    authorizer_functions = {json.dumps(aliases[a]["Properties"]["FunctionName"]) for a in aliases}
+    authorizer_functions = {aliases[a]["Properties"]["FunctionName"]["Ref"] for a in aliases}
     for permission in resources_of(template, "AWS::Lambda::Permission"):
         if "Authorizer" in json.dumps(permission.get("SourceArn")):
             assert permission["FunctionName"] in [{"Ref": a} for a in aliases]
         else:  # the backend's: never an authorizer function behind its alias
-            assert json.dumps(permission["FunctionName"]) not in authorizer_functions
+            (function, _) = permission["FunctionName"]["Fn::GetAtt"]
+            assert function not in authorizer_functions
     # AND dev, without functions.rollout, updates in place
     dev = template_of(repo, _api(repo, "dev"))
     assert dev.find_resources("AWS::CodeDeploy::DeploymentGroup") == {}
