@@ -254,8 +254,14 @@ def test_a_sender_constrained_route_of_an_http_api_refuses_a_bearer_token(issuer
     bound = issuer.token(aud=AUDIENCE, cnf={"x5t#S256": device.thumbprint})
     gate_ = routed(issuer)
     for token, status in ((plain, 403), (bound, 200)):
-        answer = gate_(build_event(kind, "POST /payments", resource="/payments",
-                                   authorization=f"Bearer {token}", client_cert_pem=device.pem))  # fmt: skip
+        event_ = build_event(
+            kind,
+            "POST /payments",
+            resource="/payments",
+            authorization=f"Bearer {token}",
+            client_cert_pem=device.pem,
+        )
+        answer = gate_(event_)
         assert answer.status == status
 
 
