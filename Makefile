@@ -22,7 +22,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: help bootstrap lint types unit test layer synth bench local smoke dist example deploy lock clean
+.PHONY: help bootstrap lint types unit test layer synth checkov bench local smoke dist example deploy lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12
@@ -101,6 +101,11 @@ STAGE_ARCHES = $(shell $(PY) -c 'import json; from cdk_app.config import load_st
 synth: bootstrap ## synthesize every stage into cdk.out/ with the pinned CLI (no AWS calls)
 	@for arch in $(STAGE_ARCHES); do $(MAKE) --no-print-directory layer ARCH=$$arch; done
 	@npx --no-install cdk synth --quiet
+
+CHECKOV_VERSION := 3.3.30
+checkov: synth ## audit the synthesized templates with checkov (its own venv; not part of make test)
+	@test -x .venv-checkov/bin/checkov || (python3.11 -m venv .venv-checkov && .venv-checkov/bin/pip install -q "checkov==$(CHECKOV_VERSION)")
+	@for stage in dev prod; do echo "==> checkov $$stage"; .venv-checkov/bin/checkov -d cdk.out/assembly-$$stage --framework cloudformation --compact --quiet || true; done
 
 bench: bootstrap layers/build/host/.stamp ## run the benchmarks side by side and print the ratio table
 	@$(PY) -m bench

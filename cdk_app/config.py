@@ -91,6 +91,7 @@ decision nobody should make by default.
 
 _STAGE_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
 _ACCOUNT = re.compile(r"[0-9]{12}")
+_KMS_KEY_ARN = re.compile(r"arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f-]{36}")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 
 _T = TypeVar("_T")
@@ -142,6 +143,10 @@ class StageConfig:
         ``destroy`` deletes them.
     termination_protection:
         CloudFormation termination protection on every stack of the stage.
+    kms_key:
+        ``"create"`` (a key of the stage's own, :func:`gatehouse.cdk.kms.stage_key`), a KMS key
+        ARN, or ``None``: AWS-owned and AWS-managed keys. It encrypts the log groups, the
+        Lambda environments, the alarm topic, the API-key table and the PKI bucket.
     api:
         The demo API's settings (``api`` block), shared with local mode.
     identity, functions, mtls, policy, waf, monitoring:
@@ -160,6 +165,7 @@ class StageConfig:
     log_retention_days: int = _DEFAULT_LOG_RETENTION_DAYS
     removal_policy: RemovalPolicyName = _DEFAULT_REMOVAL_POLICY
     termination_protection: bool = _DEFAULT_TERMINATION_PROTECTION
+    kms_key: str | None = None
     api: ApiSettings = field(default_factory=ApiSettings)
     identity: IdentitySettings = field(default_factory=IdentitySettings)
     functions: FunctionSettings = field(default_factory=FunctionSettings)
@@ -217,6 +223,12 @@ def _termination_protection(value: object) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+def _kms_key(value: object) -> str | None:
+    if value == "create" or (isinstance(value, str) and _KMS_KEY_ARN.fullmatch(value)):
+        return value
+    return None
+
+
 _ACCOUNT_HINT: Final = (
     'put the 12-digit AWS account id as a JSON string in quotes, e.g. "123456789012" '
     "(a JSON number would lose leading zeros)"
@@ -234,6 +246,10 @@ _HINTS: Final[Mapping[str, str]] = {
         "with data worth keeping)"
     ),
     "termination_protection": "put true or false (a JSON boolean, not a string)",
+    "kms_key": (
+        'put "create" (a key of the stage\'s own) or a KMS key ARN, e.g. '
+        '"arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"'
+    ),
 }
 _BLOCKS: Final = ("api", "identity", "functions", "mtls", "policy", "waf", "monitoring", "attach")
 _KNOWN_KEYS: Final = (*_HINTS, *_BLOCKS)
@@ -330,6 +346,7 @@ def _load_stage(name: str, raw: object, problems: list[str]) -> StageConfig | No
             _DEFAULT_TERMINATION_PROTECTION,
             stage,
         ),
+        kms_key=_setting(raw, "kms_key", _kms_key, None, stage),
         api=parse_api(block("api")),
         identity=parse_identity(block("identity")),
         functions=parse_functions(block("functions")),

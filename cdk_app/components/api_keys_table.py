@@ -13,6 +13,7 @@ from typing import Final
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 PARTITION_KEY: Final = "key_hash"
@@ -29,6 +30,7 @@ class ApiKeysTable(Construct):
         *,
         removal_policy: cdk.RemovalPolicy,
         deletion_protection: bool,
+        kms_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.table = dynamodb.TableV2(
@@ -38,7 +40,9 @@ class ApiKeysTable(Construct):
                 name=PARTITION_KEY, type=dynamodb.AttributeType.STRING
             ),
             billing=dynamodb.Billing.on_demand(),
-            encryption=dynamodb.TableEncryptionV2.aws_managed_key(),
+            encryption=dynamodb.TableEncryptionV2.customer_managed_key(kms_key)
+            if kms_key is not None
+            else dynamodb.TableEncryptionV2.aws_managed_key(),
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),

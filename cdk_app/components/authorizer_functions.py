@@ -21,6 +21,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -98,6 +99,7 @@ class AuthorizerFunctions(Construct):
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
         stage_name: str,
+        kms_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.functions: dict[AuthorizerName, GatehouseAuthorizer] = {}
@@ -112,6 +114,7 @@ class AuthorizerFunctions(Construct):
                 rollout=Rollout(**dataclasses.asdict(settings.rollout))
                 if settings.rollout is not None
                 else None,
+                kms_key=kms_key,
             )
             self.functions[name] = self._authorizer(
                 name=name,

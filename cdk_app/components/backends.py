@@ -16,6 +16,7 @@ import json
 from typing import Final
 
 import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -58,6 +59,7 @@ class DemoBackend(Construct):
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
         stage_name: str,
+        kms_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.function = GatehouseFunction(
@@ -74,4 +76,5 @@ class DemoBackend(Construct):
             log_retention=log_retention,
             removal_policy=removal_policy,
             description=f"Gatehouse demo backend ({stage_name})",
+            kms_key=kms_key,
         )

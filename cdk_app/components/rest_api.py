@@ -27,6 +27,7 @@ from collections.abc import Mapping
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -93,11 +94,16 @@ class GatehouseRestApi(Construct):
         disable_execute_api_endpoint: bool,
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
+        kms_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, id)
         settings = model.settings
         self.access_logs = logs.LogGroup(
-            self, "AccessLogs", retention=log_retention, removal_policy=removal_policy
+            self,
+            "AccessLogs",
+            retention=log_retention,
+            removal_policy=removal_policy,
+            encryption_key=kms_key,
         )
         self.client_certificate = apigw.CfnClientCertificate(
             self, "BackendCertificate", description=f"{model.name} -> HTTP backends"

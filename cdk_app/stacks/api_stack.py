@@ -150,6 +150,7 @@ class ApiStack(cdk.Stack):
             log_retention=retention,
             removal_policy=policy,
             stage_name=config.name,
+            kms_key=state.kms_key,
         )
         self.backend = DemoBackend(
             self,
@@ -160,6 +161,7 @@ class ApiStack(cdk.Stack):
             log_retention=retention,
             removal_policy=policy,
             stage_name=config.name,
+            kms_key=state.kms_key,
         )
         domain = config.mtls.domain_name
         self.rest_api = GatehouseRestApi(
@@ -172,6 +174,7 @@ class ApiStack(cdk.Stack):
             disable_execute_api_endpoint=domain is not None,
             log_retention=retention,
             removal_policy=policy,
+            kms_key=state.kms_key,
         )
         self.mtls_domain: MtlsDomain | None = None
         if domain is not None and config.mtls.certificate_arn is not None:
@@ -191,11 +194,13 @@ class ApiStack(cdk.Stack):
             name=f"gatehouse-{config.name}",
             log_retention=retention,
             removal_policy=policy,
+            kms_key=state.kms_key,
         )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
             settings=config.monitoring,
+            kms_key=state.kms_key,
             functions={n: f.function for n, f in self.authorizer_functions.functions.items()},
             api=self.rest_api.api,
             web_acl_name=self.waf.metric_name,

@@ -69,6 +69,7 @@ class AttachStack(cdk.Stack):
             log_retention=retention,
             removal_policy=policy,
             stage_name=config.name,
+            kms_key=state.kms_key,
         )
         self.backend = backend = DemoBackend(
             self,
@@ -79,6 +80,7 @@ class AttachStack(cdk.Stack):
             log_retention=retention,
             removal_policy=policy,
             stage_name=config.name,
+            kms_key=state.kms_key,
         )
         self.api = apigw.RestApi.from_rest_api_attributes(
             self,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from cdk_app.components.api_keys_table import ApiKeysTable
@@ -22,6 +23,7 @@ from cdk_app.components.identity import ExternalIdentity, Identity, read_jwks_fi
 from cdk_app.components.pki_bucket import PkiBucket
 from cdk_app.config import CONTEXT_KEY, StageConfig
 from cdk_app.stacks.common import removal_policy, repo_path
+from gatehouse.cdk.kms import stage_key
 
 
 class IdentityStack(cdk.Stack):
@@ -47,13 +49,20 @@ class IdentityStack(cdk.Stack):
                 key = f"{CONTEXT_KEY}.stages.{config.name}.identity.jwks_file"
                 jwks = read_jwks_file(repo_path(settings.jwks_file), key)
             self.identity = ExternalIdentity(self, "Identity", settings=settings, jwks=jwks)
+        #: The stage's customer-managed key (``kms_key``), or ``None``.
+        self.kms_key: kms.IKey | None = None
+        if config.kms_key == "create":
+            self.kms_key = stage_key(self, "Key", description=f"Gatehouse ({config.name})")
+        elif config.kms_key is not None:
+            self.kms_key = kms.Key.from_key_arn(self, "Key", config.kms_key)
         self.api_keys = ApiKeysTable(
             self,
             "ApiKeys",
             removal_policy=policy,
             deletion_protection=settings.deletion_protection,
+            kms_key=self.kms_key,
         )
-        self.pki = PkiBucket(self, "Pki", removal_policy=policy)
+        self.pki = PkiBucket(self, "Pki", removal_policy=policy, kms_key=self.kms_key)
         if isinstance(self.identity, Identity):
             pool = self.identity.user_pool
             cdk.CfnOutput(self, "UserPoolId", value=pool.user_pool_id)

@@ -19,6 +19,7 @@ from typing import Final
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
@@ -65,6 +66,9 @@ class GatehouseFunction(Construct):
         Environment variables, exactly (nothing is added).
     log_retention, removal_policy:
         Retention and removal policy of the function's log group.
+    kms_key:
+        A customer-managed key for the log group and the environment (the function may
+        decrypt with it); ``None``: AWS-owned and AWS-managed keys.
     description:
         Shown in the Lambda console.
 
@@ -90,10 +94,15 @@ class GatehouseFunction(Construct):
         log_retention: logs.RetentionDays,
         removal_policy: cdk.RemovalPolicy,
         description: str,
+        kms_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.log_group = logs.LogGroup(
-            self, "Logs", retention=log_retention, removal_policy=removal_policy
+            self,
+            "Logs",
+            retention=log_retention,
+            removal_policy=removal_policy,
+            encryption_key=kms_key,
         )
         self.role = iam.Role(
             self,
@@ -127,10 +136,21 @@ class GatehouseFunction(Construct):
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=self.log_group,
             environment=dict(environment),
+            environment_encryption=kms_key,
             description=description,
         )
+        self._decryptable: set[str] = set()
+        self.allow_decrypt(kms_key)
         acknowledge(self.role, "AwsSolutions-IAM5[Resource::*]", XRAY_REASON)
         acknowledge(self.function, "Serverless-LambdaDLQ", DLQ_REASON)
+
+    def allow_decrypt(self, key: kms.IKey | None) -> None:
+        """Let the function decrypt with ``key`` (the key of a table, bucket or environment it
+        reads); nothing for ``None`` (an AWS-owned or AWS-managed key needs no grant)."""
+        if key is None or key.key_arn in self._decryptable:
+            return
+        self._decryptable.add(key.key_arn)
+        self.allow(["kms:Decrypt"], [key.key_arn])
 
     def allow(self, actions: Sequence[str], resources: Sequence[str]) -> None:
         """Let the function call ``actions`` on exactly ``resources``."""

@@ -34,6 +34,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -103,7 +104,9 @@ class FunctionOptions:
     The defaults suit an authorizer: 256 MB, a 5 s timeout (upstream calls stay well inside
     it), a year of logs, resources retained. ``rollout``: publish versions behind the ``live``
     alias, shifted by CodeDeploy with rollback alarms (:mod:`gatehouse.cdk.rollout`); ``None``
-    updates the function in place.
+    updates the function in place. ``kms_key``: a customer-managed key for the function's log
+    group and environment (:func:`gatehouse.cdk.kms.stage_key` makes one); a table or bucket
+    the function reads may have its own, which the construct lets it decrypt with.
     """
 
     memory_mb: int = 256
@@ -113,6 +116,7 @@ class FunctionOptions:
     removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN
     description: str | None = None
     rollout: Rollout | None = None
+    kms_key: kms.IKey | None = None
 
 
 def cognito_issuer(
@@ -238,6 +242,7 @@ class GatehouseAuthorizer(GatehouseFunction):
             log_retention=options.log_retention,
             removal_policy=options.removal_policy,
             description=options.description or f"Gatehouse {self.kind} authorizer",
+            kms_key=options.kms_key,
         )
         #: What API Gateway invokes: the ``live`` alias with a rollout, else the function.
         self.target: lambda_.IFunction = self.function
@@ -599,6 +604,7 @@ class ApiKeyAuthorizer(GatehouseAuthorizer):
             function=function,
         )
         self.allow(["dynamodb:GetItem"], [table.table_arn])
+        self.allow_decrypt(table.encryption_key)
 
     @classmethod
     def _reader(cls) -> Callable[[Mapping[str, str]], object]:
@@ -686,6 +692,8 @@ class MtlsAuthorizer(GatehouseAuthorizer):
             self.allow(
                 ["s3:GetObject"], [bucket.arn_for_objects(key) for bucket, key in crls.values()]
             )
+            for bucket, _ in crls.values():
+                self.allow_decrypt(bucket.encryption_key)
 
     @classmethod
     def _reader(cls) -> Callable[[Mapping[str, str]], object]:
@@ -702,6 +710,7 @@ class PolicySource:
     files: tuple[Path, ...] = ()
     actions: tuple[str, ...] = ()
     resources: tuple[str, ...] = ()
+    key: kms.IKey | None = None  # the source's own encryption key, to decrypt with
 
     @classmethod
     def file(cls, path: str | Path) -> PolicySource:
@@ -716,6 +725,7 @@ class PolicySource:
             setting=f"s3://{bucket.bucket_name}/{key}",
             actions=("s3:GetObject",),
             resources=(bucket.arn_for_objects(key),),
+            key=bucket.encryption_key,
         )
 
     @classmethod
@@ -801,8 +811,10 @@ class PolicyAuthorizer(GatehouseAuthorizer):
         )
         if source.actions:
             self.allow(source.actions, source.resources)
+        self.allow_decrypt(source.key)
         if table is not None:
             self.allow(["dynamodb:GetItem"], [table.table_arn])
+            self.allow_decrypt(table.encryption_key)
 
     @classmethod
     def _reader(cls) -> Callable[[Mapping[str, str]], object]:

@@ -34,6 +34,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
@@ -285,7 +286,8 @@ class ApiMonitoring(Construct):
       dashboard's status widget.
     - Every alarm notifies the topic on alarm and on OK, treats missing data as not breaching
       (no traffic is not an incident) and fires on 2 of the last 3 periods (WAF: 1 of 1). The
-      topic refuses publishers not using TLS.
+      topic refuses publishers not using TLS, and ``kms_key`` encrypts it (its policy must let
+      CloudWatch alarms use it: :func:`gatehouse.cdk.kms.stage_key`).
 
     Attributes: ``topic``, ``alarms`` (id -> alarm), ``dashboard``.
 
@@ -311,12 +313,19 @@ class ApiMonitoring(Construct):
         dashboard_name: str | None = None,
         notify: Sequence[cw.Alarm] = (),
         access_logs: logs.ILogGroup | None = None,
+        kms_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, id)
         options: AlarmThresholds = settings if settings is not None else MonitoringOptions()
         metrics = _api_metrics(api, http_api, stage_name)
         labelled = _kinds_of(functions or {}, kinds or {})
-        self.topic = sns.Topic(self, "Alarms", enforce_ssl=True, display_name="Gatehouse alarms")
+        self.topic = sns.Topic(
+            self,
+            "Alarms",
+            enforce_ssl=True,
+            display_name="Gatehouse alarms",
+            master_key=kms_key,  # its policy must let CloudWatch alarms publish (kms.py)
+        )
         for email in options.alarm_emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
         specs = [*self._authorizer_alarms(options, labelled), *self._api_alarms(options, metrics)]

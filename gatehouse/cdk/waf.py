@@ -36,6 +36,7 @@ from typing import Any, Final, Protocol
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
@@ -284,7 +285,8 @@ class WebAcl(Construct):
       not block creating it again) with the values of
       ``redacted_headers`` (default :data:`REDACTED_HEADERS`) replaced, so tokens and API keys
       never reach the logs. The group is kept on stack deletion and for a year by default:
-      these are security records.
+      these are security records. ``kms_key`` encrypts it (its policy must let CloudWatch
+      Logs use it: :func:`gatehouse.cdk.kms.stage_key`).
     - ``name`` (default: unique within the app, from the construct path) is the web ACL's name
       and its CloudWatch metric name (``metric_name``): pass ``metric_name`` to
       :class:`gatehouse.cdk.monitoring.ApiMonitoring` as ``web_acl_name`` for the
@@ -312,6 +314,7 @@ class WebAcl(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
         redacted_headers: Sequence[str] = REDACTED_HEADERS,
+        kms_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, id)
         options: WafRules = settings if settings is not None else WafOptions()
@@ -341,6 +344,7 @@ class WebAcl(Construct):
             + cdk.Fn.select(2, cdk.Fn.split("/", cdk.Aws.STACK_ID)),
             retention=log_retention,
             removal_policy=removal_policy,
+            encryption_key=kms_key,
         )
         self.logging = wafv2.CfnLoggingConfiguration(
             self,

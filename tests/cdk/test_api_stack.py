@@ -472,3 +472,42 @@ def test_demo_backend_source_echoes_the_authorizer_context(
     assert response["headers"]["Access-Control-Allow-Origin"] == "https://app.example.com"
     event["headers"] = {"Origin": "https://evil.example"}
     assert "Access-Control-Allow-Origin" not in namespace["handler"](event, None)["headers"]
+
+
+def test_prod_encrypts_logs_environments_alarms_keys_and_pki_with_its_own_key(
+    repo: Synthesized,
+) -> None:
+    # What it stops: secrets in Lambda environments and security logs readable by anyone
+    # with the AWS-managed key's implicit grants; one key the stage controls and rotates.
+    identity = template_of(repo, repo.stages["prod"].identity)
+    (key,) = identity.find_resources("AWS::KMS::Key").values()
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain"
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    logs_statement = next(s for s in statements if "logs." in json.dumps(s["Principal"]))
+    assert "kms:EncryptionContext:aws:logs:arn" in json.dumps(logs_statement["Condition"])
+    assert any("cloudwatch.amazonaws.com" in json.dumps(s["Principal"]) for s in statements)
+    (table,) = resources_of(identity, "AWS::DynamoDB::GlobalTable")
+    assert table["SSESpecification"]["SSEType"] == "KMS"
+    (bucket,) = resources_of(identity, "AWS::S3::Bucket")
+    (rule,) = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+
+    api = template_of(repo, _api(repo, "prod"))
+    groups = resources_of(api, "AWS::Logs::LogGroup")
+    assert groups
+    assert all("KmsKeyId" in g for g in groups)  # functions, access log, WAF log
+    functions = resources_of(api, "AWS::Lambda::Function")
+    assert all("KmsKeyArn" in f for f in functions)
+    (topic,) = resources_of(api, "AWS::SNS::Topic")
+    assert "KmsMasterKeyId" in topic
+    # AND each function may decrypt with it: its environment, the table, the CRLs
+    decrypts = [
+        s
+        for p in resources_of(api, "AWS::IAM::Policy")
+        for s in p["PolicyDocument"]["Statement"]
+        if s["Action"] == "kms:Decrypt"
+    ]
+    assert len(decrypts) == len(functions)
+    # AND dev keeps the AWS-managed keys (no key of its own)
+    assert template_of(repo, repo.stages["dev"].identity).find_resources("AWS::KMS::Key") == {}

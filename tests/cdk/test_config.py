@@ -122,6 +122,8 @@ def test_the_repository_cdk_json_is_valid() -> None:
         ("log_retention_days", 14.0, "number of days CloudWatch Logs allows"),
         ("removal_policy", "snapshot", '"destroy", "retain"'),
         ("termination_protection", "true", "JSON boolean"),
+        ("kms_key", "yes", '"create"'),
+        ("kms_key", "arn:aws:kms:eu-west-1:111111111111:alias/gatehouse", "KMS key ARN"),
     ],
 )
 def test_bad_value_names_stage_and_key_and_says_what_to_put(

@@ -92,13 +92,19 @@ def test_pki_bucket_is_versioned_encrypted_private_and_tls_only(
     name: str, repo: Synthesized
 ) -> None:
     template = template_of(repo, repo.stages[name].identity)
+    # S3-managed keys, or the stage's own KMS key (kms_key: prod)
+    by_default = (
+        {"SSEAlgorithm": "AES256"}
+        if "kms_key" not in STAGES[name]
+        else {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": Match.any_value()}
+    )
     template.has_resource_properties(
         "AWS::S3::Bucket",
         {
             "VersioningConfiguration": {"Status": "Enabled"},
             "BucketEncryption": {
                 "ServerSideEncryptionConfiguration": [
-                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                    Match.object_like({"ServerSideEncryptionByDefault": by_default})
                 ]
             },
             "PublicAccessBlockConfiguration": {

@@ -17,6 +17,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Match, Template
 
 from gatehouse.cdk import (
@@ -398,3 +399,35 @@ def test_a_rollout_codedeploy_would_refuse_is_refused(
 ) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}"):
         Rollout(**arguments)
+
+
+def test_a_kms_key_encrypts_the_log_group_and_environment_and_data_keys_are_decryptable() -> None:
+    # What it stops: an authorizer that cannot read a CMK-encrypted table (every key lookup
+    # fails closed) or whose settings sit under an AWS-managed key only.
+    stack, layer = _stack()
+    key = kms.Key(stack, "Key")
+    table_key = kms.Key(stack, "TableKey")
+    table = dynamodb.TableV2(
+        stack,
+        "Keys",
+        partition_key=dynamodb.Attribute(name="key_hash", type=dynamodb.AttributeType.STRING),
+        encryption=dynamodb.TableEncryptionV2.customer_managed_key(table_key),
+    )
+    ApiKeyAuthorizer(
+        stack, "Partners", layer=layer, table=table, function=FunctionOptions(kms_key=key)
+    )
+    template = Template.from_stack(stack)
+    keys = {
+        json.dumps({"Fn::GetAtt": [k, "Arn"]}) for k in template.find_resources("AWS::KMS::Key")
+    }
+    (function,) = _resources(template, "AWS::Lambda::Function")
+    assert json.dumps(function["KmsKeyArn"]) in keys
+    (group,) = _resources(template, "AWS::Logs::LogGroup")
+    assert json.dumps(group["KmsKeyId"]) in keys
+    decrypted = {
+        json.dumps(s["Resource"])
+        for p in _resources(template, "AWS::IAM::Policy")
+        for s in p["PolicyDocument"]["Statement"]
+        if s["Action"] == "kms:Decrypt"
+    }
+    assert decrypted == keys  # its own key and the table's, once each

@@ -549,7 +549,7 @@ def test_an_http_cache_without_identity_source_is_refused(unsynthesized: OrdersS
 
 def test_monitoring_alarms_on_both_authorizers_and_both_apis(template: Template) -> None:
     for description in (
-        "staff authorizer: Lambda errors (crashes or timeouts: callers get 500)",
+        "staff authorizer: crashes or timeouts (callers get 500)",
         "partners authorizer: Unauthorized decisions per minute (401s)",
         "API 5XX responses per minute (authorizer or backend failing)",
         "WAF blocked requests in 5 minutes (attack, or a rule hitting real traffic)",
