@@ -81,6 +81,7 @@ _URL = re.compile(r"https://[^\s]+|http://localhost(:[0-9]+)?(/[^\s]*)?")
 _ORIGIN = re.compile(r"https://[a-z0-9.-]+(:[0-9]+)?|http://localhost(:[0-9]+)?")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _COUNTRY = re.compile(r"[A-Z]{2}")
+_SES_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]")
 _GROUP_NAME = re.compile("|".join(MANAGED_RULE_GROUPS))
 _HEX_ID = re.compile(r"[0-9a-fA-F]{2}(:?[0-9a-fA-F]{2}){3,63}")
 _S3_KEY = re.compile(r"[A-Za-z0-9!_.*'()/-]{1,1024}")
@@ -321,6 +322,9 @@ _ONLY_FOR: Final[Mapping[str, tuple[ProviderName, ...]]] = {
     "callback_urls": ("cognito",),
     "logout_urls": ("cognito",),
     "access_token_minutes": ("cognito",),
+    "email_from": ("cognito",),
+    "email_reply_to": ("cognito",),
+    "ses_region": ("cognito",),
     "user_pool": ("existing_cognito",),
     "client_ids": ("existing_cognito",),
     "issuer": ("oidc",),
@@ -342,7 +346,10 @@ class IdentitySettings:
 
     - ``cognito`` (default): the stage creates a user pool. ``domain_prefix`` is the hosted UI /
       token endpoint prefix (``https://<prefix>.auth.<region>.amazoncognito.com``), unique in
-      the region; ``mfa`` ... ``access_token_minutes`` configure the pool and its clients.
+      the region; ``mfa`` ... ``access_token_minutes`` configure the pool and its clients;
+      ``email_from`` (with ``email_reply_to``, ``ses_region``) sends the pool's mail through
+      Amazon SES from that verified address instead of Cognito's default sender (a daily
+      quota of 50, from ``no-reply@verificationemail.com``).
     - ``existing_cognito``: a pool created elsewhere. ``user_pool`` is its id or ARN (the id
       names the pool's region); ``client_ids`` the app clients whose *access* tokens the API
       accepts.
@@ -372,6 +379,9 @@ class IdentitySettings:
     jwks_file: str | None = None
     algorithms: tuple[str, ...] = ("RS256",)
     login_url: str | None = None
+    email_from: str | None = None
+    email_reply_to: str | None = None
+    ses_region: str | None = None
 
     @property
     def creates_pool(self) -> bool:
@@ -510,7 +520,18 @@ def _parse_created_pool(reader: Reader) -> IdentitySettings:
         access_token_minutes=reader.int(
             "access_token_minutes", default.access_token_minutes, 5, 1440
         ),
+        email_from=reader.string(
+            "email_from", None, _EMAIL, 'put an SES-verified address, e.g. "no-reply@example.com"'
+        ),
+        email_reply_to=reader.string(
+            "email_reply_to", None, _EMAIL, 'put an address, e.g. "support@example.com"'
+        ),
+        ses_region=reader.string(
+            "ses_region", None, _SES_REGION, 'put the SES region, e.g. "eu-west-1"'
+        ),
     )
+    if settings.email_from is None and (settings.email_reply_to or settings.ses_region):
+        reader.add("email_from", "required with email_reply_to or ses_region (the SES sender)")
     if settings.threat_protection != "off" and settings.feature_plan != "plus":
         reader.add(
             "threat_protection",

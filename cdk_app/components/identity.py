@@ -79,6 +79,14 @@ class Identity(Construct):
             self_sign_up_enabled=False,
             sign_in_aliases=cognito.SignInAliases(email=True),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            # Cognito's default sender is capped at 50 mails a day: production sends with SES.
+            email=cognito.UserPoolEmail.with_ses(
+                from_email=settings.email_from,
+                reply_to=settings.email_reply_to,
+                ses_region=settings.ses_region or cdk.Stack.of(self).region,
+            )
+            if settings.email_from is not None
+            else None,
             deletion_protection=settings.deletion_protection,
             removal_policy=removal_policy,
         )

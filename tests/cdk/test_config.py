@@ -341,6 +341,8 @@ def test_missing_api_block_gives_default_api_settings() -> None:
         ("waf", {"managed_rules": {"comon": True}}, "waf.managed_rules.comon", '"common"'),
         ("waf", {"geo_block": ["north korea"]}, "waf.geo_block", "ISO 3166"),
         ("waf", {"count": ["admin"]}, "waf.count", "admin_protection"),
+        ("identity", {"email_from": "no-reply"}, "identity.email_from", "SES-verified"),
+        ("identity", {"ses_region": "eu-west-1"}, "identity.email_from", "required with"),
         (
             "api",
             {"method_throttles": [{"route": "GET /nope"}]},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk.assertions import Match
 
@@ -42,6 +44,23 @@ def test_user_pool_follows_the_stage_settings(name: str, repo: Synthesized) -> N
 def test_prod_user_pool_is_retained(repo: Synthesized) -> None:
     template = template_of(repo, repo.stages["prod"].identity)
     template.has_resource("AWS::Cognito::UserPool", {"DeletionPolicy": "Retain"})
+
+
+@pytest.mark.parametrize("name", list(STAGES))
+def test_the_pool_mails_through_ses_where_the_stage_names_a_sender(
+    name: str, repo: Synthesized
+) -> None:
+    # Cognito's default sender is limited to 50 mails a day and its own address.
+    (pool,) = resources_of(template_of(repo, repo.stages[name].identity), "AWS::Cognito::UserPool")
+    identity = STAGES[name]["identity"]
+    if "email_from" not in identity:
+        assert "EmailConfiguration" not in pool
+        return
+    email = pool["EmailConfiguration"]
+    assert email["EmailSendingAccount"] == "DEVELOPER"
+    assert email["From"] == identity["email_from"]
+    assert email["ReplyToEmailAddress"] == identity["email_reply_to"]
+    assert "arn:" in json.dumps(email["SourceArn"]) and ":ses:" in json.dumps(email["SourceArn"])
 
 
 @pytest.mark.parametrize("name", list(STAGES))
