@@ -84,7 +84,35 @@ def render(decision: Decision, request: Request, http_format: HttpResponseFormat
 
 
 def _sized(response: dict[str, Any]) -> dict[str, Any]:
+    # Serializing costs more than bounding: a response whose bound fits needs no dumps.
+    if _bound(response) <= MAX_RESPONSE_BYTES:
+        return response
     size = len(json.dumps(response, separators=(",", ":")).encode("utf-8"))
     if size > MAX_RESPONSE_BYTES:
         raise ResponseError(f"response is {size} bytes; the cap is {MAX_RESPONSE_BYTES}")
     return response
+
+
+def _bound(value: object) -> int:
+    """An upper bound of ``value``'s compact JSON size in bytes (``json.dumps`` escapes to
+    ASCII): 12 bytes a character (an astral character is two ``\\uXXXX`` escapes), 24 a
+    literal, a float or an int below 10**18. Anything else is unbounded (the exact check runs).
+    """
+    # Exact types, for speed; a subclass (a str enum...) is left to the exact check.
+    if type(value) is str:
+        return 12 * len(value) + 2
+    if type(value) is dict:
+        total = 2
+        for key, item in value.items():
+            total += _bound(key) + _bound(item) + 2
+        return total
+    if type(value) is list or type(value) is tuple:
+        total = 2
+        for item in value:
+            total += _bound(item) + 1
+        return total
+    if value is None or type(value) is bool or type(value) is float:
+        return 24  # the longest float repr is 24 characters ("-1.2345678901234567e-308")
+    if type(value) is int and -(10**18) < value < 10**18:
+        return 24
+    return MAX_RESPONSE_BYTES + 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from authorizers.core.exceptions import Reason
@@ -35,6 +36,7 @@ class RouteRule:
         return None
 
 
+@functools.lru_cache(maxsize=256)  # claim names come from the settings: a handful, trusted
 def context_key(claim: str) -> str:
     """The context key a claim is returned under: ``cognito:groups`` -> ``cognito_groups``."""
     return claim.replace(":", "_").replace("-", "_")

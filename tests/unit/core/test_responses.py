@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from authorizers.core.config import HttpResponseFormat
 from authorizers.core.decision import Decision, Effect
 from authorizers.core.exceptions import Reason
 from authorizers.core.request import normalize
-from authorizers.core.responses import MAX_RESPONSE_BYTES, ResponseError, render
+from authorizers.core.responses import MAX_RESPONSE_BYTES, ResponseError, _bound, render
 from authorizers.core.routes import PolicyResources, RouteTemplate
 from tests.conftest import load_event
 
@@ -130,6 +133,35 @@ def test_response_size_is_capped():
     with pytest.raises(ResponseError):
         render(Decision.allow_all(request, "u", context=context), request, IAM)
     assert MAX_RESPONSE_BYTES == 8192
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON_VALUES)
+def test_the_size_bound_never_undercounts(value):
+    # What it stops: an oversize response skipping the exact check because the cheap bound
+    # said it fits (API Gateway would then answer 500 instead of a clean deny).
+    try:
+        exact = len(json.dumps(value, separators=(",", ":")).encode("utf-8"))
+    except ValueError:  # an int too long to print: the bound must send it to the exact check
+        assert _bound(value) > MAX_RESPONSE_BYTES
+        return
+    assert _bound(value) >= exact
+
+
+def test_a_response_just_over_the_cap_is_refused_with_astral_characters():
+    request = normalize(load_event("rest_request"))
+    context = {"k": "\U0001f600" * 700}  # 700 characters, 8.4 KB once escaped
+    with pytest.raises(ResponseError, match="bytes; the cap is 8192"):
+        render(Decision.allow_all(request, "u", context=context), request, IAM)
 
 
 def test_a_policy_api_gateway_would_reject_is_a_response_error():
