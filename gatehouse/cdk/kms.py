@@ -59,11 +59,12 @@ def allow_logs_and_alarms(key: kms.Key) -> None:
             },
         )
     )
+    # As AWS documents it for alarms on an encrypted topic, with no condition: a source
+    # condition the service does not send would silently drop every alarm notification.
     key.add_to_resource_policy(
         iam.PolicyStatement(
             actions=["kms:Decrypt", "kms:GenerateDataKey*"],
             principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
             resources=["*"],
-            conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
         )
     )
