@@ -103,9 +103,13 @@ synth: bootstrap ## synthesize every stage into cdk.out/ with the pinned CLI (no
 	@npx --no-install cdk synth --quiet
 
 CHECKOV_VERSION := 3.3.30
+# The checks docs/cdk.md justifies ("checkov"): any other failure fails the target.
+CHECKOV_SKIP_prod := CKV_AWS_115,CKV_AWS_116,CKV_AWS_117,CKV_AWS_120,CKV_AWS_59,CKV_AWS_18
+CHECKOV_SKIP_dev := $(CHECKOV_SKIP_prod),CKV_AWS_158,CKV_AWS_173,CKV_AWS_26
 checkov: synth ## audit the synthesized templates with checkov (its own venv; not part of make test)
 	@test -x .venv-checkov/bin/checkov || (python3.11 -m venv .venv-checkov && .venv-checkov/bin/pip install -q "checkov==$(CHECKOV_VERSION)")
-	@for stage in dev prod; do echo "==> checkov $$stage"; .venv-checkov/bin/checkov -d cdk.out/assembly-$$stage --framework cloudformation --compact --quiet || true; done
+	@echo "==> checkov dev"; .venv-checkov/bin/checkov -d cdk.out/assembly-dev --framework cloudformation --compact --quiet --skip-check $(CHECKOV_SKIP_dev)
+	@echo "==> checkov prod"; .venv-checkov/bin/checkov -d cdk.out/assembly-prod --framework cloudformation --compact --quiet --skip-check $(CHECKOV_SKIP_prod)
 
 bench: bootstrap layers/build/host/.stamp ## run the benchmarks side by side and print the ratio table
 	@$(PY) -m bench

@@ -278,6 +278,12 @@ _unknown_key_message = unknown_key_message
 def _check_across_blocks(config: StageConfig, stage: _Problems) -> None:
     """Rules that involve settings of more than one block."""
     identity = config.identity
+    if config.kms_key not in (None, "create") and config.kms_key.split(":")[3] != config.region:
+        stage.add(
+            "kms_key",
+            f"the key is in {config.kms_key.split(':')[3]}, the stage in {config.region}: "
+            "CloudWatch Logs, Lambda, DynamoDB and S3 use a key of their own region only",
+        )
     if config.api.login_redirect:
         # demo_api's API always has API-key, mTLS and policy routes (ApiModel says the same).
         stage.add(

@@ -130,9 +130,14 @@ class GatehouseRestApi(Construct):
                 method_options={
                     # CDK's key: the resource path, then the method.
                     f"{t.route.split(' ', 1)[1]}/{t.route.split(' ', 1)[0]}": (
+                        # A method's settings replace the stage's */* entry for it: repeat
+                        # logging and metrics, or the throttled methods would lose them.
                         apigw.MethodDeploymentOptions(
                             throttling_rate_limit=t.rate_limit,
                             throttling_burst_limit=t.burst_limit,
+                            logging_level=apigw.MethodLoggingLevel.INFO,
+                            metrics_enabled=True,
+                            data_trace_enabled=False,
                         )
                     )
                     for t in settings.method_throttles

@@ -128,32 +128,42 @@ class MonitoringOptions:
     throttled_per_5_minutes: int = 50
 
 
-#: A Lambda runtime failure in a JSON-format function log: an import or handler error of the
-#: runtime (``Runtime.ImportModuleError``...), or a platform record of a timeout or crash. Not
-#: a 401: Gatehouse raises ``Unauthorized`` for it, which Lambda counts in ``Errors`` too.
+#: A Lambda runtime failure in a JSON-format function log: an error type of the runtime or
+#: the sandbox (``Runtime.ImportModuleError``, ``Runtime.ExitError``, ``Sandbox.Timedout``...),
+#: on the runtime's line or on the ``platform.report`` record, or a report with status
+#: ``timeout``. Never a 401: Gatehouse raises ``Unauthorized`` for it (error type
+#: ``Unauthorized``), which Lambda counts in ``Errors`` and may report with status ``error``,
+#: so that status is not matched. [unverified against CloudWatch: written from Lambda's
+#: documented JSON log format; ``tests/cdk/test_log_patterns.py`` evaluates it on sample lines.]
 CRASH_PATTERN: Final = (
-    '{ ($.errorType = "Runtime.*") || ($.record.status = "timeout") '
-    '|| ($.record.status = "error") }'
+    '{ ($.errorType = "Runtime.*") || (($.type = "platform.report") && '
+    '(($.record.status = "timeout") || ($.record.errorType = "Runtime.*") '
+    '|| ($.record.errorType = "Sandbox.*"))) }'
 )
 #: The line Gatehouse writes when it fails closed (``authorizers/core/pipeline.py``).
 FAULT_PATTERN: Final = '{ $.message = "authorizer fault, denying" }'
 
 
-def log_metric(scope: Construct, id: str, log_group: logs.ILogGroup, pattern: str) -> cw.Metric:
-    """A per-minute count of ``log_group``'s events matching ``pattern`` (a metric filter):
+def log_metric(log_group: logs.ILogGroup, id: str, pattern: str) -> cw.Metric:
+    """A per-minute count of ``log_group``'s events matching ``pattern`` (a metric filter
+    made once per log group and ``id``, so a rollout and a monitoring construct share it):
     one function's own signal, where Lambda's ``Errors`` also counts every 401 and the
     Gatehouse metrics are per authorizer kind, account-wide."""
-    name = f"{id}-{cdk.Names.unique_id(scope)}"[:255]
-    logs.MetricFilter(
-        scope,
-        id,
-        log_group=log_group,
-        metric_namespace=f"{METRIC_NAMESPACE}/Functions",
-        metric_name=name,
-        filter_pattern=logs.FilterPattern.literal(pattern),
-        metric_value="1",
-        default_value=0,
-    )
+    # One filter per log group and id, in the log group's stack (jsii may hand an ILogGroup
+    # back as a proxy, which cannot be a scope).
+    stack = cdk.Stack.of(log_group)
+    name = cdk.Names.unique_resource_name(log_group, max_length=200) + f"-{id}"
+    if stack.node.try_find_child(name) is None:
+        logs.MetricFilter(
+            stack,
+            name,
+            log_group=log_group,
+            metric_namespace=f"{METRIC_NAMESPACE}/Functions",
+            metric_name=name,
+            filter_pattern=logs.FilterPattern.literal(pattern),
+            metric_value="1",
+            default_value=0,
+        )
     return cw.Metric(
         namespace=f"{METRIC_NAMESPACE}/Functions",
         metric_name=name,
@@ -408,7 +418,7 @@ class ApiMonitoring(Construct):
                     f"{name} authorizer: crashes or timeouts (callers get 500)",
                     # From the function's own log where it is known: Lambda's Errors metric
                     # counts every 401 too (a raised Unauthorized).
-                    log_metric(self, f"{name}-Crashes", fn.log_group, CRASH_PATTERN)
+                    log_metric(fn.log_group, "Crashes", CRASH_PATTERN)
                     if isinstance(fn, lambda_.Function)
                     else fn.metric_errors(period=_MINUTE, statistic="Sum"),
                     1,
@@ -492,7 +502,8 @@ class ApiMonitoring(Construct):
             log_group=access_logs,
             metric_namespace=METRIC_NAMESPACE,
             metric_name="Http429",
-            filter_pattern=logs.FilterPattern.number_value("$.status", "=", 429),
+            # The access log writes the status as a JSON string ("$context.status").
+            filter_pattern=logs.FilterPattern.string_value("$.status", "=", "429"),
             metric_value="1",
             dimensions={"ApiId": "$.apiId", "Stage": "$.stage"},
         )

@@ -3,7 +3,8 @@
 Deployed in place, a broken layer or settings change fails closed for every request at once:
 a full outage. With a :class:`Rollout`, each change publishes a new version and CodeDeploy
 moves the ``live`` alias to it step by step (canary or linear), while two alarms watch the
-function's own log group (both versions: the old one was healthy, so a rise is the new one's):
+function's own log group (both versions: when the old one was healthy, a rise is the new
+one's; a fault already there before the deployment rolls it back too):
 crashes (a layer that does not import, a handler not found, a timeout: not Lambda's ``Errors``
 metric, which also counts every 401, since a REST 401 is a raised ``Unauthorized``) and
 fail-closed decisions (a settings mistake at cold start, an upstream the new settings cannot
@@ -92,7 +93,7 @@ def add_rollout(
             scope,
             "RolloutErrors",
             alarm_description="authorizer crashes or timeouts (rolls a deployment back)",
-            metric=log_metric(scope, "Crashes", log_group, CRASH_PATTERN),
+            metric=log_metric(log_group, "Crashes", CRASH_PATTERN),
             threshold=1,
             evaluation_periods=1,
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -104,7 +105,7 @@ def add_rollout(
             alarm_description=(
                 "authorizer: fail-closed decisions during a deployment (rolls it back)"
             ),
-            metric=log_metric(scope, "FailClosed", log_group, FAULT_PATTERN),
+            metric=log_metric(log_group, "FailClosed", FAULT_PATTERN),
             threshold=1,
             evaluation_periods=1,
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

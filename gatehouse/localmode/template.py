@@ -652,7 +652,7 @@ class _Reader:
             logical, properties.get("MethodSettings") or [], "MethodSettings"
         ):
             rate, burst = setting.get("ThrottlingRateLimit"), setting.get("ThrottlingBurstLimit")
-            if rate is None or not burst:
+            if rate is None or burst is None:  # 0 and 0 is API Gateway's way to block a method
                 continue
             path, method = str(setting.get("ResourcePath")), str(setting.get("HttpMethod"))
             if path == "/*" and method == "*":

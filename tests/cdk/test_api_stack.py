@@ -184,6 +184,9 @@ def test_stage_logging_tracing_and_throttling(name: str, repo: Synthesized) -> N
                         "ResourcePath": "/" + t["route"].split(" ")[1].replace("/", "~1"),
                         "ThrottlingBurstLimit": t["burst_limit"],
                         "ThrottlingRateLimit": t["rate_limit"],
+                        "LoggingLevel": "INFO",  # not inherited from */*
+                        "MetricsEnabled": True,
+                        "DataTraceEnabled": False,
                     }
                     for t in api["method_throttles"]
                 ),

@@ -124,6 +124,11 @@ def test_the_repository_cdk_json_is_valid() -> None:
         ("termination_protection", "true", "JSON boolean"),
         ("kms_key", "yes", '"create"'),
         ("kms_key", "arn:aws:kms:eu-west-1:111111111111:alias/gatehouse", "KMS key ARN"),
+        (
+            "kms_key",
+            "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "their own region only",
+        ),
     ],
 )
 def test_bad_value_names_stage_and_key_and_says_what_to_put(

@@ -176,7 +176,7 @@ def test_429s_are_counted_from_the_access_log(name: str, repo: Synthesized) -> N
         for f in resources_of(template, "AWS::Logs::MetricFilter")
         if f["MetricTransformations"][0]["MetricName"] == "Http429"
     ]
-    assert metric_filter["FilterPattern"] == "{ $.status = 429 }"
+    assert metric_filter["FilterPattern"] == '{ $.status = "429" }'  # a string in the log
     (transformation,) = metric_filter["MetricTransformations"]
     assert (transformation["MetricNamespace"], transformation["MetricName"]) == (
         "Gatehouse",
