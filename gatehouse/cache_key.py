@@ -24,6 +24,7 @@ __all__ = [
     "POLICY_AUTHENTICATOR_VAR",
     "CacheKeyError",
     "CacheKeyWords",
+    "accepts_dpop",
     "check_cache_key",
     "credential_header",
     "mtls_ttl_hint",
@@ -116,8 +117,13 @@ def token_binding(kind: str, environment: Mapping[str, str] | None) -> str | Non
     return _binding_of(visible_issuers(kind, environment) or [])
 
 
+def accepts_dpop(entries: list[Mapping[str, object]]) -> bool:
+    """Whether one of these issuer entries takes DPoP tokens (``dpop`` not ``off``)."""
+    return any(entry.get("dpop", "off") != "off" for entry in entries)
+
+
 def _binding_of(entries: list[Mapping[str, object]]) -> str | None:
-    if any(entry.get("dpop", "off") != "off" for entry in entries):
+    if accepts_dpop(entries):
         return "a DPoP proof"
     if any(entry.get("certificate_binding", "off") != "off" for entry in entries):
         return "the client certificate"

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Final
 
 from authorizers.jwt_bearer.keys import ASYMMETRIC_ALGORITHMS
-from gatehouse.cache_key import visible_issuers
+from gatehouse.cache_key import accepts_dpop, visible_issuers
 
 __all__ = ["api_challenge", "www_authenticate"]
 
@@ -55,8 +55,6 @@ def api_challenge(
     pairs, as :mod:`gatehouse.cache_key` takes them): ``DPoP`` too when one of their JWT
     issuers accepts DPoP (``dpop`` ``optional`` or ``required``, docs/jwt.md)."""
     dpop = any(
-        entry.get("dpop", "off") != "off"
-        for kind, environment in functions
-        for entry in visible_issuers(kind, environment) or []
+        accepts_dpop(visible_issuers(kind, environment) or []) for kind, environment in functions
     )
     return www_authenticate(realm=realm, dpop=dpop)
