@@ -130,6 +130,13 @@ def _binding_of(entries: list[Mapping[str, object]]) -> str | None:
     return None
 
 
+def session_cookie(kind: str, environment: Mapping[str, str] | None) -> bool:
+    """Whether the ``kind`` function reads a browser session cookie (docs/login.md)."""
+    if environment is None or _authenticator(kind, environment) != "jwt_bearer":
+        return False
+    return bool((environment.get("GATEHOUSE_JWT_SESSION_COOKIE") or "").strip())
+
+
 def simple_responses(environment: Mapping[str, str]) -> bool:
     """Whether the function answers HTTP API events with simple ``{"isAuthorized": ...}``
     responses (``GATEHOUSE_HTTP_RESPONSE_FORMAT=simple``) rather than IAM policies."""
@@ -181,6 +188,15 @@ def check_cache_key(
                 "sent without it, or with a proof used before",
                 f"keep {words.ttl} 0: every request is checked with its own certificate or proof",
             )
+    if ttl and session_cookie(kind, environment):
+        # The cache key is the identity sources; CSRF is a property of each request's method
+        # and header. A GET's cached Allow would be replayed to a forged POST.
+        raise CacheKeyError(
+            f"{words.ttl} {ttl}: {function} takes a browser session cookie, whose CSRF proof "
+            "is checked per request: a cached Allow would be replayed to a cross-site POST "
+            "without it",
+            f"keep {words.ttl} 0 for a session-cookie authorizer (docs/login.md)",
+        )
     if ttl == 0 or token:
         return None
     warning = _check_key(kind, function, identity_sources, ttl, environment, words)

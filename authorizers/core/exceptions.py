@@ -48,6 +48,7 @@ class Reason(StrEnum):
     NOT_IN_GROUP = "NotInGroup"
     POLICY_DENY = "PolicyDeny"
     UNKNOWN_ROUTE = "UnknownRoute"
+    CSRF_CHECK_FAILED = "CsrfCheckFailed"
     # Faults (fail closed)
     UPSTREAM_UNAVAILABLE = "UpstreamUnavailable"
     UPSTREAM_THROTTLED = "UpstreamThrottled"

@@ -193,7 +193,7 @@ def _normalize(event: dict[str, Any], deadline: Deadline | None) -> Request:
         return Request(
             kind=kind,
             arn=parse_route_arn(event["routeArn"]),
-            headers=_headers(_str_map(event.get("headers")), None),
+            headers=_headers(_with_cookies(_str_map(event.get("headers")), event), None),
             query={k: (v,) for k, v in _str_map(event.get("queryStringParameters")).items()},
             path_parameters=_str_map(event.get("pathParameters") or None),
             source_ip=_opt_str(http.get("sourceIp")),
@@ -225,6 +225,19 @@ def _normalize(event: dict[str, Any], deadline: Deadline | None) -> Request:
         url=_url(context.get("domainName"), context.get("path")),
         deadline=deadline,
     )
+
+
+def _with_cookies(headers: dict[str, str], event: dict[str, Any]) -> dict[str, str]:
+    # Payload 2.0 moves the Cookie header into a ``cookies`` list; put it back, so a cookie
+    # reads the same from every kind of event.
+    cookies = event.get("cookies")
+    if cookies is None:
+        return headers
+    if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
+        raise InvalidRequestError(Reason.MALFORMED_EVENT)
+    if cookies:
+        headers["cookie"] = "; ".join([*filter(None, [headers.pop("cookie", "")]), *cookies])
+    return headers
 
 
 def _url(domain: object, path: object) -> str | None:

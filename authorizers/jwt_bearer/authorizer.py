@@ -9,7 +9,7 @@ policy authorizer stops at ``authenticate`` and asks Cedar instead).
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
 
 from cachetools import LRUCache
@@ -37,6 +37,7 @@ from authorizers.jwt_bearer.jwks import JwksCache
 from authorizers.jwt_bearer.keys import ASYMMETRIC_ALGORITHMS, KeySet, VerificationKey
 from authorizers.jwt_bearer.replay import DynamoDbReplayGuard, MemoryReplayGuard, ReplayGuard
 from authorizers.jwt_bearer.revocation import DynamoDbRevocationList, RevocationList
+from authorizers.jwt_bearer.session import CSRF_HEADER, check_csrf, cookie_value
 from authorizers.jwt_bearer.token import scheme_and_token
 from authorizers.jwt_bearer.verifier import JwtVerifier
 
@@ -66,18 +67,24 @@ class JwtAuthorizer:
         for profile in config.issuers:
             if profile.preloaded_jwks is not None:
                 self._install_jwks(profile, profile.preloaded_jwks)
-        self.verifier = JwtVerifier(
-            config.issuers,
-            key_lookup=self._key,
-            clock=clock,
-            leeway_s=config.leeway_s,
-            max_token_bytes=config.max_token_bytes,
-            principal_claim=config.principal_claim,
-        )
+        self.verifier = self.verifier_for(config.issuers)
 
     @property
     def core(self) -> CoreConfig:
         return self.config.core
+
+    def verifier_for(self, issuers: Sequence[IssuerProfile]) -> JwtVerifier:
+        """A verifier for other profiles of the configured issuers (the login function's ID
+        tokens), sharing this authorizer's keys and settings."""
+        config = self.config
+        return JwtVerifier(
+            issuers,
+            key_lookup=self._key,
+            clock=self._clock,
+            leeway_s=config.leeway_s,
+            max_token_bytes=config.max_token_bytes,
+            principal_claim=config.principal_claim,
+        )
 
     @classmethod
     def from_environ(
@@ -148,7 +155,11 @@ class JwtAuthorizer:
 
     def authenticate(self, request: Request) -> VerifiedToken:
         """The verified, unrevoked token of ``request``; raises the core's 401 errors."""
-        scheme, token = scheme_and_token(request.credential(self.config.header))
+        header = request.credential(self.config.header)
+        cookie = self.config.session_cookie
+        if header is None and cookie is not None:
+            return self._authenticate_session(request, cookie)
+        scheme, token = scheme_and_token(header)
         verified = self.verifier.verify(token, request.deadline)
         dpop = scheme == "dpop"
         if dpop or verified.profile.dpop is not CertificateBinding.OFF:
@@ -161,15 +172,42 @@ class JwtAuthorizer:
             dpop_proven=dpop,
         ):
             verified = verified._replace(bound=True)
-        if self._revocation is not None:
-            ids = [
-                value
-                for name in ("jti", "origin_jti")
-                if isinstance(value := verified.claims.get(name), str)
-            ]
-            if self._revocation.is_revoked(verified.profile.issuer, ids, request.deadline):
-                raise AuthenticationError(Reason.REVOKED)
+        self._check_revoked(verified, request)
         return verified
+
+    def _authenticate_session(self, request: Request, cookie: str) -> VerifiedToken:
+        """A browser's session cookie (session.py): a plain bearer token, taken on an unsafe
+        method only with its CSRF proof. A bound token is refused: the browser holds no
+        proof key, and the cookie is not the place for one."""
+        token = cookie_value(request.headers.single("cookie"), cookie)
+        if not token:
+            raise InvalidRequestError(Reason.MISSING_CREDENTIALS)
+        verified = self.verifier.verify(token, request.deadline)
+        profile = verified.profile
+        if "cnf" in verified.claims or CertificateBinding.REQUIRED in (
+            profile.dpop,
+            profile.certificate_binding,
+        ):
+            raise AuthenticationError(Reason.UNBOUND_TOKEN)
+        check_csrf(
+            request.method,
+            request.headers.single(CSRF_HEADER),
+            token,
+            principal=verified.principal,
+        )
+        self._check_revoked(verified, request)
+        return verified
+
+    def _check_revoked(self, verified: VerifiedToken, request: Request) -> None:
+        if self._revocation is None:
+            return
+        ids = [
+            value
+            for name in ("jti", "origin_jti")
+            if isinstance(value := verified.claims.get(name), str)
+        ]
+        if self._revocation.is_revoked(verified.profile.issuer, ids, request.deadline):
+            raise AuthenticationError(Reason.REVOKED)
 
     def _check_dpop(
         self, verified: VerifiedToken, token: str, request: Request, *, dpop: bool

@@ -34,6 +34,7 @@ from authorizers.jwt_bearer.issuers import (
 )
 from authorizers.jwt_bearer.keys import ASYMMETRIC_ALGORITHMS
 from authorizers.jwt_bearer.routes import RouteRule, context_key
+from authorizers.jwt_bearer.session import COOKIE_NAME
 
 ISSUERS_VAR: Final = "GATEHOUSE_JWT_ISSUERS"
 ROUTES_VAR: Final = "GATEHOUSE_JWT_ROUTES"
@@ -94,6 +95,8 @@ class JwtConfig:
     #: DPoP proofs: how old one may be, and the table that makes each id single-use fleet-wide.
     dpop_max_age_s: float = 60
     dpop_replay_table: str | None = None
+    #: Browser routes: the cookie the login function sets (authorizers.jwt_bearer.session).
+    session_cookie: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], *, in_lambda: bool) -> JwtConfig:
@@ -177,6 +180,7 @@ class JwtConfig:
                 "GATEHOUSE_DPOP_MAX_AGE_SECONDS", default=60, minimum=5, maximum=300
             ),
             dpop_replay_table=settings.optional_text("GATEHOUSE_DPOP_REPLAY_TABLE"),
+            session_cookie=settings.optional_text("GATEHOUSE_JWT_SESSION_COOKIE"),
         )
         settings.finish()
         if config.rules and core.http_response_format is HttpResponseFormat.SIMPLE:
@@ -184,6 +188,12 @@ class JwtConfig:
                 ROUTES_VAR,
                 "route rules need IAM responses: a simple response ({isAuthorized}) is cached "
                 "for every route; set GATEHOUSE_HTTP_RESPONSE_FORMAT=iam",
+            )
+        if config.session_cookie is not None and not COOKIE_NAME.fullmatch(config.session_cookie):
+            raise ConfigurationError(
+                "GATEHOUSE_JWT_SESSION_COOKIE",
+                "a cookie name starting with __Host- (only the API's own host can set such a "
+                "cookie), then up to 64 letters, digits, '_' or '-', e.g. __Host-gatehouse-session",
             )
         for name in config.context_claims:
             try:

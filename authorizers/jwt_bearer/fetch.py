@@ -43,7 +43,7 @@ import time
 from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final, cast
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, urlencode, urlsplit
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -213,17 +213,24 @@ class HttpsJsonFetcher:
 
     def __call__(self, url: str) -> object:
         parts = check_url(url, allow_loopback_http=self._allow_loopback_http)
-        body = self._get(parts)
+        body = self._send(parts, _request(parts))
         return _parse_json(body)
 
-    def _get(self, parts: SplitResult) -> bytes:
+    def post_form(self, url: str, form: Mapping[str, str]) -> object:
+        """POST ``form`` (``application/x-www-form-urlencoded``) and return the JSON answer,
+        under the same rules as a GET: an OAuth token request (RFC 6749 section 4.1.3)."""
+        parts = check_url(url, allow_loopback_http=self._allow_loopback_http)
+        body = urlencode(form).encode("ascii")
+        return _parse_json(self._send(parts, _request(parts, body)))
+
+    def _send(self, parts: SplitResult, request: bytes) -> bytes:
         deadline = _Deadline(self._total_timeout)
         try:
             sock = self._open(parts, deadline)
             try:
                 sock.settimeout(deadline.remaining())
                 # sendall's timeout bounds the whole send (Python >= 3.5), not each chunk.
-                sock.sendall(_request(parts))
+                sock.sendall(request)
                 # HTTPResponse only calls makefile("rb") on what it is given.
                 response = http.client.HTTPResponse(
                     cast(socket.socket, _DeadlineSocket(sock, deadline)), method="GET"
@@ -309,7 +316,7 @@ class HttpsJsonFetcher:
         return b"".join(chunks)
 
 
-def _request(parts: SplitResult) -> bytes:
+def _request(parts: SplitResult, form: bytes | None = None) -> bytes:
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"  # an IPv6 literal
@@ -317,14 +324,16 @@ def _request(parts: SplitResult) -> bytes:
         host = f"{host}:{parts.port}"
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     lines = [
-        f"GET {target} HTTP/1.1",
+        f"{'GET' if form is None else 'POST'} {target} HTTP/1.1",
         f"Host: {host}",
         "Accept: application/json, application/jwk-set+json",
         "Accept-Encoding: identity",
         f"User-Agent: {_USER_AGENT}",
         "Connection: close",
     ]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+    if form is not None:
+        lines += ["Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(form)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + (form or b"")
 
 
 class _DuplicateMemberError(ValueError):

@@ -45,7 +45,14 @@ API_TYPE: Final = f"{NAMESPACE}::Api"
 HEADER_NAME: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 #: Headers that carry credentials: never copied into a policy's context.
 CREDENTIAL_HEADERS: Final = frozenset(
-    {"authorization", "cookie", "x-api-key", "proxy-authorization", "x-amz-security-token"}
+    {
+        "authorization",
+        "cookie",
+        "x-api-key",
+        "x-csrf-token",
+        "proxy-authorization",
+        "x-amz-security-token",
+    }
 )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
 from urllib.parse import parse_qsl, urlsplit
 
@@ -107,6 +107,9 @@ def build_event(
         shortcut for an ``Authorization`` header.
     identity_source:
         Payload 1.0 and 2.0 ``identitySource``; default: the ``authorization`` value, if any.
+    cookies:
+        ``name=value`` pairs sent in one ``Cookie`` header (payload 2.0: the ``cookies``
+        list, as API Gateway moves them there).
     client_cert_pem:
         A client certificate presented over mTLS (REST and 1.0: ``identity.clientCert``; 2.0:
         ``authentication.clientCert``), with the fields API Gateway derives from it.
@@ -127,6 +130,8 @@ def build_event(
     ]
     if authorization is not None and kind != "rest_token":
         all_headers.append(("Authorization", authorization))
+    if cookies:
+        all_headers.append(("Cookie", "; ".join(cookies)))
     incoming = IncomingRequest(
         method=method,
         path=path,
@@ -149,8 +154,6 @@ def build_event(
         else ([authorization] if authorization is not None else [])
     )
     if kind == "http_v2":
-        if cookies:
-            incoming = replace(incoming, headers=[*all_headers, ("Cookie", "; ".join(cookies))])
         return http_v2_event(
             incoming,
             route_key=f"{method} {template}",
