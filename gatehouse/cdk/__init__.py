@@ -42,6 +42,7 @@ from gatehouse.cdk.authorizers import (
     oidc_issuer,
 )
 from gatehouse.cdk.layer import RUNTIME, GatehouseLayer, LayerNotBuiltError, LayerRef
+from gatehouse.cdk.login import LOGIN_ROUTES, BrowserLogin
 from gatehouse.cdk.monitoring import AlarmThresholds, ApiMonitoring, MonitoringOptions
 from gatehouse.cdk.rest import (
     UsagePlanTier,
@@ -53,10 +54,12 @@ from gatehouse.cdk.rollout import Rollout
 from gatehouse.cdk.waf import WafOptions, WafRules, WebAcl
 
 __all__ = [
+    "LOGIN_ROUTES",
     "RUNTIME",
     "AlarmThresholds",
     "ApiKeyAuthorizer",
     "ApiMonitoring",
+    "BrowserLogin",
     "BundleMissingError",
     "EnvironmentTooLargeError",
     "FunctionOptions",

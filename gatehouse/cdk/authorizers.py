@@ -47,6 +47,7 @@ from gatehouse.cache_key import (
     CacheKeyWords,
     check_cache_key,
     credential_header,
+    session_cookie,
     simple_responses,
     token_binding,
 )
@@ -261,9 +262,18 @@ class GatehouseAuthorizer(GatehouseFunction):
         """The header the credential is read from (lower case), or ``None`` (certificate)."""
         return credential_header(self.kind, self.environment)
 
+    def _per_request(self) -> bool:
+        """No identity source, no cache: the credential is a certificate, a bound token, or
+        a session cookie whose CSRF proof is checked per request."""
+        return (
+            self._credential() is None
+            or token_binding(self.kind, self.environment) is not None
+            or session_cookie(self.kind, self.environment)
+        )
+
     def _default_ttl(self) -> cdk.Duration:
-        if self._credential() is None or token_binding(self.kind, self.environment):
-            return cdk.Duration.seconds(0)  # the certificate is no cache key
+        if self._per_request():
+            return cdk.Duration.seconds(0)  # nothing API Gateway can key a cache on
         return _DEFAULT_TTL
 
     def _check_cache(
@@ -315,8 +325,15 @@ class GatehouseAuthorizer(GatehouseFunction):
         from gatehouse.attach_plan import parse_identity_source  # noqa: PLC0415 - pure
 
         credential = self._credential()
-        bound = token_binding(self.kind, self.environment)  # a TOKEN event has neither
+        # A TOKEN event carries neither a certificate, a proof nor a cookie.
+        cookie = session_cookie(self.kind, self.environment)
+        bound = token_binding(self.kind, self.environment) or cookie
         chosen = type or ("TOKEN" if self.kind == "jwt" and not bound else "REQUEST")
+        if chosen == "TOKEN" and cookie:
+            raise UnsafeAuthorizerError(
+                f"{self.node.path}: reads the session cookie, which a TOKEN authorizer does not "
+                "pass: use type REQUEST"
+            )
         if chosen == "TOKEN" and self.kind not in ("jwt", "policy"):
             raise UnsafeAuthorizerError(
                 f"{self.node.path}: a TOKEN authorizer passes only a bearer header; the "
@@ -328,8 +345,12 @@ class GatehouseAuthorizer(GatehouseFunction):
                 "authorizer does not pass: use type REQUEST"
             )
         if identity_sources is None:
+            # A session authorizer takes a cookie or a bearer header: requiring either as an
+            # identity source would turn the other away with API Gateway's own 401.
             identity_sources = (
-                [f"method.request.header.{_header(credential)}"] if credential else []
+                [f"method.request.header.{_header(credential)}"]
+                if credential and not cookie
+                else []
             )
         sources = tuple(identity_sources)
         if sources or chosen == "TOKEN":
@@ -391,7 +412,10 @@ class GatehouseAuthorizer(GatehouseFunction):
         """
         credential = self._credential()
         if identity_sources is None:
-            identity_sources = [f"$request.header.{credential}"] if credential else []
+            cookie = session_cookie(self.kind, self.environment)
+            identity_sources = (
+                [f"$request.header.{credential}"] if credential and not cookie else []
+            )
         sources = tuple(identity_sources)
         bad = [
             s for s in sources if not s.startswith(("$request.", "$context.", "$stageVariables."))

@@ -40,6 +40,7 @@ from gatehouse.testing.build import (
 )
 from gatehouse.testing.events import EVENT_KINDS, Api, EventKindError, LambdaContext, build_event
 from gatehouse.testing.identity import CognitoPool, DpopKey, OidcIssuer, serve
+from gatehouse.testing.oidc_provider import LocalOidcProvider
 from gatehouse.testing.pki import Certificate, Pki
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "DpopKey",
     "EventKindError",
     "LambdaContext",
+    "LocalOidcProvider",
     "ManualClock",
     "OidcIssuer",
     "Pki",

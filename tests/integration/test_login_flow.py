@@ -23,6 +23,7 @@ from authorizers.login.flow import code_challenge
 from gatehouse.emulator.events import IncomingRequest, proxy_event, request_context
 from gatehouse.testing import (
     NETWORK,
+    LocalOidcProvider,
     ManualClock,
     assert_allows,
     assert_denies,
@@ -30,7 +31,6 @@ from gatehouse.testing import (
     authorizer,
     build_event,
 )
-from gatehouse.testing.oidc_provider import LocalOidcProvider
 
 pytestmark = pytest.mark.enable_socket  # loopback only: the provider binds 127.0.0.1
 
