@@ -1,0 +1,122 @@
+"""Login settings: required, checked at cold start, with a message that says what to fix."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from authorizers.core.exceptions import ConfigurationError
+from authorizers.login.app import LoginApp
+from gatehouse.testing import OidcIssuer
+
+ISSUER = OidcIssuer()
+BASE = {
+    "GATEHOUSE_JWT_ISSUERS": json.dumps([ISSUER.settings(audiences=["portal"])]),
+    "GATEHOUSE_JWT_SESSION_COOKIE": "__Host-gatehouse-session",
+    "GATEHOUSE_LOGIN_AUTHORIZE_URL": "https://idp.example.test/authorize",
+    "GATEHOUSE_LOGIN_TOKEN_URL": "https://idp.example.test/token",
+    "GATEHOUSE_LOGIN_CLIENT_ID": "portal-web",
+    "GATEHOUSE_LOGIN_REDIRECT_URI": "https://portal.example.test/auth/callback",
+    "GATEHOUSE_LOGIN_KEY_SECRET": "login-key",
+}
+
+
+def build(**changes: Any) -> LoginApp:
+    environ = {**BASE, **changes}
+    environ = {k: v for k, v in environ.items() if v is not None}
+    return LoginApp.from_environ(environ, in_lambda=True, fetch=ISSUER, secret=lambda: "k" * 40)
+
+
+def test_the_base_settings_build():
+    app = build()
+    assert app.config.scopes == ("openid",)
+    assert app.config.default_return == "/"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "GATEHOUSE_LOGIN_AUTHORIZE_URL",
+        "GATEHOUSE_LOGIN_TOKEN_URL",
+        "GATEHOUSE_LOGIN_CLIENT_ID",
+        "GATEHOUSE_LOGIN_REDIRECT_URI",
+        "GATEHOUSE_LOGIN_KEY_SECRET",
+    ],
+)
+def test_each_required_setting_is_named_when_missing(name):
+    with pytest.raises(ConfigurationError) as caught:
+        build(**{name: None})
+    assert caught.value.setting == name
+
+
+def test_a_session_cookie_is_required_and_must_be_host_prefixed():
+    with pytest.raises(ConfigurationError, match="__Host-") as caught:
+        build(GATEHOUSE_JWT_SESSION_COOKIE=None)
+    assert caught.value.setting == "GATEHOUSE_JWT_SESSION_COOKIE"
+    with pytest.raises(ConfigurationError, match="__Host-"):
+        build(GATEHOUSE_JWT_SESSION_COOKIE="session")
+
+
+def test_an_unknown_login_setting_is_an_error_with_a_suggestion():
+    with pytest.raises(ConfigurationError, match="did you mean GATEHOUSE_LOGIN_CLIENT_ID"):
+        build(GATEHOUSE_LOGIN_CLIENT_IDS="x")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("GATEHOUSE_LOGIN_AUTHORIZE_URL", "http://idp.example.test/authorize"),
+        ("GATEHOUSE_LOGIN_TOKEN_URL", "http://127.0.0.1:9/token"),  # loopback: local mode only
+        ("GATEHOUSE_LOGIN_REDIRECT_URI", "https://user:pw@portal.example.test/cb"),
+        ("GATEHOUSE_LOGIN_LOGOUT_URL", "javascript:alert(1)"),
+        ("GATEHOUSE_LOGIN_SCOPES", "email,profile"),
+        ("GATEHOUSE_LOGIN_ALLOWED_ORIGINS", "https://app.example.test/path"),
+        ("GATEHOUSE_LOGIN_ALLOWED_ORIGINS", "http://app.example.test"),
+        ("GATEHOUSE_LOGIN_DEFAULT_RETURN", "https://evil.example/"),
+        ("GATEHOUSE_LOGIN_DEFAULT_RETURN", "//evil.example/"),
+        ("GATEHOUSE_LOGIN_TRANSACTION_SECONDS", "5"),
+    ],
+)
+def test_unsafe_values_are_refused(name, value):
+    with pytest.raises(ConfigurationError) as caught:
+        build(**{name: value})
+    assert caught.value.setting == name
+
+
+def test_loopback_endpoints_in_a_deployed_function_are_refused():
+    with pytest.raises(ConfigurationError) as caught:
+        build(GATEHOUSE_JWT_ALLOW_LOOPBACK_HTTP="true")
+    assert caught.value.setting == "GATEHOUSE_JWT_ALLOW_LOOPBACK_HTTP"
+
+
+def test_the_handler_fails_closed_with_a_503_when_unconfigured(monkeypatch, capsys):
+    for name in BASE:
+        monkeypatch.delenv(name, raising=False)
+    sys.modules.pop("authorizers.login.handler", None)
+    handler = importlib.import_module("authorizers.login.handler")
+    response = handler.lambda_handler({"httpMethod": "GET", "path": "/auth/login"}, None)
+    assert response["statusCode"] == 503
+    assert response["body"] == "login refused: Unavailable\n"
+    assert "GATEHOUSE_JWT_ISSUERS" in capsys.readouterr().out  # the log names what to fix
+    v2 = handler.lambda_handler({"version": "2.0"}, None)
+    assert v2["statusCode"] == 503
+    sys.modules.pop("authorizers.login.handler", None)
+
+
+def test_the_handler_serves_a_login_when_configured(monkeypatch):
+    for name, value in BASE.items():
+        monkeypatch.setenv(name, value)
+    sys.modules.pop("authorizers.login.handler", None)
+    handler = importlib.import_module("authorizers.login.handler")
+    with mock_aws():  # the key is read on the first request, not at import
+        boto3.client("secretsmanager").create_secret(Name="login-key", SecretString="k" * 40)
+        response = handler.lambda_handler({"httpMethod": "GET", "path": "/auth/login"}, None)
+    assert response["statusCode"] == 302
+    assert response["headers"]["Location"].startswith(BASE["GATEHOUSE_LOGIN_AUTHORIZE_URL"])
+    sys.modules.pop("authorizers.login.handler", None)
