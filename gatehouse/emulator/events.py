@@ -172,8 +172,15 @@ def proxy_event(
         stage_variables=stage_variables,
         context=context,
     )
-    del event["type"], event["methodArn"]
-    event["body"] = request.body.decode("utf-8", "replace") or None
+    return rest_proxy_event(event, request.body)
+
+
+def rest_proxy_event(authorizer_event: Mapping[str, Any], body: bytes) -> dict[str, Any]:
+    """What a Lambda-proxy integration of a REST API receives for a request whose REQUEST
+    authorizer event is ``authorizer_event``: its fields without ``type`` and ``methodArn``,
+    plus the body."""
+    event = {k: v for k, v in authorizer_event.items() if k not in ("type", "methodArn")}
+    event["body"] = body.decode("utf-8", "replace") or None
     event["isBase64Encoded"] = False
     return event
 

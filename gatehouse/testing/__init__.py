@@ -40,6 +40,7 @@ from gatehouse.testing.build import (
 )
 from gatehouse.testing.events import EVENT_KINDS, Api, EventKindError, LambdaContext, build_event
 from gatehouse.testing.identity import CognitoPool, DpopKey, OidcIssuer, serve
+from gatehouse.testing.login import LoginAnswer, LoginUnderTest, browser_login
 from gatehouse.testing.oidc_provider import LocalOidcProvider
 from gatehouse.testing.pki import Certificate, Pki
 
@@ -56,6 +57,8 @@ __all__ = [
     "EventKindError",
     "LambdaContext",
     "LocalOidcProvider",
+    "LoginAnswer",
+    "LoginUnderTest",
     "ManualClock",
     "OidcIssuer",
     "Pki",
@@ -63,6 +66,7 @@ __all__ = [
     "assert_denies",
     "assert_unauthorized",
     "authorizer",
+    "browser_login",
     "build_event",
     "replay",
     "serve",

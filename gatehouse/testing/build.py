@@ -127,18 +127,7 @@ def authorizer(
         raise ValueError(
             f"unknown authorizer kind {kind!r}; use one of {', '.join(AUTHORIZER_KINDS)}"
         )
-    merged = dict(environ or {})
-    for key, value in settings.items():
-        name = PREFIX + key.upper()
-        if name in merged:
-            raise ValueError(f"{name} is given both as {key}= and in environ")
-        merged[name] = setting_text(name, value, _ARGUMENTS)
-    if settings_file is not None:
-        if CONFIG_FILE_SETTING in merged:
-            raise ValueError(
-                f"{CONFIG_FILE_SETTING} is given both as settings_file= and in environ"
-            )
-        merged[CONFIG_FILE_SETTING] = str(Path(settings_file).resolve())
+    merged = environ_from(environ, settings_file, settings, where=_ARGUMENTS)
     fetch = None if http is NETWORK else serve(() if http is None else http)  # type: ignore[arg-type]
     return AuthorizerUnderTest(kind, _build(kind, merged, fetch, clock))
 
@@ -149,6 +138,30 @@ def settings_from(path: str | PathLike[str]) -> dict[str, Any]:
     name), then build. Raises ``ConfigurationError`` for a file the runtime would refuse."""
     document = read_file(Path(path))
     return {name.removeprefix(PREFIX).lower(): value for name, value in document.items()}
+
+
+def environ_from(
+    environ: Mapping[str, str] | None,
+    settings_file: str | PathLike[str] | None,
+    settings: Mapping[str, Any],
+    *,
+    where: str,
+) -> dict[str, str]:
+    """The function's environment from a kit call's arguments (``jwt_issuers=`` is
+    ``GATEHOUSE_JWT_ISSUERS``); raises ``ValueError`` for a setting given twice."""
+    merged = dict(environ or {})
+    for key, value in settings.items():
+        name = PREFIX + key.upper()
+        if name in merged:
+            raise ValueError(f"{name} is given both as {key}= and in environ")
+        merged[name] = setting_text(name, value, where)
+    if settings_file is not None:
+        if CONFIG_FILE_SETTING in merged:
+            raise ValueError(
+                f"{CONFIG_FILE_SETTING} is given both as settings_file= and in environ"
+            )
+        merged[CONFIG_FILE_SETTING] = str(Path(settings_file).resolve())
+    return merged
 
 
 def _build(
