@@ -28,6 +28,7 @@ __all__ = [
     "check_cache_key",
     "credential_header",
     "mtls_ttl_hint",
+    "session_cookie",
     "simple_responses",
     "token_binding",
     "visible_issuers",
@@ -203,8 +204,9 @@ def check_cache_key(
     if warning is None and issuers is None:
         return (
             f"{function}'s JWT issuers are not visible here (hidden environment, a settings "
-            f"file or a deploy-time value): if they bind tokens (certificate_binding or dpop), "
-            f"a cached Allow is replayed to a stolen token; then pass {words.ttl} 0"
+            f"file or a deploy-time value): if they bind tokens (certificate_binding or dpop) "
+            f"or it reads a session cookie, a cached Allow is replayed to a stolen token or a "
+            f"forged POST; then pass {words.ttl} 0"
         )
     return warning
 

@@ -9,7 +9,7 @@ shares the cache key, not only this one.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
 
@@ -129,6 +129,19 @@ class Decision:
             reason=None if allowed_here else denied_reason,
             cache_safe=cache_safe,
         )._checked()
+
+    def for_this_request(self, request: Request) -> Decision:
+        """This decision with a policy naming ``request``'s ARN only (not cache-safe): for an
+        answer that holds for this request and no other, such as one whose CSRF proof was
+        checked for this method only. An Allow for an ARN too long to name is a Deny."""
+        arn = request.arn.arn
+        if self.effect is Effect.ALLOW and len(arn) > MAX_RESOURCE_CHARS:
+            return Decision.deny(request, Reason.UNKNOWN_ROUTE, principal_id=self.principal_id)
+        if self.effect is Effect.ALLOW:
+            resources = PolicyResources(allow=(arn,))
+        else:
+            resources = PolicyResources(allow=(), deny=(request.arn.all_routes(),))
+        return replace(self, resources=resources, cache_safe=False)._checked()
 
     @classmethod
     def deny(

@@ -179,7 +179,9 @@ class JwtAuthorizer:
         """A browser's session cookie (session.py): a plain bearer token, taken on an unsafe
         method only with its CSRF proof. A bound token is refused: the browser holds no
         proof key, and the cookie is not the place for one."""
-        token = cookie_value(request.headers.single("cookie"), cookie)
+        # Split Cookie header lines are one list (RFC 9113 section 8.2.3); a name repeated with
+        # another value is then found by cookie_value.
+        token = cookie_value("; ".join(request.headers.get("cookie", ())), cookie)
         if not token:
             raise InvalidRequestError(Reason.MISSING_CREDENTIALS)
         verified = self.verifier.verify(token, request.deadline)
@@ -196,7 +198,7 @@ class JwtAuthorizer:
             principal=verified.principal,
         )
         self._check_revoked(verified, request)
-        return verified
+        return verified._replace(session=True)
 
     def _check_revoked(self, verified: VerifiedToken, request: Request) -> None:
         if self._revocation is None:

@@ -32,6 +32,9 @@ class VerifiedToken(NamedTuple):
     groups: frozenset[str]
     #: Proven bound to its sender: its ``cnf`` certificate matched, or its DPoP proof passed.
     bound: bool = False
+    #: Read from the browser's session cookie (session.py): its CSRF proof was checked for
+    #: this request's method only, so its answer may not reach any other request.
+    session: bool = False
 
     def __repr__(self) -> str:
         return f"VerifiedToken(issuer={self.profile.issuer!r}, principal={self.principal!r})"

@@ -33,6 +33,26 @@ def decide(
     unmatched_allowed: bool,
     context_claims: Sequence[str],
 ) -> Decision:
+    decision = _decide(
+        token,
+        request,
+        rules=rules,
+        unmatched_allowed=unmatched_allowed,
+        context_claims=context_claims,
+    )
+    # A session cookie's CSRF proof holds for this request's method only: a GET's answer
+    # replayed from a cache to a POST would skip it.
+    return decision.for_this_request(request) if token.session else decision
+
+
+def _decide(
+    token: VerifiedToken,
+    request: Request,
+    *,
+    rules: Sequence[RouteRule],
+    unmatched_allowed: bool,
+    context_claims: Sequence[str],
+) -> Decision:
     profile = token.profile
     if not profile.required_scopes <= token.scopes:
         raise AccessDeniedError(Reason.INSUFFICIENT_SCOPE, principal_id=token.principal)

@@ -61,6 +61,7 @@ def cookie_value(header: str | None, name: str) -> str | None:
     """
     if not header:
         return None
+    # Only the first "=" splits: a value may contain "=" (base64 padding).
     found: str | None = None
     for pair in header.split(";"):
         key, sep, value = pair.strip().partition("=")
@@ -78,9 +79,14 @@ def check_csrf(method: str | None, proof: str | None, token: str, *, principal: 
 
     Raises ``AccessDeniedError(CSRF_CHECK_FAILED)``: the token is valid, the request is not
     one its owner is known to have made. ``method`` ``None`` (a WebSocket ``$connect``) is a
-    cross-site-capable handshake and needs the proof too.
+    cross-site-capable handshake and needs the proof too; a browser cannot send a header on
+    it, so a session cookie cannot open a WebSocket.
     """
     if method in SAFE_METHODS:
         return
-    if proof is None or not hmac.compare_digest(proof.encode(), csrf_proof(token).encode()):
+    if (
+        proof is None
+        or not proof.isascii()
+        or not hmac.compare_digest(proof.encode(), csrf_proof(token).encode())
+    ):
         raise AccessDeniedError(Reason.CSRF_CHECK_FAILED, principal_id=principal)

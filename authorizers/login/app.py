@@ -5,7 +5,8 @@
 the sealing key from Secrets Manager (read once, on the first request, never at import), the
 token request to the provider, the JWKS through the JWT authorizer, and the replay guard.
 Every failure is a :class:`authorizers.login.flow.LoginError` or is turned into one here, and
-answered in one place (:meth:`LoginApp.handle`): no cookie is set by a refused step.
+answered in one place (:meth:`LoginApp.handle`): a refused step sets no session cookie (a
+refused callback only clears its spent transaction).
 """
 
 from __future__ import annotations
@@ -18,10 +19,17 @@ from typing import Any
 
 from authorizers.core.clock import Clock, SystemClock
 from authorizers.core.deadline import Deadline, call_within
-from authorizers.core.exceptions import AuthorizerError, ConfigurationError
+from authorizers.core.exceptions import (
+    AuthorizerError,
+    ConfigurationError,
+    InvalidRequestError,
+    Reason,
+    UpstreamError,
+)
 from authorizers.core.observability import logger
 from authorizers.core.upstream import LazyClient
 from authorizers.jwt_bearer.authorizer import JwtAuthorizer
+from authorizers.jwt_bearer.binding import CertificateBinding
 from authorizers.jwt_bearer.claims import VerifiedToken
 from authorizers.jwt_bearer.fetch import FetchError, HttpsJsonFetcher
 from authorizers.jwt_bearer.issuers import IssuerKind, TokenUse
@@ -34,6 +42,13 @@ from authorizers.login.flow import LoginError, LoginFailure, Random, ReturnUrlEr
 
 #: The replay guard's "thumbprint" slot for a login's state (replay.py keys by it and an id).
 _REPLAY_SCOPE = "login-state"
+#: Browsers keep a cookie of at most 4,096 bytes, name and value (RFC 6265 section 6.1); a
+#: bigger session would be dropped silently and the login would loop.
+MAX_COOKIE_BYTES = 4000
+#: A token that could not be checked (the JWKS unreachable) is an outage, not a bad token.
+_UPSTREAM_REASONS = frozenset(
+    {Reason.UPSTREAM_UNAVAILABLE, Reason.UPSTREAM_THROTTLED, Reason.UPSTREAM_TIMEOUT}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +89,21 @@ class LoginApp:
                 "set both to the same __Host- name, e.g. __Host-gatehouse-session",
             )
         self._session_cookie = cookie
+        for profile in jwt.config.issuers:
+            if CertificateBinding.REQUIRED in (profile.dpop, profile.certificate_binding):
+                raise ConfigurationError(
+                    "GATEHOUSE_JWT_ISSUERS",
+                    f"issuer {profile.issuer} requires bound tokens, which a browser session "
+                    "cannot prove (no key in the browser): use a bearer issuer for the login",
+                )
+            if profile.token_use is TokenUse.ID:
+                raise ConfigurationError(
+                    "GATEHOUSE_JWT_ISSUERS",
+                    f"issuer {profile.issuer} takes ID tokens; the session holds the access "
+                    'token: set "token_use": "access"',
+                )
         self._transaction_cookie = responses.transaction_cookie_name(cookie)
-        self._key = LazyClient(lambda: flow.sealing_key(secret()))
+        self._secret = LazyClient(lambda: flow.sealing_key(secret()))
         self._post = post
         self._clock = clock
         self._random = random
@@ -137,6 +165,7 @@ class LoginApp:
     def handle(self, event: object, deadline: Deadline | None = None) -> dict[str, Any]:
         """The proxy response to ``event``; never raises."""
         payload_v2 = isinstance(event, dict) and event.get("version") == "2.0"
+        route = ""
         try:
             request = _proxy_request(event)
             payload_v2 = request.payload_v2
@@ -144,7 +173,7 @@ class LoginApp:
                 raise LoginError(LoginFailure.METHOD_NOT_ALLOWED)
             route = request.path.rstrip("/").rsplit("/", 1)[-1]
             if route == "login":
-                return self._login(request)
+                return self._login(request, deadline)
             if route == "callback":
                 return self._callback(request, deadline)
             if route == "logout":
@@ -152,6 +181,8 @@ class LoginApp:
             raise LoginError(LoginFailure.NOT_FOUND)
         except LoginError as error:
             failure = error.failure
+        except InvalidRequestError:
+            failure = LoginFailure.MALFORMED_REQUEST  # a cookie sent twice with two values
         except (AuthorizerError, FetchError) as error:
             # Configuration, Secrets Manager or JWKS trouble: fail closed, say which kind.
             failure = LoginFailure.UNAVAILABLE
@@ -160,12 +191,15 @@ class LoginApp:
             failure = LoginFailure.UNAVAILABLE
             logger.error("login fault", extra={"error": type(error).__name__})
         logger.warning("login refused", extra={"login_failure": failure.value})
-        # A refused callback also ends the started login: its state is spent either way.
+        # A refused callback ends its login: the state may be spent. Any other refusal leaves
+        # a login in progress alone (a stray link must not cancel it).
+        cleared = [responses.cookie(self._transaction_cookie, "", max_age=0)]
         return responses.refused(
-            failure,
-            payload_v2=payload_v2,
-            cookies=[responses.cookie(self._transaction_cookie, "", max_age=0)],
+            failure, payload_v2=payload_v2, cookies=cleared if route == "callback" else ()
         )
+
+    def _key(self, deadline: Deadline | None) -> bytes:
+        return call_within(deadline, lambda: bytes(self._secret.get()), upstream="secretsmanager")
 
     def _return_url(self, request: ProxyRequest) -> str:
         value = request.query.get("return_to", self.config.default_return)
@@ -174,7 +208,7 @@ class LoginApp:
         except ReturnUrlError:
             raise LoginError(LoginFailure.RETURN_URL_REFUSED) from None
 
-    def _login(self, request: ProxyRequest) -> dict[str, Any]:
+    def _login(self, request: ProxyRequest, deadline: Deadline | None) -> dict[str, Any]:
         config = self.config
         transaction = flow.start(
             self._return_url(request), now=self._clock.now(), random=self._random
@@ -186,7 +220,7 @@ class LoginApp:
             redirect_uri=config.redirect_uri,
             scopes=config.scopes,
         )
-        sealed = flow.seal(self._key.get(), transaction, random=self._random)
+        sealed = flow.seal(self._key(deadline), transaction, random=self._random)
         return responses.redirect(
             location,
             [responses.cookie(self._transaction_cookie, sealed, max_age=config.transaction_s)],
@@ -197,7 +231,7 @@ class LoginApp:
         config = self.config
         now = self._clock.now()
         transaction = flow.unseal(
-            self._key.get(),
+            self._key(deadline),
             cookie_value(request.cookie, self._transaction_cookie),
             now=now,
             max_age_s=config.transaction_s,
@@ -210,10 +244,9 @@ class LoginApp:
         identity = self._verify(self._id_verifier, id_token, deadline)
         flow.check_nonce(identity.claims, transaction)
         access = self._verify(self._jwt.verifier, access_token, deadline)
-        if "cnf" in access.claims or not hmac.compare_digest(
-            str(identity.claims.get("sub")), str(access.claims.get("sub"))
-        ):
-            raise LoginError(LoginFailure.INVALID_TOKENS)
+        _check_pair(identity, access, self.config.client_id)
+        if len(self._session_cookie) + len(access_token) > MAX_COOKIE_BYTES:
+            raise LoginError(LoginFailure.SESSION_TOO_LARGE)
         max_age = int(float(access.claims["exp"]) - now)
         cookies = [
             responses.cookie(self._transaction_cookie, "", max_age=0),
@@ -240,7 +273,9 @@ class LoginApp:
                 deadline, lambda: self._post(config.token_url, form), upstream="token endpoint"
             )
         except (FetchError, AuthorizerError):
-            # A 400 invalid_grant (a spent code, a wrong verifier) lands here too.
+            # A 400 invalid_grant (a spent code, a wrong verifier) lands here, and so does an
+            # unreachable provider: the browser cannot tell them apart, the log can.
+            logger.warning("token request failed")
             raise LoginError(LoginFailure.EXCHANGE_FAILED) from None
         if not isinstance(answer, dict):
             raise LoginError(LoginFailure.EXCHANGE_FAILED)
@@ -259,7 +294,9 @@ class LoginApp:
     def _verify(verifier: JwtVerifier, token: str, deadline: Deadline | None) -> VerifiedToken:
         try:
             return verifier.verify(token, deadline)
-        except AuthorizerError:
+        except AuthorizerError as error:
+            if isinstance(error, UpstreamError) or error.reason in _UPSTREAM_REASONS:
+                raise  # the provider's keys unreachable: 503 Unavailable, logged as such
             raise LoginError(LoginFailure.INVALID_TOKENS) from None
 
     def _logout(self, request: ProxyRequest) -> dict[str, Any]:
@@ -269,6 +306,26 @@ class LoginApp:
             responses.cleared_cookies(self._session_cookie),
             payload_v2=request.payload_v2,
         )
+
+
+def _check_pair(identity: VerifiedToken, access: VerifiedToken, client_id: str) -> None:
+    """The ID token and the access token must speak of one user, from one issuer, for this
+    client: a bound token (``cnf``) has no place in a cookie either."""
+    sub, other = identity.claims.get("sub"), access.claims.get("sub")
+    aud = identity.claims.get("aud")
+    azp = identity.claims.get("azp")
+    if (
+        not isinstance(sub, str)
+        or not sub
+        or not isinstance(other, str)
+        or not hmac.compare_digest(sub.encode(), other.encode())
+        or identity.profile.issuer != access.profile.issuer
+        or "cnf" in access.claims
+        # OpenID Connect Core 3.1.3.7: with several audiences, azp names this client.
+        or (isinstance(aud, list) and len(aud) > 1 and azp != client_id)
+        or (azp is not None and azp != client_id)
+    ):
+        raise LoginError(LoginFailure.INVALID_TOKENS)
 
 
 def _proxy_request(event: object) -> ProxyRequest:

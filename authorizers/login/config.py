@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from authorizers.core.config import PREFIX, Settings
 from authorizers.core.exceptions import ConfigurationError
 from authorizers.jwt_bearer.fetch import FetchError, check_url
-from authorizers.login.flow import ReturnUrlError, check_return_url
+from authorizers.login.flow import ReturnUrlError, check_return_url, origin_of
 
 LOGIN_PREFIX: Final = "GATEHOUSE_LOGIN_"
 
@@ -153,4 +153,4 @@ def _origin(value: str, *, allow_loopback_http: bool) -> str:
             f"{LOGIN_PREFIX}ALLOWED_ORIGINS",
             f"{value!r} is not an origin: https://host[:port], no path",
         )
-    return f"{parts.scheme}://{parts.netloc.lower()}"
+    return origin_of(value)

@@ -64,6 +64,7 @@ class LoginFailure(StrEnum):
     PROVIDER_ERROR = "ProviderError"
     MISSING_CODE = "MissingCode"
     EXCHANGE_FAILED = "ExchangeFailed"
+    SESSION_TOO_LARGE = "SessionTooLarge"
     INVALID_TOKENS = "InvalidTokens"
     NONCE_MISMATCH = "NonceMismatch"
     UNAVAILABLE = "Unavailable"
@@ -209,9 +210,30 @@ def check_return_url(value: str, allowed_origins: Collection[str]) -> str:
     parts = urlsplit(value)
     if "@" in parts.netloc or not parts.hostname:
         raise ReturnUrlError(value)
-    if f"{parts.scheme}://{parts.netloc.lower()}" not in allowed_origins:
+    try:
+        origin = origin_of(value)
+    except ValueError:
+        raise ReturnUrlError(value) from None
+    if origin not in allowed_origins:
         raise ReturnUrlError(value)
     return value
+
+
+_DEFAULT_PORTS: Final = {"https": 443, "http": 80}
+
+
+def origin_of(url: str) -> str:
+    """The origin of ``url`` as ``scheme://host[:port]``, the host lower-cased and a default
+    port left out (RFC 6454 section 4), so one origin has one spelling. Raises ``ValueError``
+    for a URL with no host or a malformed port."""
+    parts = urlsplit(url)
+    host, port = parts.hostname, parts.port
+    if not host:
+        raise ValueError(url)
+    if ":" in host:
+        host = f"[{host}]"
+    suffix = "" if port is None or port == _DEFAULT_PORTS.get(parts.scheme) else f":{port}"
+    return f"{parts.scheme}://{host}{suffix}"
 
 
 def check_callback(query: Mapping[str, str], transaction: Transaction) -> str:
@@ -222,7 +244,11 @@ def check_callback(query: Mapping[str, str], transaction: Transaction) -> str:
     provider reported an error.
     """
     state = query.get("state")
-    if state is None or not hmac.compare_digest(state.encode(), transaction.state.encode()):
+    if (
+        state is None
+        or not state.isascii()
+        or not hmac.compare_digest(state.encode(), transaction.state.encode())
+    ):
         raise LoginError(LoginFailure.STATE_MISMATCH)
     if "error" in query:
         raise LoginError(LoginFailure.PROVIDER_ERROR)
@@ -235,7 +261,9 @@ def check_callback(query: Mapping[str, str], transaction: Transaction) -> str:
 def check_nonce(claims: Mapping[str, object], transaction: Transaction) -> None:
     """The ID token's ``nonce`` must be the transaction's."""
     nonce = claims.get("nonce")
-    if not isinstance(nonce, str) or not hmac.compare_digest(
-        nonce.encode(), transaction.nonce.encode()
+    if (
+        not isinstance(nonce, str)
+        or not nonce.isascii()
+        or not hmac.compare_digest(nonce.encode(), transaction.nonce.encode())
     ):
         raise LoginError(LoginFailure.NONCE_MISMATCH)

@@ -104,6 +104,18 @@ class PolicyConfig:
         authorizer_cache = AuthorizerCache(
             settings.choice(AUTHORIZER_CACHE_VAR, AuthorizerCache, default=AuthorizerCache.ON)
         )
+        if (
+            authorizer_cache is AuthorizerCache.ON
+            and kind == "jwt_bearer"
+            and (environ.get("GATEHOUSE_JWT_SESSION_COOKIE") or "").strip()
+        ):
+            # A session's CSRF proof is checked per request: no answer may be replayed.
+            raise ConfigurationError(
+                AUTHORIZER_CACHE_VAR,
+                "a browser session cookie (GATEHOUSE_JWT_SESSION_COOKIE) needs every answer "
+                "checked per request: set it to off, with an authorizer result TTL of 0 "
+                "(docs/login.md)",
+            )
         refresh_s = settings.integer(
             REFRESH_VAR,
             default=60,

@@ -209,7 +209,10 @@ class BrowserLogin(GatehouseFunction):
         if isinstance(api, apigwv2.HttpApi):
             http = integrations.HttpLambdaIntegration("LoginIntegration", self.function)
             for route in LOGIN_ROUTES:
-                api.add_routes(path=route, methods=[apigwv2.HttpMethod.GET], integration=http)
+                for added in api.add_routes(
+                    path=route, methods=[apigwv2.HttpMethod.GET], integration=http
+                ):
+                    acknowledge(added, "AwsSolutions-APIG4", _OPEN_ROUTES_REASON)
             return
         integration = apigw.LambdaIntegration(self.function)
         auth = api.root.get_resource("auth") or api.root.add_resource("auth")

@@ -143,7 +143,8 @@ class LocalOidcProvider:
                 issued_at=time.time(),
             )
         answer = {"code": code, **({"state": query["state"]} if "state" in query else {})}
-        return 302, {"Location": f"{redirect_uri}?{urlencode(answer)}"}, ""
+        joiner = "&" if "?" in redirect_uri else "?"
+        return 302, {"Location": f"{redirect_uri}{joiner}{urlencode(answer)}"}, ""
 
     def _token(self, form: Mapping[str, str]) -> tuple[int, dict[str, str], str]:
         if form.get("grant_type") != "authorization_code":
@@ -204,8 +205,11 @@ def _handler_for(provider: LocalOidcProvider) -> type[BaseHTTPRequestHandler]:
                 self._send(404, {}, "not found")
 
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            form = _flat(self.rfile.read(length).decode())
+            length = self.headers.get("Content-Length") or "0"
+            if not length.isdigit() or int(length) > 65536:
+                self._send(400, {}, "bad request")
+                return
+            form = _flat(self.rfile.read(int(length)).decode("utf-8", "replace"))
             if urlsplit(self.path).path != "/token":
                 self._send(404, {}, "not found")
                 return

@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
@@ -17,6 +18,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from authorizers.core.exceptions import ConfigurationError
 from authorizers.jwt_bearer.session import csrf_proof
 from authorizers.login.app import LoginApp
 from authorizers.login.flow import code_challenge
@@ -29,7 +31,9 @@ from gatehouse.testing import (
     assert_denies,
     assert_unauthorized,
     authorizer,
+    browser_login,
     build_event,
+    replay,
 )
 
 pytestmark = pytest.mark.enable_socket  # loopback only: the provider binds 127.0.0.1
@@ -416,3 +420,122 @@ def _http_post(url: str, form: dict[str, str]) -> tuple[int, Any]:
         return response.status, json.loads(response.read())
     finally:
         connection.close()
+
+
+def test_a_session_answer_is_never_replayed_to_another_request(idp, aws):
+    """Attack: CSRF through the authorizer cache. Were a session-cookie authorizer cached, a
+    GET's Allow replayed to a forged POST would skip the proof; each answer names its own
+    request only, so the replay is refused whatever the cache does."""
+    token = cookie_value(login_session(app(idp), idp), SESSION)
+    gate = authorizer(
+        "jwt",
+        jwt_issuers=[idp.settings()],
+        jwt_allow_loopback_http=True,
+        jwt_session_cookie=SESSION,
+        http=NETWORK,
+    )
+    cookie = [f"{SESSION}={token}"]
+    for kind in ("rest_request", "http_v1", "http_v2"):
+        answer = gate(build_event(kind, "GET /orders", cookies=cookie))
+        assert_allows(answer)
+        assert replay(answer, "POST /orders") == 403
+        assert replay(answer, "GET /orders/7") == 403
+
+
+def test_a_session_proof_in_another_alphabet_is_a_deny_not_a_fault(idp, aws):
+    token = cookie_value(login_session(app(idp), idp), SESSION)
+    gate = authorizer(
+        "jwt",
+        jwt_issuers=[idp.settings()],
+        jwt_allow_loopback_http=True,
+        jwt_session_cookie=SESSION,
+        http=NETWORK,
+    )
+    event = build_event(
+        "rest_request",
+        "POST /orders",
+        cookies=[f"{SESSION}={token}"],
+        headers={"X-CSRF-Token": "\u00e9" * 43},
+    )
+    assert_denies(gate(event), reason="CsrfCheckFailed")
+
+
+def test_a_cached_policy_authorizer_with_a_session_cookie_is_refused(idp):
+    """Attack: CSRF through the cache of the policy authorizer, whose default is cache on."""
+    bundle = Path(__file__).resolve().parents[2] / "policies" / "demo.yaml"
+    with pytest.raises(ConfigurationError) as caught:
+        authorizer(
+            "policy",
+            policy_authenticator="jwt_bearer",
+            policy_source=str(bundle),
+            policy_routes=["GET /tenants/{tenant}/orders"],
+            jwt_issuers=[idp.settings()],
+            jwt_allow_loopback_http=True,
+            jwt_session_cookie=SESSION,
+        )
+    assert caught.value.setting == "GATEHOUSE_POLICY_AUTHORIZER_CACHE"
+
+
+def test_a_provider_whose_keys_are_unreachable_is_a_503(idp, aws):
+    """Fail closed, and visibly: an outage is Unavailable, not a user's bad token."""
+    unreachable = {**idp.settings(), "jwks_uri": "http://127.0.0.1:9/jwks.json"}
+    login = app(idp, GATEHOUSE_JWT_ISSUERS=json.dumps([unreachable]))
+    location, transaction = start(login)
+    response = login.handle(get(idp.sign_in(location), {LOGIN_COOKIE: transaction}))
+    assert_no_session(response)
+    assert (response["statusCode"], response["body"]) == (503, "login refused: Unavailable\n")
+
+
+def test_a_session_too_big_for_a_cookie_is_refused_not_looped(aws):
+    """A browser drops a cookie over 4 KB: the login would end without a session, and loop."""
+    with LocalOidcProvider(redirect_uris=[CALLBACK], scope="openid " + "x" * 4000) as big:
+        login = app(big)
+        location, transaction = start(login)
+        response = login.handle(get(big.sign_in(location), {LOGIN_COOKIE: transaction}))
+    assert_no_session(response)
+    assert response["body"] == "login refused: SessionTooLarge\n"
+
+
+def test_a_transaction_cookie_sent_twice_is_malformed(idp, aws):
+    login = app(idp)
+    location, transaction = start(login)
+    callback = urlsplit(idp.sign_in(location))
+    event = get(f"{callback.path}?{callback.query}", {LOGIN_COOKIE: transaction})
+    event["headers"]["Cookie"] += f"; {LOGIN_COOKIE}=other"
+    response = login.handle(event)
+    assert_no_session(response)
+    assert response["body"] == "login refused: MalformedRequest\n"
+
+
+def test_only_a_refused_callback_clears_the_login_in_progress(idp, aws):
+    """A stray link (/auth/login?return_to=<bad>, /auth/other) must not cancel a login."""
+    login = app(idp)
+    assert set_cookies(login.handle(get("/auth/login?return_to=//evil.example"))) == {}
+    assert set_cookies(login.handle(get("/auth/other"))) == {}
+    refused = login.handle(get("/auth/callback?state=x&code=y", {LOGIN_COOKIE: "junk"}))
+    assert "Max-Age=0" in set_cookies(refused)[LOGIN_COOKIE]
+
+
+def test_the_kit_runs_the_whole_login_in_both_payloads(idp):
+    login = browser_login(
+        jwt_issuers=[idp.settings()],
+        jwt_allow_loopback_http=True,
+        jwt_session_cookie=SESSION,
+        login_authorize_url=idp.authorize_url,
+        login_token_url=idp.token_url,
+        login_client_id=idp.client_id,
+        login_redirect_uri=CALLBACK,
+        login_allowed_origins=[APP],
+        http=NETWORK,
+    )
+    session = login.sign_in(idp, return_to=f"{APP}/orders")
+    assert (session.status, session.location) == (302, f"{APP}/orders")
+    token = session.cookie(SESSION)
+    assert token and session.cookie(f"{SESSION}-csrf") == csrf_proof(token)
+    started = login.get("/auth/login", payload="http_v2")
+    assert started.status == 302 and "cookies" in started.response
+    name = f"{SESSION}-login"
+    callback = idp.sign_in(started.location or "")
+    finished = login.get(callback, cookies={name: started.cookie(name) or ""}, payload="http_v2")
+    assert finished.status == 302 and finished.cookie(SESSION)
+    assert not any("Set-Cookie" in str(h) for h in finished.response["headers"])

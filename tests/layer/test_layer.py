@@ -136,6 +136,26 @@ MINIMAL_CONFIG: dict[str, dict[str, str]] = {
         )
     },
     "api_key": {"GATEHOUSE_APIKEY_TABLE": "layer-test-keys"},
+    "login": {
+        "GATEHOUSE_JWT_ISSUERS": json.dumps(
+            [
+                {
+                    "type": "oidc",
+                    "issuer": "https://idp.example.com",
+                    "audiences": ["api://layer-test"],
+                    "algorithms": ["RS256"],
+                    "jwks": {"keys": [_LAYER_JWK]},
+                }
+            ]
+        ),
+        "GATEHOUSE_JWT_SESSION_COOKIE": "__Host-layer-test",
+        "GATEHOUSE_LOGIN_AUTHORIZE_URL": "https://idp.example.com/oauth2/authorize",
+        "GATEHOUSE_LOGIN_TOKEN_URL": "https://idp.example.com/oauth2/token",
+        "GATEHOUSE_LOGIN_CLIENT_ID": "layer-test",
+        "GATEHOUSE_LOGIN_REDIRECT_URI": "https://portal.example.com/auth/callback",
+        # Read on the first request, never at import: the cold start makes no AWS call.
+        "GATEHOUSE_LOGIN_KEY_SECRET": "layer-test-login-key",
+    },
     "mtls": {
         "GATEHOUSE_MTLS_TRUST_ANCHORS": "",  # filled in by _ca_pem(): a CA made for this test
         "GATEHOUSE_MTLS_RULES": '[{"subject_cn": "{cn}", "principal": "{cn}"}]',

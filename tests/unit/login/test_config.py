@@ -120,3 +120,32 @@ def test_the_handler_serves_a_login_when_configured(monkeypatch):
     assert response["statusCode"] == 302
     assert response["headers"]["Location"].startswith(BASE["GATEHOUSE_LOGIN_AUTHORIZE_URL"])
     sys.modules.pop("authorizers.login.handler", None)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{"dpop": "required"}, {"certificate_binding": "required"}],
+)
+def test_an_issuer_demanding_bound_tokens_is_refused(extra):
+    """A browser holds no proof key: every session would be refused (a login loop)."""
+    issuers = json.dumps([ISSUER.settings(audiences=["portal"], **extra)])
+    with pytest.raises(ConfigurationError, match="bound tokens") as caught:
+        build(GATEHOUSE_JWT_ISSUERS=issuers)
+    assert caught.value.setting == "GATEHOUSE_JWT_ISSUERS"
+
+
+def test_a_cognito_issuer_taking_id_tokens_is_refused():
+    issuers = json.dumps(
+        [
+            {
+                "type": "cognito",
+                "user_pool_id": "eu-west-1_Example",
+                "client_ids": ["portal-web"],
+                "token_use": "id",
+                "algorithms": ["RS256"],
+            }
+        ]
+    )
+    with pytest.raises(ConfigurationError, match="access") as caught:
+        build(GATEHOUSE_JWT_ISSUERS=issuers)
+    assert caught.value.setting == "GATEHOUSE_JWT_ISSUERS"
