@@ -10,6 +10,9 @@
 - the **Stock HTTP API** (``aws_apigatewayv2.HttpApi``): the same JWT authorizer in front of a
   private integration, an internal Application Load Balancer in a VPC with isolated subnets
   only (no NAT gateway, no internet gateway), reached through a VPC link;
+- the **Portal HTTP API** (``aws_apigatewayv2.HttpApi``): staff browsers, signed in with
+  Gatehouse's browser login (``BrowserLogin``: ``/auth/login``, ``/auth/callback``,
+  ``/auth/logout``) and a session-cookie JWT authorizer (``settings/portal.json``, ``login.json``);
 - the Gatehouse layer, from a directory built before synthesis
   (``gatehouse layer build --arch arm64 --out build/layer/arm64``).
 
@@ -57,6 +60,7 @@ from constructs import Construct, IConstruct
 from gatehouse.cdk import (
     RUNTIME,
     ApiKeyAuthorizer,
+    BrowserLogin,
     FunctionOptions,
     GatehouseLayer,
     JwtAuthorizer,
@@ -79,8 +83,10 @@ __all__ = [
     "KEYS_PARTITION_KEY",
     "KEYS_TTL_ATTRIBUTE",
     "LAYER_DIR_ENV",
+    "LOGIN_SETTINGS",
     "PARTNER_ROUTES",
     "PARTNER_SETTINGS",
+    "PORTAL_SETTINGS",
     "PRINCIPAL_HEADER",
     "STAFF_ROUTES",
     "STOCK_ROUTE",
@@ -111,6 +117,10 @@ STOCK_ROUTE: Final = {"route": "GET /stock/{sku}", "scopes": ["stock:read"]}
 #: Partner routes and scopes: apikey.json's, the settings test_partner_keys.py exercises.
 PARTNER_SETTINGS: Final = json.loads((SETTINGS / "apikey.json").read_text(encoding="utf-8"))
 PARTNER_ROUTES: Final = tuple(PARTNER_SETTINGS["GATEHOUSE_APIKEY_ROUTES"])
+#: The portal's session-cookie JWT authorizer and its login: the settings
+#: test_portal_login.py exercises.
+PORTAL_SETTINGS: Final = json.loads((SETTINGS / "portal.json").read_text(encoding="utf-8"))
+LOGIN_SETTINGS: Final = json.loads((SETTINGS / "login.json").read_text(encoding="utf-8"))
 
 #: The header the HTTP API sets, for the stock service, to the caller the authorizer admitted
 #: (overwritten: a client cannot send its own).
@@ -333,6 +343,8 @@ class OrdersStack(cdk.Stack):
         Route key -> the route's backend function (REST routes and the stock service).
     http_api, vpc, load_balancer, listener, vpc_link:
         The Stock HTTP API and its private integration.
+    portal, portal_api, portal_login:
+        The session-cookie JWT authorizer, the Portal HTTP API, and its browser login.
     waf, monitoring:
         The web ACL of the REST stage, and the alarms (``rest`` and ``http``).
     """
@@ -379,6 +391,8 @@ class OrdersStack(cdk.Stack):
             self, "Waf", stage=self.rest_api.deployment_stage, settings=WafOptions(rate_limit=1000)
         )
         self.http_api = self._http_api()
+        self.portal = JwtAuthorizer(self, "PortalJwt", layer=layer, settings=PORTAL_SETTINGS)
+        self.portal_api = self._portal_api(layer)
         options = MonitoringOptions(alarm_emails=tuple(alarm_emails))
         self.monitoring = {
             "rest": ApiMonitoring(
@@ -612,6 +626,63 @@ class OrdersStack(cdk.Stack):
                 ),
             ),
             authorizer=self.staff.http_authorizer(api),
+        )
+        return api
+
+    # --- the portal: browsers with a session cookie ------------------------------------------
+
+    def _portal_api(self, layer: GatehouseLayer) -> apigwv2.HttpApi:
+        api = apigwv2.HttpApi(
+            self,
+            "PortalApi",
+            api_name="orders-portal",
+            description="Orders portal: staff browsers, signed in with a session cookie",
+            create_default_stage=False,
+        )
+        access_logs = logs.LogGroup(
+            self,
+            "PortalAccessLogs",
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=cdk.RemovalPolicy.RETAIN,
+        )
+        apigwv2.HttpStage(
+            self,
+            "PortalStage",
+            http_api=api,
+            stage_name="$default",
+            auto_deploy=True,
+            throttle=apigwv2.ThrottleSettings(rate_limit=20, burst_limit=40),
+            access_log_settings=_HttpAccessLogs(access_logs),
+        )
+        # No cache and no identity source: the CSRF proof is checked on every request.
+        authorizer = self.portal.http_authorizer(api)
+        for rule in PORTAL_SETTINGS["GATEHOUSE_JWT_ROUTES"]:
+            route_key = rule["route"]
+            method, path = route_key.split(" ", 1)
+            backend = Backend(self, _construct_id(route_key), route=route_key).function
+            api.add_routes(
+                path=path,
+                methods=[apigwv2.HttpMethod(method)],
+                integration=integrations.HttpLambdaIntegration(
+                    f"{_construct_id(route_key)}Integration", backend
+                ),
+                authorizer=authorizer,
+            )
+            self.backends[route_key] = backend
+        login = LOGIN_SETTINGS
+        self.portal_login = BrowserLogin(
+            self,
+            "PortalLogin",
+            layer=layer,
+            api=api,
+            authorizer=self.portal,
+            authorize_url=login["GATEHOUSE_LOGIN_AUTHORIZE_URL"],
+            token_url=login["GATEHOUSE_LOGIN_TOKEN_URL"],
+            client_id=login["GATEHOUSE_LOGIN_CLIENT_ID"],
+            redirect_uri=login["GATEHOUSE_LOGIN_REDIRECT_URI"],
+            allowed_origins=login["GATEHOUSE_LOGIN_ALLOWED_ORIGINS"],
+            default_return=login["GATEHOUSE_LOGIN_DEFAULT_RETURN"],
+            logout_url=login["GATEHOUSE_LOGIN_LOGOUT_URL"],
         )
         return api
 

@@ -23,7 +23,9 @@ from gatehouse.cdk import UnsafeAuthorizerError
 from orders_service.infra import (
     KEYS_PARTITION_KEY,
     KEYS_TTL_ATTRIBUTE,
+    LOGIN_SETTINGS,
     PARTNER_ROUTES,
+    PORTAL_SETTINGS,
     PRINCIPAL_HEADER,
     STAFF_ROUTES,
     STOCK_ROUTE,
@@ -43,8 +45,12 @@ def template(orders: Synthesized) -> Template:
     return Template.from_json(orders.template)
 
 
-def _only(orders: Synthesized, kind: str) -> tuple[str, dict[str, Any]]:
-    (item,) = orders.of_type(kind).items()
+def _only(orders: Synthesized, kind: str, api: Any = None) -> tuple[str, dict[str, Any]]:
+    """The one resource of ``kind`` (of the HTTP API ``api``, when given)."""
+    items = orders.of_type(kind).items()
+    if api is not None:
+        items = [(k, v) for k, v in items if v.get("ApiId") == {"Ref": orders.logical_id(api)}]
+    (item,) = items
     return item
 
 
@@ -307,7 +313,7 @@ def test_http_api_authorizer_is_a_payload_2_request_authorizer_on_the_bearer_hea
 ) -> None:
     stack = orders.stack
     api = {"Ref": orders.logical_id(stack.http_api)}
-    (authorizer_id, authorizer) = _only(orders, "AWS::ApiGatewayV2::Authorizer")
+    (authorizer_id, authorizer) = _only(orders, "AWS::ApiGatewayV2::Authorizer", stack.http_api)
 
     assert authorizer["ApiId"] == api
     assert authorizer["AuthorizerType"] == "REQUEST"
@@ -333,10 +339,10 @@ def test_http_route_is_custom_authorized_and_goes_through_the_vpc_link(
     orders: Synthesized,
 ) -> None:
     stack = orders.stack
-    (authorizer_id, _) = _only(orders, "AWS::ApiGatewayV2::Authorizer")
-    (integration_id, integration) = _only(orders, "AWS::ApiGatewayV2::Integration")
+    (authorizer_id, _) = _only(orders, "AWS::ApiGatewayV2::Authorizer", stack.http_api)
+    (integration_id, integration) = _only(orders, "AWS::ApiGatewayV2::Integration", stack.http_api)
     (link_id, link) = _only(orders, "AWS::ApiGatewayV2::VpcLink")
-    (_, route) = _only(orders, "AWS::ApiGatewayV2::Route")
+    (_, route) = _only(orders, "AWS::ApiGatewayV2::Route", stack.http_api)
 
     assert route["RouteKey"] == STOCK_ROUTE["route"]
     assert route["AuthorizationType"] == "CUSTOM"
@@ -494,8 +500,9 @@ def test_no_wildcard_iam_except_the_acknowledged_xray_actions(orders: Synthesize
         if "*" in _listed(statement["Resource"]):
             assert set(actions) == XRAY_ACTIONS, (logical_id, statement)
             wildcard.append(logical_id)
-    # One per traced function: 2 Gatehouse authorizers, 5 REST backends, the stock service
-    assert len(wildcard) == 8
+    # One per traced function: 3 Gatehouse authorizers, the login function, 5 REST backends,
+    # the stock service and 2 portal backends
+    assert len(wildcard) == 12
     # AND no role carries a managed policy (AWSLambdaBasicExecutionRole allows every log group)
     # but CodeDeploy's, with the AWS policy scoped to shifting Lambda aliases
     for logical_id, role in orders.of_type("AWS::IAM::Role").items():
@@ -562,3 +569,54 @@ def test_monitoring_alarms_on_both_authorizers_and_both_apis(template: Template)
         "AWS::SNS::Subscription",
         {"Protocol": "email", "Endpoint": Match.exact(CONTEXT["orders:alarm_emails"][0])},
     )
+
+
+# --- the portal: a browser login and a session-cookie authorizer --------------------------------
+
+
+def test_portal_login_routes_are_open_and_every_other_route_is_custom_authorized(
+    orders: Synthesized,
+) -> None:
+    stack = orders.stack
+    api = {"Ref": orders.logical_id(stack.portal_api)}
+    routes = {
+        r["RouteKey"]: r
+        for r in orders.of_type("AWS::ApiGatewayV2::Route").values()
+        if r["ApiId"] == api
+    }
+    assert sorted(routes) == sorted(
+        ["GET /auth/login", "GET /auth/callback", "GET /auth/logout"]
+        + [rule["route"] for rule in PORTAL_SETTINGS["GATEHOUSE_JWT_ROUTES"]]
+    )
+    for key, route in routes.items():
+        expected = "NONE" if key.startswith("GET /auth/") else "CUSTOM"
+        assert route.get("AuthorizationType", "NONE") == expected, key
+
+
+def test_the_session_authorizer_has_no_cache_and_no_identity_source(orders: Synthesized) -> None:
+    """The CSRF proof is per request: a cached Allow for a GET must never answer a POST."""
+    stack = orders.stack
+    (_, authorizer) = _only(orders, "AWS::ApiGatewayV2::Authorizer", stack.portal_api)
+    assert authorizer.get("AuthorizerResultTtlInSeconds", 0) == 0
+    assert not authorizer.get("IdentitySource")
+
+
+def test_the_login_function_reads_its_key_and_the_portal_issuer(orders: Synthesized) -> None:
+    stack = orders.stack
+    environment = stack.portal_login.environment
+    assert (
+        environment["GATEHOUSE_JWT_SESSION_COOKIE"]
+        == PORTAL_SETTINGS["GATEHOUSE_JWT_SESSION_COOKIE"]
+    )
+    assert environment["GATEHOUSE_LOGIN_CLIENT_ID"] == LOGIN_SETTINGS["GATEHOUSE_LOGIN_CLIENT_ID"]
+    # AND only the login function may read the sealing key, and only that secret
+    (secret_id, _) = _only(orders, "AWS::SecretsManager::Secret")
+    grants = [
+        (logical_id, statement)
+        for logical_id, statement in _statements(orders)
+        if "secretsmanager:GetSecretValue" in _listed(statement["Action"])
+    ]
+    ((policy_id, grant),) = grants
+    assert grant["Resource"] == {"Ref": secret_id}
+    policy = orders.of_type("AWS::IAM::Policy")[policy_id]
+    assert policy["Roles"] == [{"Ref": orders.logical_id(stack.portal_login.role)}]
