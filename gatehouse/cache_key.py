@@ -198,6 +198,21 @@ def check_cache_key(
             "without it",
             f"keep {words.ttl} 0 for a session-cookie authorizer (docs/login.md)",
         )
+    if session_cookie(kind, environment):
+        if token:
+            raise CacheKeyError(
+                f"{function} reads a browser session cookie, which a TOKEN authorizer is not "
+                "given: every browser would get API Gateway's own 401",
+                "use a REQUEST authorizer with no identity source and no cache: the "
+                "gatehouse.cdk construct's rest_authorizer() makes one (docs/login.md)",
+            )
+        if identity_sources:
+            raise CacheKeyError(
+                f"{words.identity_source} {','.join(identity_sources)}: {function} takes a "
+                "session cookie or a bearer header, and API Gateway answers 401 itself to a "
+                "request without an identity source, so one of the two would never reach it",
+                f"give no identity source, with {words.ttl} 0 (docs/login.md)",
+            )
     if ttl == 0 or token:
         return None
     warning = _check_key(kind, function, identity_sources, ttl, environment, words)

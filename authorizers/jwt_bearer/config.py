@@ -189,6 +189,13 @@ class JwtConfig:
                 "route rules need IAM responses: a simple response ({isAuthorized}) is cached "
                 "for every route; set GATEHOUSE_HTTP_RESPONSE_FORMAT=iam",
             )
+        if config.session_cookie and core.http_response_format is HttpResponseFormat.SIMPLE:
+            raise ConfigurationError(
+                "GATEHOUSE_JWT_SESSION_COOKIE",
+                "a session's answer must name its own request (its CSRF proof is checked per "
+                "method), and a simple response ({isAuthorized}) names none: set "
+                "GATEHOUSE_HTTP_RESPONSE_FORMAT=iam",
+            )
         if config.session_cookie is not None and not COOKIE_NAME.fullmatch(config.session_cookie):
             raise ConfigurationError(
                 "GATEHOUSE_JWT_SESSION_COOKIE",

@@ -96,6 +96,13 @@ class LoginApp:
                     f"issuer {profile.issuer} requires bound tokens, which a browser session "
                     "cannot prove (no key in the browser): use a bearer issuer for the login",
                 )
+            missing = profile.required_scopes - set(config.scopes)
+            if missing:
+                raise ConfigurationError(
+                    "GATEHOUSE_LOGIN_SCOPES",
+                    f"issuer {profile.issuer} requires {', '.join(sorted(missing))}, which the "
+                    "login does not ask for: every session would be denied; add them",
+                )
             if profile.token_use is TokenUse.ID:
                 raise ConfigurationError(
                     "GATEHOUSE_JWT_ISSUERS",
@@ -248,6 +255,8 @@ class LoginApp:
         if len(self._session_cookie) + len(access_token) > MAX_COOKIE_BYTES:
             raise LoginError(LoginFailure.SESSION_TOO_LARGE)
         max_age = int(float(access.claims["exp"]) - now)
+        if max_age < 1:  # expired within the leeway: a cookie the browser drops at once
+            raise LoginError(LoginFailure.INVALID_TOKENS)
         cookies = [
             responses.cookie(self._transaction_cookie, "", max_age=0),
             *responses.session_cookies(

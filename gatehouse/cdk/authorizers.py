@@ -312,8 +312,9 @@ class GatehouseAuthorizer(GatehouseFunction):
         Defaults: a TOKEN authorizer on the credential header, with API Gateway's
         ``Bearer`` pre-check, for JWT; a REQUEST authorizer keyed on the credential header
         for API keys and policy; for mTLS (and a policy authorizer that authenticates with
-        the certificate) a REQUEST authorizer with no identity source and no cache, since the
-        client certificate cannot be a cache key. The cache TTL defaults to 5 minutes.
+        the certificate), bound tokens and a browser session cookie, a REQUEST authorizer
+        with no identity source and no cache, since none of these can be a cache key. The
+        cache TTL defaults to 5 minutes.
 
         Raises
         ------
@@ -402,7 +403,8 @@ class GatehouseAuthorizer(GatehouseFunction):
         Payload format 2.0; IAM policy responses, or simple ``{"isAuthorized": ...}`` ones
         when the function's ``GATEHOUSE_HTTP_RESPONSE_FORMAT`` is ``simple``. Identity
         sources default to the credential header (``$request.header.authorization``...);
-        the cache TTL to 5 minutes (0 for the client certificate). The invoke permission is
+        the cache TTL to 5 minutes. For the client certificate, bound tokens and a session
+        cookie: no identity source and TTL 0. The invoke permission is
         scoped to this API's authorizers.
 
         Raises

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -67,6 +69,10 @@ class BrowserLogin(GatehouseFunction):
         Origins a return URL may name besides a path on the API's host.
     default_return, logout_url, scopes:
         ``GATEHOUSE_LOGIN_DEFAULT_RETURN``, ``_LOGOUT_URL`` and ``_SCOPES``.
+    replay_table:
+        A DynamoDB table (partition key ``pk``, TTL ``expires_at``: the DPoP replay table's
+        schema) making each login's state single-use across instances; the function may put
+        items in it. ``None``: per instance, with the provider's single-use codes behind it.
     settings:
         Any other ``GATEHOUSE_LOGIN_*`` setting of docs/configuration.md.
     function:
@@ -131,10 +137,18 @@ class BrowserLogin(GatehouseFunction):
         default_return: str = "/",
         logout_url: str | None = None,
         scopes: Sequence[str] = ("openid",),
+        replay_table: dynamodb.ITable | None = None,
         settings: Mapping[str, str] | None = None,
         function: FunctionOptions | None = None,
     ) -> None:
         path = f"{scope.node.path}/{id}"
+        if not cdk.Token.is_unresolved(redirect_uri) and not redirect_uri.split("?", 1)[0].endswith(
+            LOGIN_ROUTES[1]
+        ):
+            raise UnsafeAuthorizerError(
+                f"{path}: redirect_uri {redirect_uri!r} is not this API's {LOGIN_ROUTES[1]}: the "
+                "provider would send the browser where no callback is served"
+            )
         if not authorizer.environment.get("GATEHOUSE_JWT_SESSION_COOKIE"):
             raise UnsafeAuthorizerError(
                 f"{path}: {authorizer.node.path} does not read the session cookie: give it "
@@ -153,10 +167,13 @@ class BrowserLogin(GatehouseFunction):
             login["GATEHOUSE_LOGIN_ALLOWED_ORIGINS"] = ",".join(allowed_origins)
         if logout_url is not None:
             login["GATEHOUSE_LOGIN_LOGOUT_URL"] = logout_url
+        if replay_table is not None:
+            login["GATEHOUSE_LOGIN_REPLAY_TABLE"] = replay_table.table_name
         for name, value in (settings or {}).items():
             if not name.startswith("GATEHOUSE_LOGIN_") or name in (
                 *login,
                 "GATEHOUSE_LOGIN_KEY_SECRET",
+                "GATEHOUSE_LOGIN_REPLAY_TABLE",
             ):
                 raise UnsafeAuthorizerError(
                     f"{path}: setting {name}: pass a GATEHOUSE_LOGIN_* setting the construct "
@@ -181,6 +198,7 @@ class BrowserLogin(GatehouseFunction):
             ),
             encryption_key=options.kms_key,
         )
+        key.apply_removal_policy(options.removal_policy)
         acknowledge(key, "AwsSolutions-SMG4", _ROTATION_REASON)
         environment["GATEHOUSE_LOGIN_KEY_SECRET"] = key.secret_arn
         kept, moved = split_environment(environment, function=path)
@@ -203,6 +221,10 @@ class BrowserLogin(GatehouseFunction):
         )
         self.key = key
         key.grant_read(self.role)
+        if replay_table is not None:
+            # The replay guard's one call: a conditional PutItem per callback.
+            self.allow(["dynamodb:PutItem"], [replay_table.table_arn])
+            self.allow_decrypt(replay_table.encryption_key)
         self._add_routes(api)
 
     def _add_routes(self, api: apigw.IRestApi | apigwv2.HttpApi) -> None:
@@ -210,7 +232,11 @@ class BrowserLogin(GatehouseFunction):
             http = integrations.HttpLambdaIntegration("LoginIntegration", self.function)
             for route in LOGIN_ROUTES:
                 for added in api.add_routes(
-                    path=route, methods=[apigwv2.HttpMethod.GET], integration=http
+                    path=route,
+                    methods=[apigwv2.HttpMethod.GET],
+                    integration=http,
+                    # Explicit: an API's default authorizer would otherwise guard the login.
+                    authorizer=apigwv2.HttpNoneAuthorizer(),
                 ):
                     acknowledge(added, "AwsSolutions-APIG4", _OPEN_ROUTES_REASON)
             return
@@ -218,7 +244,10 @@ class BrowserLogin(GatehouseFunction):
         auth = api.root.get_resource("auth") or api.root.add_resource("auth")
         for route in LOGIN_ROUTES:
             method = auth.add_resource(route.rsplit("/", 1)[1]).add_method(
-                "GET", integration, authorization_type=apigw.AuthorizationType.NONE
+                "GET",
+                integration,
+                authorization_type=apigw.AuthorizationType.NONE,
+                api_key_required=False,  # whatever the API's default method options say
             )
             acknowledge(method, "AwsSolutions-APIG4", _OPEN_ROUTES_REASON)
             acknowledge(method, "AwsSolutions-COG4", _OPEN_ROUTES_REASON)

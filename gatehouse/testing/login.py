@@ -98,16 +98,25 @@ class LoginUnderTest:
             response=response,
         )
 
-    def sign_in(self, provider: LocalOidcProvider, *, return_to: str | None = None) -> LoginAnswer:
+    def sign_in(
+        self,
+        provider: LocalOidcProvider,
+        *,
+        return_to: str | None = None,
+        payload: Literal["rest", "http_v2"] = "rest",
+    ) -> LoginAnswer:
         """The whole login: ``/auth/login``, the provider (the user signs in at once), and
-        ``/auth/callback`` with the transaction cookie. Returns the callback's answer."""
+        ``/auth/callback`` with the transaction cookie. Returns the callback's answer; raises
+        ``AssertionError`` when ``/auth/login`` refuses to start."""
         query = "" if return_to is None else "?" + urlencode({"return_to": return_to})
-        started = self.get(f"/auth/login{query}")
-        if started.status != 302 or started.location is None:
+        started = self.get(f"/auth/login{query}", payload=payload)
+        names = [n for n in started.set_cookies if n.endswith("-login")]
+        if started.status != 302 or started.location is None or len(names) != 1:
             raise AssertionError(f"/auth/login refused: {started.body.strip()}")
-        name = next(n for n in started.set_cookies if n.endswith("-login"))
-        transaction = started.cookie(name) or ""
-        return self.get(provider.sign_in(started.location), cookies={name: transaction})
+        transaction = started.cookie(names[0]) or ""
+        return self.get(
+            provider.sign_in(started.location), cookies={names[0]: transaction}, payload=payload
+        )
 
 
 def browser_login(
@@ -124,8 +133,11 @@ def browser_login(
     settings: ``login_client_id=`` is ``GATEHOUSE_LOGIN_CLIENT_ID``).
 
     ``http``: what the JWKS fetches and the token request reach; default nothing (no socket);
-    :data:`NETWORK` for a :class:`LocalOidcProvider`. ``GATEHOUSE_LOGIN_KEY_SECRET`` may be
-    left out: the sealing key is a fixed test key, never Secrets Manager.
+    :data:`NETWORK` for a :class:`LocalOidcProvider`. The sealing key is a fixed test key,
+    never Secrets Manager, so ``GATEHOUSE_LOGIN_KEY_SECRET`` is filled in when absent (a
+    deployed function without it refuses to start: the constructs always set it). ``clock``
+    ages the login's transaction and the tokens' checks; the provider stamps its tokens
+    with the real time.
 
     Raises ``ConfigurationError`` for a setting the function would refuse at cold start.
     """

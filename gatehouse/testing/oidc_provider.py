@@ -109,7 +109,10 @@ class LocalOidcProvider:
     def sign_in(self, authorize_url: str) -> str:
         """Follow the login function's redirect to this provider, as the browser would; the
         user signs in at once. Returns the callback URL (with ``code`` and ``state``), or
-        raises :class:`LookupError` with the provider's refusal."""
+        raises :class:`LookupError` with the provider's refusal, or for a URL that is not this
+        provider's (a test that forgot to point the login here must not reach another host)."""
+        if not authorize_url.startswith(f"{self.authorize_url}?"):
+            raise LookupError(f"not this provider's authorization URL: {authorize_url[:80]}")
         parts = urlsplit(authorize_url)
         connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=5)
         try:
@@ -192,7 +195,11 @@ def _oauth_error(code: str) -> tuple[int, dict[str, str], str]:
 
 
 def _flat(raw: str) -> dict[str, str]:
-    return {name: values[-1] for name, values in parse_qs(raw, keep_blank_values=True).items()}
+    """Parameters, each once; a repeated one is refused as a real provider refuses it."""
+    parsed = parse_qs(raw, keep_blank_values=True)
+    if any(len(values) > 1 for values in parsed.values()):
+        raise ValueError("a parameter is repeated")
+    return {name: values[0] for name, values in parsed.items()}
 
 
 def _handler_for(provider: LocalOidcProvider) -> type[BaseHTTPRequestHandler]:
@@ -203,15 +210,21 @@ def _handler_for(provider: LocalOidcProvider) -> type[BaseHTTPRequestHandler]:
                 self._send(*provider._get(parts.path, _flat(parts.query)))
             except LookupError:
                 self._send(404, {}, "not found")
+            except ValueError:
+                self._send(400, {}, "invalid_request: a parameter is repeated")
 
         def do_POST(self) -> None:
             length = self.headers.get("Content-Length") or "0"
             if not length.isdigit() or int(length) > 65536:
                 self._send(400, {}, "bad request")
                 return
-            form = _flat(self.rfile.read(int(length)).decode("utf-8", "replace"))
             if urlsplit(self.path).path != "/token":
                 self._send(404, {}, "not found")
+                return
+            try:
+                form = _flat(self.rfile.read(int(length)).decode("utf-8", "replace"))
+            except ValueError:
+                self._send(*_oauth_error("invalid_request"))
                 return
             self._send(*provider._token(form))
 

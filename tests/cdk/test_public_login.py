@@ -14,6 +14,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk.assertions import Match, Template
 
 from gatehouse.cdk import (
@@ -174,3 +175,76 @@ def test_csrf_attack_through_the_cache_is_refused():
     )["Properties"]
     assert authorizer.get("AuthorizerResultTtlInSeconds", 0) == 0
     assert not authorizer.get("IdentitySource")
+
+
+def test_the_login_routes_stay_open_on_an_api_with_defaults():
+    """A default authorizer (HTTP API) or API-key requirement (REST) would lock the login
+    behind what it grants: the routes say NONE explicitly."""
+    stack, layer, jwt = _stack(**SESSION)
+    bootstrap = apigwv2.HttpApi(stack, "Bootstrap")
+    http = apigwv2.HttpApi(
+        stack, "Http", default_authorizer=jwt.http_authorizer(bootstrap, "Default")
+    )
+    _login(stack, layer, jwt, http)
+    routes = Template.from_stack(stack).find_resources("AWS::ApiGatewayV2::Route")
+    assert routes and all(
+        r["Properties"].get("AuthorizationType", "NONE") == "NONE" for r in routes.values()
+    )
+    stack, layer, jwt = _stack(**SESSION)
+    rest = apigw.RestApi(
+        stack, "Rest", default_method_options=apigw.MethodOptions(api_key_required=True)
+    )
+    rest.root.add_method("GET", apigw.MockIntegration())
+    _login(stack, layer, jwt, rest)
+    methods = Template.from_stack(stack).find_resources("AWS::ApiGateway::Method")
+    login = [
+        m["Properties"]
+        for m in methods.values()
+        if "Integration" in m["Properties"]
+        and m["Properties"]["Integration"].get("Type") == "AWS_PROXY"
+    ]
+    assert len(login) == 3 and not any(m.get("ApiKeyRequired") for m in login)
+
+
+def test_a_redirect_uri_the_construct_does_not_serve_is_refused():
+    stack, layer, jwt = _stack(**SESSION)
+    with pytest.raises(UnsafeAuthorizerError, match="/auth/callback"):
+        BrowserLogin(
+            stack,
+            "Login",
+            layer=layer,
+            api=apigw.RestApi(stack, "Api"),
+            authorizer=jwt,
+            authorize_url=f"{IDP}/oauth2/authorize",
+            token_url=f"{IDP}/oauth2/token",
+            client_id="portal-web",
+            redirect_uri="https://portal.example.com/wrong/path",
+        )
+
+
+def test_a_replay_table_is_granted_its_one_write():
+    stack, layer, jwt = _stack(**SESSION)
+    table = dynamodb.TableV2(
+        stack,
+        "Replay",
+        partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+    )
+    login = _login(stack, layer, jwt, apigw.RestApi(stack, "Api"), replay_table=table)
+    assert login.environment["GATEHOUSE_LOGIN_REPLAY_TABLE"] == table.table_name
+    policies = Template.from_stack(stack).find_resources("AWS::IAM::Policy")
+    statements = [
+        s
+        for name, p in policies.items()
+        if name.startswith("LoginRole")
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert any(s["Action"] == "dynamodb:PutItem" for s in statements)
+    stack, layer, jwt = _stack(**SESSION)
+    with pytest.raises(UnsafeAuthorizerError, match="REPLAY_TABLE"):
+        _login(
+            stack,
+            layer,
+            jwt,
+            apigw.RestApi(stack, "Api"),
+            settings={"GATEHOUSE_LOGIN_REPLAY_TABLE": "by-name"},
+        )

@@ -121,6 +121,19 @@ PARTNER_ROUTES: Final = tuple(PARTNER_SETTINGS["GATEHOUSE_APIKEY_ROUTES"])
 #: test_portal_login.py exercises.
 PORTAL_SETTINGS: Final = json.loads((SETTINGS / "portal.json").read_text(encoding="utf-8"))
 LOGIN_SETTINGS: Final = json.loads((SETTINGS / "login.json").read_text(encoding="utf-8"))
+#: The login.json settings BrowserLogin takes as parameters; any other goes in ``settings=``.
+_LOGIN_PARAMETERS: Final = frozenset(
+    f"GATEHOUSE_LOGIN_{name}"
+    for name in (
+        "AUTHORIZE_URL",
+        "TOKEN_URL",
+        "CLIENT_ID",
+        "REDIRECT_URI",
+        "ALLOWED_ORIGINS",
+        "DEFAULT_RETURN",
+        "LOGOUT_URL",
+    )
+)
 
 #: The header the HTTP API sets, for the stock service, to the caller the authorizer admitted
 #: (overwritten: a client cannot send its own).
@@ -683,6 +696,8 @@ class OrdersStack(cdk.Stack):
             allowed_origins=login["GATEHOUSE_LOGIN_ALLOWED_ORIGINS"],
             default_return=login["GATEHOUSE_LOGIN_DEFAULT_RETURN"],
             logout_url=login["GATEHOUSE_LOGIN_LOGOUT_URL"],
+            # Whatever else login.json holds, deployed as tested.
+            settings={k: str(v) for k, v in login.items() if k not in _LOGIN_PARAMETERS},
         )
         return api
 

@@ -608,7 +608,10 @@ def test_the_login_function_reads_its_key_and_the_portal_issuer(orders: Synthesi
         environment["GATEHOUSE_JWT_SESSION_COOKIE"]
         == PORTAL_SETTINGS["GATEHOUSE_JWT_SESSION_COOKIE"]
     )
-    assert environment["GATEHOUSE_LOGIN_CLIENT_ID"] == LOGIN_SETTINGS["GATEHOUSE_LOGIN_CLIENT_ID"]
+    # Every login.json setting is deployed, as the test of the login reads it
+    for name, value in LOGIN_SETTINGS.items():
+        expected = ",".join(value) if isinstance(value, list) else str(value)
+        assert environment[name] == expected, name
     # AND only the login function may read the sealing key, and only that secret
     (secret_id, _) = _only(orders, "AWS::SecretsManager::Secret")
     grants = [

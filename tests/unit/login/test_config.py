@@ -12,7 +12,9 @@ import pytest
 from moto import mock_aws
 
 from authorizers.core.exceptions import ConfigurationError
+from authorizers.jwt_bearer.config import JwtConfig
 from authorizers.login.app import LoginApp
+from gatehouse.cache_key import CacheKeyError, check_cache_key
 from gatehouse.testing import OidcIssuer
 
 ISSUER = OidcIssuer()
@@ -149,3 +151,63 @@ def test_a_cognito_issuer_taking_id_tokens_is_refused():
     with pytest.raises(ConfigurationError, match="access") as caught:
         build(GATEHOUSE_JWT_ISSUERS=issuers)
     assert caught.value.setting == "GATEHOUSE_JWT_ISSUERS"
+
+
+def test_an_issuer_scope_the_login_never_asks_for_is_refused():
+    """Every session would be a 403 InsufficientScope: a login that can never work."""
+    issuers = json.dumps([ISSUER.settings(audiences=["portal"], required_scopes=["orders:read"])])
+    with pytest.raises(ConfigurationError, match="orders:read") as caught:
+        build(GATEHOUSE_JWT_ISSUERS=issuers)
+    assert caught.value.setting == "GATEHOUSE_LOGIN_SCOPES"
+    assert build(GATEHOUSE_JWT_ISSUERS=issuers, GATEHOUSE_LOGIN_SCOPES="openid,orders:read")
+
+
+def test_a_session_cookie_with_simple_responses_is_refused():
+    """A simple answer ({isAuthorized}) names no request: a GET's would answer a POST."""
+    with pytest.raises(ConfigurationError, match="simple") as caught:
+        JwtConfig.from_environ(
+            {
+                "GATEHOUSE_JWT_ISSUERS": BASE["GATEHOUSE_JWT_ISSUERS"],
+                "GATEHOUSE_JWT_SESSION_COOKIE": "__Host-s",
+                "GATEHOUSE_HTTP_RESPONSE_FORMAT": "simple",
+            },
+            in_lambda=True,
+        )
+    assert caught.value.setting == "GATEHOUSE_JWT_SESSION_COOKIE"
+
+
+SESSION_ENV = {"GATEHOUSE_JWT_ISSUERS": "[]", "GATEHOUSE_JWT_SESSION_COOKIE": "__Host-s"}
+
+
+@pytest.mark.parametrize(
+    ("token", "sources", "ttl", "match"),
+    [
+        (False, ("method.request.header.Cookie",), 300, "CSRF"),
+        (True, ("method.request.header.Authorization",), 0, "TOKEN"),
+        (False, ("method.request.header.Authorization",), 0, "401"),
+        (False, ("method.request.header.Cookie",), 0, "401"),
+    ],
+)
+def test_a_session_authorizer_that_cannot_work_safely_is_refused(token, sources, ttl, match):
+    """Attacks and loops: a cached Allow replayed to a forged POST (CSRF); a TOKEN event or
+    an identity source that keeps the cookie, or the bearer header, from the function."""
+    with pytest.raises(CacheKeyError, match=match):
+        check_cache_key(
+            kind="jwt",
+            function="portal",
+            token=token,
+            identity_sources=sources,
+            ttl=ttl,
+            environment=SESSION_ENV,
+        )
+    assert (
+        check_cache_key(
+            kind="jwt",
+            function="portal",
+            token=False,
+            identity_sources=(),
+            ttl=0,
+            environment=SESSION_ENV,
+        )
+        is None
+    )
