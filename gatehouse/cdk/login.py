@@ -77,7 +77,8 @@ class BrowserLogin(GatehouseFunction):
         Any other ``GATEHOUSE_LOGIN_*`` setting of docs/configuration.md.
     function:
         Sizing (:class:`~gatehouse.cdk.FunctionOptions`; the default timeout here is 10 s:
-        the callback calls the provider and may fetch its keys).
+        the callback calls the provider and may fetch its keys). ``rollout`` is refused: the
+        routes invoke the function, not an alias.
 
     Attributes
     ----------
@@ -155,6 +156,11 @@ class BrowserLogin(GatehouseFunction):
                 "GATEHOUSE_JWT_SESSION_COOKIE (e.g. __Host-gatehouse-session)"
             )
         options = function or FunctionOptions(timeout_seconds=10)
+        if options.rollout is not None:
+            raise ValueError(
+                f"{path}: the login function does not roll out through CodeDeploy (its routes "
+                "invoke the function itself): leave FunctionOptions.rollout unset"
+            )
         login: dict[str, str] = {
             "GATEHOUSE_LOGIN_AUTHORIZE_URL": authorize_url,
             "GATEHOUSE_LOGIN_TOKEN_URL": token_url,

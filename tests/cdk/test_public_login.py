@@ -20,8 +20,10 @@ from aws_cdk.assertions import Match, Template
 from gatehouse.cdk import (
     LOGIN_ROUTES,
     BrowserLogin,
+    FunctionOptions,
     GatehouseLayer,
     JwtAuthorizer,
+    Rollout,
     SettingsError,
     UnsafeAuthorizerError,
     oidc_issuer,
@@ -247,4 +249,16 @@ def test_a_replay_table_is_granted_its_one_write():
             jwt,
             apigw.RestApi(stack, "Api"),
             settings={"GATEHOUSE_LOGIN_REPLAY_TABLE": "by-name"},
+        )
+
+
+def test_a_rollout_the_login_would_ignore_is_refused():
+    stack, layer, jwt = _stack(**SESSION)
+    with pytest.raises(ValueError, match="rollout"):
+        _login(
+            stack,
+            layer,
+            jwt,
+            apigw.RestApi(stack, "Api"),
+            function=FunctionOptions(rollout=Rollout("canary", percent=10, minutes=5)),
         )
