@@ -281,10 +281,14 @@ class LoginApp:
             answer = call_within(
                 deadline, lambda: self._post(config.token_url, form), upstream="token endpoint"
             )
-        except (FetchError, AuthorizerError):
-            # A 400 invalid_grant (a spent code, a wrong verifier) lands here, and so does an
-            # unreachable provider: the browser cannot tell them apart, the log can.
-            logger.warning("token request failed")
+        except FetchError as error:
+            # A 400 invalid_grant (a spent code, a wrong verifier) is "unexpected http status",
+            # an unreachable provider another fixed failure: the browser sees one answer, the
+            # log tells them apart.
+            logger.warning("token request failed", extra={"fetch_failure": error.failure.value})
+            raise LoginError(LoginFailure.EXCHANGE_FAILED) from None
+        except AuthorizerError as error:  # the invocation's deadline came first
+            logger.warning("token request failed", extra={"reason": error.reason.value})
             raise LoginError(LoginFailure.EXCHANGE_FAILED) from None
         if not isinstance(answer, dict):
             raise LoginError(LoginFailure.EXCHANGE_FAILED)

@@ -237,7 +237,7 @@ def test_an_altered_transaction_cookie_is_refused(idp, aws):
     assert response["body"] == "login refused: NoLoginInProgress\n"
 
 
-def test_a_replayed_code_is_refused(idp, aws):
+def test_a_replayed_code_is_refused(idp, aws, capsys):
     """Attack: replaying a captured callback (code, state and transaction cookie). The same
     instance refuses the spent state; another instance reaches the provider, which refuses
     the spent code."""
@@ -252,6 +252,11 @@ def test_a_replayed_code_is_refused(idp, aws):
     assert_no_session(elsewhere)
     assert elsewhere["body"] == "login refused: ExchangeFailed\n"
     assert elsewhere["statusCode"] == 502
+    # The log says why (the provider's 400), with no code, state or token in it
+    logs = capsys.readouterr().out
+    assert '"fetch_failure":"unexpected http status"' in logs
+    parts = dict(parse_qsl(urlsplit(callback).query))
+    assert parts["code"] not in logs and parts["state"] not in logs and transaction not in logs
 
 
 def test_a_code_redeemed_without_its_verifier_is_refused(idp, aws):
