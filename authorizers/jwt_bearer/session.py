@@ -61,9 +61,9 @@ def cookie_value(header: str | None, name: str) -> str | None:
     """
     if not header:
         return None
-    # Only the first "=" splits: a value may contain "=" (base64 padding).
     found: str | None = None
     for pair in header.split(";"):
+        # Only the first "=" splits: a value may contain "=" (base64 padding).
         key, sep, value = pair.strip().partition("=")
         if not sep or key != name:
             continue
