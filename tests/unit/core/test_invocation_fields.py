@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from authorizers.core import observability
+from authorizers.core.observability import correlation_id
 from gatehouse.testing import LambdaContext, authorizer, build_event
 
 MALFORMED = "gk_live_" + "A" * 36  # fails the checksum: a 401, logged, no lookup
@@ -74,3 +75,31 @@ def test_a_context_without_lambda_s_attributes_still_logs_the_line(gate, capsys)
     answer = gate(event, Bare())
     assert answer.status == 401
     assert any(line["message"] == "unauthorized" for line in lines(capsys.readouterr().out))
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"requestContext": {"requestId": "api-req-1"}},
+        {"requestContext": {"requestId": 7}},
+        {"requestContext": {}},
+        {"requestContext": None},
+        {"requestContext": ["requestId"]},
+        {"requestContext": "requestId"},
+        {},
+        [],
+        None,
+        "requestContext.requestId",
+    ],
+)
+def test_the_correlation_id_reads_what_powertools_path_reads(event):
+    """The direct lookup replaced Powertools' jmespath query: the same answer for any shape."""
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.utilities import jmespath_utils
+
+    expected = (
+        jmespath_utils.query(envelope=correlation_paths.API_GATEWAY_REST, data=event)
+        if isinstance(event, dict)
+        else None
+    )
+    assert correlation_id(event) == expected
