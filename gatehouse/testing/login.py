@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from os import PathLike
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode, urlsplit
 
 from authorizers.core.clock import Clock
@@ -33,6 +33,9 @@ from gatehouse.testing.build import NETWORK, _Network, environ_from
 from gatehouse.testing.events import Api, build_event
 from gatehouse.testing.identity import FetchSource, serve
 from gatehouse.testing.oidc_provider import LocalOidcProvider
+
+if TYPE_CHECKING:
+    from authorizers.login.app import LoginApp
 
 __all__ = ["LoginAnswer", "LoginUnderTest", "browser_login"]
 
@@ -61,7 +64,8 @@ class LoginAnswer:
 class LoginUnderTest:
     """A built login function: :meth:`get` sends it one browser request."""
 
-    def __init__(self, app: Any, api: Api) -> None:
+    def __init__(self, app: LoginApp, api: Api) -> None:
+        #: The login function's app (``app.handle(event)`` is its handler's answer).
         self.app = app
         self._api = api
 
