@@ -29,6 +29,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from authorizers.core.exceptions import AuthenticationError, Reason
+from authorizers.jwt_bearer.token import b64url
 
 __all__ = ["CertificateBinding", "certificate_thumbprint", "check_certificate_binding"]
 
@@ -61,7 +62,7 @@ def certificate_thumbprint(pem: str) -> str:
     except binascii.Error:
         raise ValueError("not one PEM certificate") from None
     digest = hashlib.sha256(der).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return b64url(digest)
 
 
 def check_certificate_binding(

@@ -18,7 +18,6 @@ Each proof's ``jti`` is then used once (``replay.py``): the caller records it.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -28,7 +27,7 @@ from urllib.parse import urlsplit
 
 from authorizers.core.exceptions import AuthenticationError, InvalidRequestError, Reason
 from authorizers.jwt_bearer.keys import VerificationKey, parse_jwk
-from authorizers.jwt_bearer.token import ParsedToken, parse_token
+from authorizers.jwt_bearer.token import ParsedToken, b64url, parse_token
 from authorizers.jwt_bearer.verifier import signature_ok
 
 __all__ = ["MAX_PROOF_BYTES", "ProvenKey", "ath_of", "jwk_thumbprint", "verify_proof"]
@@ -51,10 +50,6 @@ class ProvenKey(NamedTuple):
     iat: float
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
     """RFC 7638: SHA-256 over the required members, sorted, no whitespace; base64url.
 
@@ -64,12 +59,12 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
     if members is None or not all(isinstance(jwk.get(m), str) for m in members):
         raise ValueError("no RFC 7638 thumbprint for this key")
     canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"), sort_keys=True)
-    return _b64(hashlib.sha256(canonical.encode("utf-8")).digest())
+    return b64url(hashlib.sha256(canonical.encode("utf-8")).digest())
 
 
 def ath_of(access_token: str) -> str:
     """The ``ath`` claim for ``access_token``: base64url SHA-256 of its ASCII."""
-    return _b64(hashlib.sha256(access_token.encode("ascii")).digest())
+    return b64url(hashlib.sha256(access_token.encode("ascii")).digest())
 
 
 def _same_url(htu: str, url: str) -> bool:

@@ -23,13 +23,13 @@ plant a session (cookie tossing, a login CSRF).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
 from typing import Final
 
 from authorizers.core.exceptions import AccessDeniedError, InvalidRequestError, Reason
+from authorizers.jwt_bearer.token import b64url
 
 #: The prefix every session cookie name must carry (see the module docstring).
 HOST_PREFIX: Final = "__Host-"
@@ -50,7 +50,7 @@ def csrf_proof(token: str) -> str:
     """The CSRF proof of a session token: unpadded base64url of a SHA-256 over a fixed label
     and the token. One-way, so the proof (readable by script) does not give the token away."""
     digest = hashlib.sha256(_PROOF_LABEL + token.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return b64url(digest)
 
 
 def cookie_value(header: str | None, name: str) -> str | None:

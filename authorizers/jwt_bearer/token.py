@@ -19,6 +19,7 @@ before any claim is used (row 10).
 
 from __future__ import annotations
 
+import base64
 import binascii
 import json
 import json.scanner
@@ -62,6 +63,12 @@ class ParsedToken(NamedTuple):
     def kid(self) -> str | None:
         kid = self.header.get("kid")
         return kid if isinstance(kid, str) else None
+
+
+def b64url(data: bytes) -> str:
+    """Unpadded base64url (RFC 7515 section 2): how every digest and random value Gatehouse
+    writes is spelled (JWK thumbprints, ``ath``, ``x5t#S256``, PKCE, CSRF proofs)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def bearer_token(value: str | None) -> str:

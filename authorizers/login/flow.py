@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from authorizers.core.exceptions import AuthorizerError, Reason
+from authorizers.jwt_bearer.token import b64url
 
 #: Bytes of randomness in ``state``, ``nonce`` and the PKCE verifier (RFC 7636 section 7.1
 #: asks for at least 256 bits of entropy in the verifier).
@@ -97,10 +98,6 @@ class Transaction:
         return f"Transaction(return_to={self.return_to!r}, <secrets hidden>)"
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
@@ -118,9 +115,9 @@ def sealing_key(secret: str) -> bytes:
 def start(return_to: str, *, now: float, random: Random) -> Transaction:
     """A new transaction with fresh ``state``, ``nonce`` and PKCE verifier."""
     return Transaction(
-        state=_b64(random(RANDOM_BYTES)),
-        nonce=_b64(random(RANDOM_BYTES)),
-        verifier=_b64(random(RANDOM_BYTES)),  # 43 characters: RFC 7636's minimum length
+        state=b64url(random(RANDOM_BYTES)),
+        nonce=b64url(random(RANDOM_BYTES)),
+        verifier=b64url(random(RANDOM_BYTES)),  # 43 characters: RFC 7636's minimum length
         return_to=return_to,
         started_at=now,
     )
@@ -128,7 +125,7 @@ def start(return_to: str, *, now: float, random: Random) -> Transaction:
 
 def code_challenge(verifier: str) -> str:
     """``S256``: unpadded base64url of the SHA-256 of the verifier (RFC 7636 section 4.2)."""
-    return _b64(hashlib.sha256(verifier.encode("ascii")).digest())
+    return b64url(hashlib.sha256(verifier.encode("ascii")).digest())
 
 
 def authorize_url(
@@ -168,7 +165,7 @@ def seal(key: bytes, transaction: Transaction, *, random: Random) -> str:
         separators=(",", ":"),
     ).encode("utf-8")
     iv = random(_IV_BYTES)
-    return _b64(iv + AESGCM(key).encrypt(iv, plain, _AAD))
+    return b64url(iv + AESGCM(key).encrypt(iv, plain, _AAD))
 
 
 def unseal(key: bytes, value: str | None, *, now: float, max_age_s: float) -> Transaction:
