@@ -58,6 +58,9 @@ class LoginConfig:
 
         def url(name: str, hint: str) -> str:
             value = settings.text(name, hint=hint)
+            return checked_url(name, hint, value)
+
+        def checked_url(name: str, hint: str, value: str) -> str:
             try:
                 check_url(value, allow_loopback_http=allow_loopback_http)
             except FetchError:
@@ -85,12 +88,7 @@ class LoginConfig:
         )
         logout = settings.optional_text(f"{LOGIN_PREFIX}LOGOUT_URL")
         if logout is not None:
-            try:
-                check_url(logout, allow_loopback_http=allow_loopback_http)
-            except FetchError:
-                raise ConfigurationError(
-                    f"{LOGIN_PREFIX}LOGOUT_URL", "the provider's logout URL: an https:// URL"
-                ) from None
+            checked_url(f"{LOGIN_PREFIX}LOGOUT_URL", "the provider's logout URL", logout)
         config = cls(
             authorize_url=url(f"{LOGIN_PREFIX}AUTHORIZE_URL", "the authorization endpoint"),
             token_url=url(f"{LOGIN_PREFIX}TOKEN_URL", "the token endpoint"),
