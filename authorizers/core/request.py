@@ -193,8 +193,8 @@ def _normalize(event: dict[str, Any], deadline: Deadline | None) -> Request:
         return Request(
             kind=kind,
             arn=parse_route_arn(event["routeArn"]),
-            headers=_headers(_with_cookies(_str_map(event.get("headers")), event), None),
-            query={k: (v,) for k, v in _str_map(event.get("queryStringParameters")).items()},
+            headers=event_headers(event),
+            query=event_query(event),
             path_parameters=_str_map(event.get("pathParameters") or None),
             source_ip=_opt_str(http.get("sourceIp")),
             request_id=_opt_str(context_v2.get("requestId")),
@@ -211,11 +211,8 @@ def _normalize(event: dict[str, Any], deadline: Deadline | None) -> Request:
     return Request(
         kind=kind,
         arn=parse_route_arn(event["methodArn"], websocket=websocket),
-        headers=_headers(_str_map(event.get("headers")), event.get("multiValueHeaders")),
-        query=_multi(
-            _str_map(event.get("queryStringParameters")),
-            event.get("multiValueQueryStringParameters"),
-        ),
+        headers=event_headers(event),
+        query=event_query(event),
         path_parameters=_str_map(event.get("pathParameters")),
         source_ip=_opt_str(identity.get("sourceIp")),
         request_id=_opt_str(context.get("requestId")),
@@ -227,7 +224,25 @@ def _normalize(event: dict[str, Any], deadline: Deadline | None) -> Request:
     )
 
 
-def _with_cookies(headers: dict[str, str], event: dict[str, Any]) -> dict[str, str]:
+def event_headers(event: Mapping[str, Any]) -> Headers:
+    """The headers of an API Gateway event, authorizer or Lambda proxy: ``headers`` with the
+    ``multiValueHeaders`` of REST and payload 1.0, or payload 2.0's ``headers`` with its
+    ``cookies`` put back as ``cookie``. Raises ``InvalidRequestError(MALFORMED_EVENT)``."""
+    if event.get("version") == "2.0":
+        return _headers(_with_cookies(_str_map(event.get("headers")), event), None)
+    return _headers(_str_map(event.get("headers")), event.get("multiValueHeaders"))
+
+
+def event_query(event: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """The query parameters of an API Gateway event, each with every value received (payload
+    2.0 joins a repeated one with commas). Raises ``InvalidRequestError(MALFORMED_EVENT)``."""
+    single = _str_map(event.get("queryStringParameters"))
+    if event.get("version") == "2.0":
+        return {name: (value,) for name, value in single.items()}
+    return _multi(single, event.get("multiValueQueryStringParameters"))
+
+
+def _with_cookies(headers: dict[str, str], event: Mapping[str, Any]) -> dict[str, str]:
     # Payload 2.0 moves the Cookie header into a ``cookies`` list; put it back, so a cookie
     # reads the same from every kind of event.
     cookies = event.get("cookies")

@@ -27,6 +27,7 @@ from authorizers.core.exceptions import (
     UpstreamError,
 )
 from authorizers.core.observability import logger
+from authorizers.core.request import event_headers, event_query
 from authorizers.core.upstream import LazyClient
 from authorizers.jwt_bearer.authorizer import JwtAuthorizer
 from authorizers.jwt_bearer.binding import CertificateBinding
@@ -171,11 +172,10 @@ class LoginApp:
 
     def handle(self, event: object, deadline: Deadline | None = None) -> dict[str, Any]:
         """The proxy response to ``event``; never raises."""
-        payload_v2 = isinstance(event, dict) and event.get("version") == "2.0"
+        payload_v2 = is_payload_v2(event)
         route = ""
         try:
             request = _proxy_request(event)
-            payload_v2 = request.payload_v2
             if request.method != "GET":
                 raise LoginError(LoginFailure.METHOD_NOT_ALLOWED)
             route = request.path.rstrip("/").rsplit("/", 1)[-1]
@@ -341,60 +341,43 @@ def _check_pair(identity: VerifiedToken, access: VerifiedToken, client_id: str) 
         raise LoginError(LoginFailure.INVALID_TOKENS)
 
 
+def is_payload_v2(event: object) -> bool:
+    """An HTTP API payload 2.0 event, answered in its own response format."""
+    return isinstance(event, dict) and event.get("version") == "2.0"
+
+
 def _proxy_request(event: object) -> ProxyRequest:
     if not isinstance(event, dict):
         raise LoginError(LoginFailure.MALFORMED_REQUEST)
+    payload_v2 = is_payload_v2(event)
     try:
-        if event.get("version") == "2.0":
-            http = event["requestContext"]["http"]
-            method, path = http["method"], event["rawPath"]
-            query = _single(event.get("queryStringParameters") or {}, {})
-            cookies = event.get("cookies") or []
-            if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
-                raise LoginError(LoginFailure.MALFORMED_REQUEST)
-            cookie = "; ".join(cookies) or None
-            payload_v2 = True
+        if payload_v2:
+            method, path = event["requestContext"]["http"]["method"], event["rawPath"]
         else:
             method, path = event["httpMethod"], event["path"]
-            query = _single(
-                event.get("queryStringParameters") or {},
-                event.get("multiValueQueryStringParameters") or {},
-            )
-            cookie = _cookie_header(event)
-            payload_v2 = False
-    except (KeyError, TypeError, AttributeError):
+        # Read as the authorizers read them (authorizers.core.request).
+        headers, query = event_headers(event), _single(event_query(event), payload_v2=payload_v2)
+    except (InvalidRequestError, KeyError, TypeError, AttributeError):
         raise LoginError(LoginFailure.MALFORMED_REQUEST) from None
     if not isinstance(method, str) or not isinstance(path, str):
         raise LoginError(LoginFailure.MALFORMED_REQUEST)
+    cookie = "; ".join(headers.get("cookie", ())) or None
     return ProxyRequest(method.upper(), path, query, cookie, payload_v2)
 
 
-def _single(single: object, multi: object) -> dict[str, str]:
+def _single(query: Mapping[str, tuple[str, ...]], *, payload_v2: bool) -> dict[str, str]:
     """Query parameters, each once: a parameter sent twice with two values (``state``,
     ``code``) is refused, not resolved by picking one."""
-    if not isinstance(single, dict) or not isinstance(multi, dict):
-        raise LoginError(LoginFailure.MALFORMED_REQUEST)
     values: dict[str, str] = {}
-    for name, value in [*single.items(), *((n, v) for n, vs in multi.items() for v in vs)]:
-        if not isinstance(name, str) or not isinstance(value, str):
+    for name, received in query.items():
+        if len(set(received)) > 1:
             raise LoginError(LoginFailure.MALFORMED_REQUEST)
-        if "," in value and name in ("state", "code") and name not in multi:
+        value = received[0]
+        if payload_v2 and name in ("state", "code") and "," in value:
             # Payload 2.0 joins a repeated parameter with commas: neither value is ours.
             raise LoginError(LoginFailure.MALFORMED_REQUEST)
-        if values.setdefault(name, value) != value:
-            raise LoginError(LoginFailure.MALFORMED_REQUEST)
+        values[name] = value
     return values
-
-
-def _cookie_header(event: dict[str, Any]) -> str | None:
-    values: list[str] = []
-    for name, value in (event.get("headers") or {}).items():
-        if isinstance(name, str) and name.lower() == "cookie" and isinstance(value, str):
-            values.append(value)
-    for name, multi in (event.get("multiValueHeaders") or {}).items():
-        if isinstance(name, str) and name.lower() == "cookie" and isinstance(multi, list):
-            values.extend(v for v in multi if isinstance(v, str))
-    return "; ".join(dict.fromkeys(values)) or None
 
 
 def _secrets_manager(secret_id: str) -> Callable[[], str]:

@@ -13,7 +13,7 @@ from typing import Any
 from authorizers.core.deadline import Deadline
 from authorizers.core.exceptions import ConfigurationError
 from authorizers.core.observability import begin_invocation, logger
-from authorizers.login.app import LoginApp
+from authorizers.login.app import LoginApp, is_payload_v2
 from authorizers.login.flow import LoginFailure
 from authorizers.login.responses import refused
 
@@ -37,6 +37,5 @@ _APP = _build()
 def lambda_handler(event: object, context: object) -> dict[str, Any]:
     begin_invocation(event, context)
     if _APP is None:
-        v2 = isinstance(event, dict) and event.get("version") == "2.0"
-        return refused(LoginFailure.UNAVAILABLE, payload_v2=v2)
+        return refused(LoginFailure.UNAVAILABLE, payload_v2=is_payload_v2(event))
     return _APP.handle(event, Deadline.for_invocation(context))

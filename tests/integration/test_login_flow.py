@@ -506,7 +506,9 @@ def test_a_transaction_cookie_sent_twice_is_malformed(idp, aws):
     location, transaction = start(login)
     callback = urlsplit(idp.sign_in(location))
     event = get(f"{callback.path}?{callback.query}", {LOGIN_COOKIE: transaction})
+    # One Cookie header naming the cookie twice, as API Gateway passes it (both fields)
     event["headers"]["Cookie"] += f"; {LOGIN_COOKIE}=other"
+    event["multiValueHeaders"]["Cookie"] = [event["headers"]["Cookie"]]
     response = login.handle(event)
     assert_no_session(response)
     assert response["body"] == "login refused: MalformedRequest\n"
