@@ -25,6 +25,7 @@ from authorizers.login.flow import code_challenge
 from gatehouse.emulator.events import IncomingRequest, proxy_event, request_context
 from gatehouse.testing import (
     NETWORK,
+    AuthorizerUnderTest,
     LocalOidcProvider,
     ManualClock,
     assert_allows,
@@ -77,6 +78,17 @@ def environ(idp: LocalOidcProvider, **overrides: str) -> dict[str, str]:
 
 def app(idp: LocalOidcProvider, clock: ManualClock | None = None, **overrides: str) -> LoginApp:
     return LoginApp.from_environ(environ(idp, **overrides), in_lambda=False, clock=clock)
+
+
+def session_gate(idp: LocalOidcProvider) -> AuthorizerUnderTest:
+    """The JWT authorizer reading the session cookie, keys fetched from the provider."""
+    return authorizer(
+        "jwt",
+        jwt_issuers=[idp.settings()],
+        jwt_allow_loopback_http=True,
+        jwt_session_cookie=SESSION,
+        http=NETWORK,  # the real fetcher, over loopback
+    )
 
 
 def get(target: str, cookies: dict[str, str] | None = None) -> dict[str, Any]:
@@ -172,13 +184,7 @@ def test_the_jwt_authorizer_takes_the_session_cookie_and_demands_csrf_proof_on_p
     another site posts; without the proof header (which that site cannot read or send) the
     authorizer denies."""
     token = cookie_value(login_session(app(idp), idp), SESSION)
-    gate = authorizer(
-        "jwt",
-        jwt_issuers=[idp.settings()],
-        jwt_allow_loopback_http=True,
-        jwt_session_cookie=SESSION,
-        http=NETWORK,  # the real fetcher, over loopback
-    )
+    gate = session_gate(idp)
     cookie = [f"{SESSION}={token}"]
     assert_allows(gate(build_event("rest_request", "GET /orders", cookies=cookie)))
     assert_denies(
@@ -432,13 +438,7 @@ def test_a_session_answer_is_never_replayed_to_another_request(idp, aws):
     GET's Allow replayed to a forged POST would skip the proof; each answer names its own
     request only, so the replay is refused whatever the cache does."""
     token = cookie_value(login_session(app(idp), idp), SESSION)
-    gate = authorizer(
-        "jwt",
-        jwt_issuers=[idp.settings()],
-        jwt_allow_loopback_http=True,
-        jwt_session_cookie=SESSION,
-        http=NETWORK,
-    )
+    gate = session_gate(idp)
     cookie = [f"{SESSION}={token}"]
     for kind in ("rest_request", "http_v1", "http_v2"):
         answer = gate(build_event(kind, "GET /orders", cookies=cookie))
@@ -449,13 +449,7 @@ def test_a_session_answer_is_never_replayed_to_another_request(idp, aws):
 
 def test_a_session_proof_in_another_alphabet_is_a_deny_not_a_fault(idp, aws):
     token = cookie_value(login_session(app(idp), idp), SESSION)
-    gate = authorizer(
-        "jwt",
-        jwt_issuers=[idp.settings()],
-        jwt_allow_loopback_http=True,
-        jwt_session_cookie=SESSION,
-        http=NETWORK,
-    )
+    gate = session_gate(idp)
     event = build_event(
         "rest_request",
         "POST /orders",

@@ -121,33 +121,23 @@ _LAYER_JWK = {
     "e": "AQAB",
     "n": "x" + "A" * 340 + "Q",
 }
+#: One trusted issuer with its keys inline: a cold start with no network.
+_LAYER_ISSUERS = json.dumps(
+    [
+        {
+            "type": "oidc",
+            "issuer": "https://idp.example.com",
+            "audiences": ["api://layer-test"],
+            "algorithms": ["RS256"],
+            "jwks": {"keys": [_LAYER_JWK]},
+        }
+    ]
+)
 MINIMAL_CONFIG: dict[str, dict[str, str]] = {
-    "jwt_bearer": {
-        "GATEHOUSE_JWT_ISSUERS": json.dumps(
-            [
-                {
-                    "type": "oidc",
-                    "issuer": "https://idp.example.com",
-                    "audiences": ["api://layer-test"],
-                    "algorithms": ["RS256"],
-                    "jwks": {"keys": [_LAYER_JWK]},
-                }
-            ]
-        )
-    },
+    "jwt_bearer": {"GATEHOUSE_JWT_ISSUERS": _LAYER_ISSUERS},
     "api_key": {"GATEHOUSE_APIKEY_TABLE": "layer-test-keys"},
     "login": {
-        "GATEHOUSE_JWT_ISSUERS": json.dumps(
-            [
-                {
-                    "type": "oidc",
-                    "issuer": "https://idp.example.com",
-                    "audiences": ["api://layer-test"],
-                    "algorithms": ["RS256"],
-                    "jwks": {"keys": [_LAYER_JWK]},
-                }
-            ]
-        ),
+        "GATEHOUSE_JWT_ISSUERS": _LAYER_ISSUERS,
         "GATEHOUSE_JWT_SESSION_COOKIE": "__Host-layer-test",
         "GATEHOUSE_LOGIN_AUTHORIZE_URL": "https://idp.example.com/oauth2/authorize",
         "GATEHOUSE_LOGIN_TOKEN_URL": "https://idp.example.com/oauth2/token",
@@ -162,17 +152,7 @@ MINIMAL_CONFIG: dict[str, dict[str, str]] = {
         "GATEHOUSE_MTLS_REVOCATION": "off",
     },
     "policy": {
-        "GATEHOUSE_JWT_ISSUERS": json.dumps(
-            [
-                {
-                    "type": "oidc",
-                    "issuer": "https://idp.example.com",
-                    "audiences": ["api://layer-test"],
-                    "algorithms": ["RS256"],
-                    "jwks": {"keys": [_LAYER_JWK]},
-                }
-            ]
-        ),
+        "GATEHOUSE_JWT_ISSUERS": _LAYER_ISSUERS,
         "GATEHOUSE_POLICY_AUTHENTICATOR": "jwt_bearer",
         # A file source: the cold start loads and compiles the demo bundle with cedarpy and
         # PyYAML from the layer, and imports no boto3.
