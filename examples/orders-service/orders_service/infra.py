@@ -603,27 +603,12 @@ class OrdersStack(cdk.Stack):
             self, "StockLink", vpc=self.vpc, subnets=isolated, security_groups=[link_group]
         )
 
-        api = apigwv2.HttpApi(
-            self,
-            "StockApi",
+        api = self._http_api_with_stage(
+            "Stock",
             api_name="orders-stock",
             description="Stock API: staff (OIDC JWT) in front of the internal stock service",
-            create_default_stage=False,
-        )
-        access_logs = logs.LogGroup(
-            self,
-            "StockAccessLogs",
-            retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=cdk.RemovalPolicy.RETAIN,
-        )
-        apigwv2.HttpStage(
-            self,
-            "StockStage",
-            http_api=api,
-            stage_name="$default",
-            auto_deploy=True,
-            throttle=apigwv2.ThrottleSettings(rate_limit=50, burst_limit=100),
-            access_log_settings=_HttpAccessLogs(access_logs),
+            rate_limit=50,
+            burst_limit=100,
         )
         method, path = STOCK_ROUTE["route"].split(" ", 1)
         api.add_routes(
@@ -642,30 +627,43 @@ class OrdersStack(cdk.Stack):
         )
         return api
 
-    # --- the portal: browsers with a session cookie ------------------------------------------
-
-    def _portal_api(self, layer: GatehouseLayer) -> apigwv2.HttpApi:
+    def _http_api_with_stage(
+        self, name: str, *, api_name: str, description: str, rate_limit: int, burst_limit: int
+    ) -> apigwv2.HttpApi:
+        """An HTTP API with its ``$default`` stage: throttled, and access logs kept a year."""
         api = apigwv2.HttpApi(
             self,
-            "PortalApi",
-            api_name="orders-portal",
-            description="Orders portal: staff browsers, signed in with a session cookie",
+            f"{name}Api",
+            api_name=api_name,
+            description=description,
             create_default_stage=False,
         )
         access_logs = logs.LogGroup(
             self,
-            "PortalAccessLogs",
+            f"{name}AccessLogs",
             retention=logs.RetentionDays.ONE_YEAR,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
         apigwv2.HttpStage(
             self,
-            "PortalStage",
+            f"{name}Stage",
             http_api=api,
             stage_name="$default",
             auto_deploy=True,
-            throttle=apigwv2.ThrottleSettings(rate_limit=20, burst_limit=40),
+            throttle=apigwv2.ThrottleSettings(rate_limit=rate_limit, burst_limit=burst_limit),
             access_log_settings=_HttpAccessLogs(access_logs),
+        )
+        return api
+
+    # --- the portal: browsers with a session cookie ------------------------------------------
+
+    def _portal_api(self, layer: GatehouseLayer) -> apigwv2.HttpApi:
+        api = self._http_api_with_stage(
+            "Portal",
+            api_name="orders-portal",
+            description="Orders portal: staff browsers, signed in with a session cookie",
+            rate_limit=20,
+            burst_limit=40,
         )
         # No cache and no identity source: the CSRF proof is checked on every request.
         authorizer = self.portal.http_authorizer(api)
