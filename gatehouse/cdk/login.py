@@ -24,7 +24,12 @@ from gatehouse.cdk._code import function_code
 from gatehouse.cdk._function import GatehouseFunction, acknowledge
 from gatehouse.cdk._settings_file import split_environment
 from gatehouse.cdk._validate import check_settings
-from gatehouse.cdk.authorizers import FunctionOptions, JwtAuthorizer, UnsafeAuthorizerError
+from gatehouse.cdk.authorizers import (
+    FunctionOptions,
+    JwtAuthorizer,
+    UnsafeAuthorizerError,
+    _no_network,
+)
 from gatehouse.cdk.layer import GatehouseLayer, LayerRef
 
 __all__ = ["LOGIN_ROUTES", "BrowserLogin"]
@@ -262,13 +267,10 @@ class BrowserLogin(GatehouseFunction):
 def _reader(environment: Mapping[str, str]) -> object:
     from authorizers.login.app import LoginApp  # noqa: PLC0415 - the runtime, at synth only
 
-    def no_network(url: str) -> object:
-        raise RuntimeError(f"the synth-time settings check must not fetch {url}")
-
     return LoginApp.from_environ(
         environment,
         in_lambda=True,
-        fetch=no_network,
-        post=lambda url, form: no_network(url),
+        fetch=_no_network,
+        post=lambda url, form: _no_network(url),
         secret=lambda: "",
     )
