@@ -98,9 +98,9 @@ example: dist ## test examples/orders-service against the built wheel in a fresh
 STAGE_ARCHES = $(shell $(PY) -c 'import json; from cdk_app.config import load_stage_configs as l; \
 	print(*sorted({s.architecture for s in l(json.load(open("cdk.json"))["context"])}))')
 
-synth: bootstrap ## synthesize every stage into cdk.out/ with the pinned CLI (no AWS calls)
+synth: bootstrap ## synthesize every stage into cdk.out/ with the pinned CLI (no AWS calls); SYNTH_ARGS="-c stage=dev"
 	@for arch in $(STAGE_ARCHES); do $(MAKE) --no-print-directory layer ARCH=$$arch; done
-	@npx --no-install cdk synth --quiet
+	@npx --no-install cdk synth --quiet $(SYNTH_ARGS)
 
 CHECKOV_VERSION := 3.3.30
 # The checks docs/cdk.md justifies ("checkov"): any other failure fails the target.

@@ -4,7 +4,8 @@
 Stages come from the ``gatehouse`` context in ``cdk.json``; ``-c stage=NAME`` synthesizes one.
 No AWS calls and no environment variables: everything comes from context. A configuration
 problem (a setting the authorizers would refuse, an unsafe authorizer cache, a layer not yet
-built) prints a plain message to stderr and exits with status 2.
+built, or built for another target or, for a production stage, without bytecode) prints a
+plain message to stderr and exits with status 2.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from gatehouse.cdk import (
     SettingsError,
     UnsafeAuthorizerError,
 )
+from gatehouse.cdk import LayerNotBuiltError as LayerUnfitError
 
 
 def main() -> int:
@@ -28,6 +30,7 @@ def main() -> int:
     except (
         StageConfigError,
         LayerNotBuiltError,
+        LayerUnfitError,
         BundleMissingError,
         EnvironmentTooLargeError,
         SettingsError,

@@ -10,7 +10,12 @@ from collections.abc import Mapping
 
 import aws_cdk as cdk
 
-from cdk_app.config import CONTEXT_KEY, STAGE_SELECTOR_KEY, load_stage_configs
+from cdk_app.config import (
+    ALLOW_NO_BYTECODE_KEY,
+    CONTEXT_KEY,
+    STAGE_SELECTOR_KEY,
+    load_stage_configs,
+)
 from cdk_app.nag import apply_nag
 from cdk_app.stage import GatehouseStage
 
@@ -40,6 +45,9 @@ def build_app(
         If the ``gatehouse`` context (or ``-c stage=NAME``) is invalid.
     cdk_app.components.authorizers_layer.LayerNotBuiltError
         If a stage's layer has not been built (``make layer ARCH=<arch>``).
+    gatehouse.cdk.LayerWithoutBytecodeError
+        If a production stage's layer has no bytecode and ``-c allow_layer_without_bytecode``
+        is not ``true``.
     cdk_app.components.authorizer_functions.BundleMissingError
         If a file the stage bundles (trust anchors, policy bundle) does not exist.
     cdk_app.components.settings_file.EnvironmentTooLargeError
@@ -53,7 +61,7 @@ def build_app(
     )
     view = {
         key: value
-        for key in (CONTEXT_KEY, STAGE_SELECTOR_KEY)
+        for key in (CONTEXT_KEY, STAGE_SELECTOR_KEY, ALLOW_NO_BYTECODE_KEY)
         if (value := app.node.try_get_context(key)) is not None
     }
     for config in load_stage_configs(view):

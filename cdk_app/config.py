@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, Literal, TypeVar
 
 from cdk_app.settings import (
@@ -55,6 +55,7 @@ from cdk_app.settings import (
 from gatehouse.api_model import ApiSettings
 
 __all__ = [
+    "ALLOW_NO_BYTECODE_KEY",
     "ARCHITECTURES",
     "CONTEXT_KEY",
     "LOG_RETENTION_DAYS",
@@ -72,6 +73,10 @@ CONTEXT_KEY: Final = "gatehouse"
 
 STAGE_SELECTOR_KEY: Final = "stage"
 """Optional context key (``-c stage=NAME``) that narrows synthesis to one stage."""
+
+ALLOW_NO_BYTECODE_KEY: Final = "allow_layer_without_bytecode"
+"""Optional context key (``-c allow_layer_without_bytecode=true``): let production stages
+deploy a layer built without bytecode (where no Python of the runtime's version was found)."""
 
 ArchitectureName = Literal["arm64", "x86_64"]
 RemovalPolicyName = Literal["destroy", "retain"]
@@ -143,6 +148,12 @@ class StageConfig:
         ``destroy`` deletes them.
     termination_protection:
         CloudFormation termination protection on every stack of the stage.
+    production:
+        A production stage (default false): its layer must carry bytecode for the runtime's
+        Python (:attr:`requires_layer_bytecode`), or every cold start compiles every module.
+    allow_layer_without_bytecode:
+        Set for every stage from ``-c allow_layer_without_bytecode=true`` (the build machine
+        had no Python of the runtime's version): a production stage takes such a layer.
     kms_key:
         ``"create"`` (a key of the stage's own, :func:`gatehouse.cdk.kms.stage_key`), a KMS key
         ARN, or ``None``: AWS-owned and AWS-managed keys. It encrypts the log groups, the
@@ -165,6 +176,8 @@ class StageConfig:
     log_retention_days: int = _DEFAULT_LOG_RETENTION_DAYS
     removal_policy: RemovalPolicyName = _DEFAULT_REMOVAL_POLICY
     termination_protection: bool = _DEFAULT_TERMINATION_PROTECTION
+    production: bool = False
+    allow_layer_without_bytecode: bool = False
     kms_key: str | None = None
     api: ApiSettings = field(default_factory=ApiSettings)
     identity: IdentitySettings = field(default_factory=IdentitySettings)
@@ -179,6 +192,11 @@ class StageConfig:
     def is_protected(self) -> bool:
         """Whether the stage keeps its resources or refuses deletion (a long-lived environment)."""
         return self.removal_policy == "retain" or self.termination_protection
+
+    @property
+    def requires_layer_bytecode(self) -> bool:
+        """Whether the stage refuses a layer without bytecode for the runtime's Python."""
+        return self.production and not self.allow_layer_without_bytecode
 
 
 class _Problems:
@@ -219,7 +237,7 @@ def _removal_policy(value: object) -> RemovalPolicyName | None:
     return value if value in REMOVAL_POLICIES else None
 
 
-def _termination_protection(value: object) -> bool | None:
+def _boolean(value: object) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
@@ -246,6 +264,10 @@ _HINTS: Final[Mapping[str, str]] = {
         "with data worth keeping)"
     ),
     "termination_protection": "put true or false (a JSON boolean, not a string)",
+    "production": (
+        "put true or false (a JSON boolean, not a string); a production stage refuses a layer "
+        "without bytecode"
+    ),
     "kms_key": (
         'put "create" (a key of the stage\'s own) or a KMS key ARN, e.g. '
         '"arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab"'
@@ -348,10 +370,11 @@ def _load_stage(name: str, raw: object, problems: list[str]) -> StageConfig | No
         termination_protection=_setting(
             raw,
             "termination_protection",
-            _termination_protection,
+            _boolean,
             _DEFAULT_TERMINATION_PROTECTION,
             stage,
         ),
+        production=_setting(raw, "production", _boolean, False, stage),
         kms_key=_setting(raw, "kms_key", _kms_key, None, stage),
         api=parse_api(block("api")),
         identity=parse_identity(block("identity")),
@@ -384,7 +407,8 @@ def load_stage_configs(context: Mapping[str, object]) -> list[StageConfig]:
     ----------
     context:
         The app's context values: ``gatehouse`` (required: ``{"stages": {name: settings}}``)
-        and ``stage`` (optional: the one stage name to synthesize, from ``-c stage=NAME``).
+        ``stage`` (optional: the one stage name to synthesize, from ``-c stage=NAME``) and
+        ``allow_layer_without_bytecode`` (optional, ``true`` or ``false``).
 
     Returns
     -------
@@ -429,8 +453,24 @@ def load_stage_configs(context: Mapping[str, object]) -> list[StageConfig]:
             f"-c {STAGE_SELECTOR_KEY}={selected}: unknown stage; use one of: {valid} "
             f"(or leave out -c {STAGE_SELECTOR_KEY} to synthesize all)"
         )
+    allow = _command_line_boolean(context.get(ALLOW_NO_BYTECODE_KEY))
+    if allow is None:
+        problems.append(
+            f"-c {ALLOW_NO_BYTECODE_KEY}={context.get(ALLOW_NO_BYTECODE_KEY)}: put true or false"
+        )
     if problems:
         raise StageConfigError(problems)
+    if allow:
+        configs = [replace(c, allow_layer_without_bytecode=True) for c in configs]
     if selected is not None:
         return [c for c in configs if c.name == selected]
     return configs
+
+
+def _command_line_boolean(value: object) -> bool | None:
+    """A ``-c key=value`` flag: absent is false; the CLI hands over strings, tests booleans."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    return {"true": True, "false": False}.get(str(value).lower())

@@ -1,4 +1,4 @@
-"""Build the Gatehouse Lambda layer without Docker, from this package as installed.
+"""Build the Gatehouse Lambda layer from this package as installed (no Docker needed).
 
 The layer is ``<out>/python/`` (Lambda mounts it as ``/opt/python``) and holds the pinned runtime
 dependencies (``layers/requirements.txt`` in the Gatehouse repository, shipped in the wheel as
@@ -13,9 +13,14 @@ Cross builds use pip's ``--platform manylinux2014_<arch> --implementation cp --p
 with ``--only-binary=:all:`` (no Docker). Dependencies are installed with ``--no-deps``: the
 requirements file is the complete closure. pip's own byte-compilation is turned off because it
 compiles with the interpreter running pip, not the target one; the layer is compiled afterwards
-with a matching interpreter (unchecked-hash pycs, since ``/opt`` is read-only on Lambda) when one
-is available. The build is reproducible: the output directory is recreated, the manifest holds
-no timestamps and ``--zip`` writes sorted entries with fixed timestamps.
+(unchecked-hash pycs, since ``/opt`` is read-only on Lambda) by a Python of the runtime's own
+version, looked for in this order (:func:`find_compiler`): the running interpreter,
+``python3.X`` on ``PATH``, ``uv python find`` (then ``uv python install``) when uv is installed,
+and AWS SAM's Lambda build image (:data:`BUILD_IMAGE`) when a Docker engine answers. The
+summary and the manifest's ``compiled_by`` say which one compiled it; with none, the layer
+ships without bytecode after one warning that lists what was tried. The build is reproducible:
+the output directory is recreated, the manifest holds no timestamps and ``--zip`` writes sorted
+entries with fixed timestamps.
 
 The manifest (:data:`MANIFEST_NAME`) is written twice, with the same content: inside the layer
 (``python/gatehouse-layer.json``, so a deployed layer says what it holds) and next to
@@ -56,6 +61,8 @@ import authorizers
 
 __all__ = [
     "ARCHITECTURES",
+    "BUILD_IMAGE",
+    "COMPILER_SOURCES",
     "DEFAULT_ARCH",
     "FORBIDDEN",
     "HOST_ARCHES",
@@ -65,6 +72,7 @@ __all__ = [
     "REQUIREMENTS_RESOURCE",
     "BuildError",
     "BuildUsageError",
+    "Compiler",
     "LayerBuild",
     "Target",
     "build_layer",
@@ -72,6 +80,7 @@ __all__ = [
     "check_installed",
     "copy_package",
     "current_python",
+    "find_compiler",
     "find_interpreter",
     "host_arch",
     "layer_files",
@@ -162,17 +171,44 @@ class Target:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Compiler:
+    """A Python of the target version that byte-compiles the layer, and where it was found.
+
+    ``command`` runs that Python (arguments follow). ``site`` is where it sees the layer's
+    ``python/`` directory: the directory itself, or its mount point inside a container.
+    """
+
+    source: str
+    """One of :data:`COMPILER_SOURCES`."""
+    python: str
+    """The full version it reported, e.g. ``3.14.2``."""
+    command: tuple[str, ...]
+    site: str
+    where: str
+    """What it is, for the summary: a path, or the image with its digest."""
+
+    def record(self) -> dict[str, str]:
+        """The manifest's ``compiled_by``."""
+        return {"source": self.source, "python": self.python, "where": self.where}
+
+
+@dataclass(frozen=True, kw_only=True)
 class LayerBuild:
     """A finished build: ``site`` is ``<out>/python``; ``size`` in bytes, of ``files`` files."""
 
     target: Target
     out: Path
     site: Path
-    bytecode: bool
+    compiler: Compiler | None
     files: int
     size: int
     zip_path: Path | None
     manifest: dict[str, Any]
+
+    @property
+    def bytecode(self) -> bool:
+        """Whether the layer carries bytecode for its Python."""
+        return self.compiler is not None
 
 
 def normalize(name: str) -> str:
@@ -386,22 +422,145 @@ def remove_junk(site: Path) -> None:
         shutil.rmtree(cache)
 
 
-def find_interpreter(version: str) -> str | None:
-    """An interpreter for ``version`` that actually runs (pyenv shims exist but may refuse)."""
-    if version == current_python():
-        return sys.executable
+#: The order :func:`find_compiler` looks in.
+COMPILER_SOURCES: Final = ("running", "path", "uv", "docker")
+#: AWS SAM's build image of a Lambda Python runtime (Amazon ECR Public), whose ``python`` is the
+#: runtime's own: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/serverless-image-repositories.html
+BUILD_IMAGE: Final = "public.ecr.aws/sam/build-python{version}"
+_CONTAINER_SITE: Final = "/var/task/python"
+_PROBE: Final = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
+# Seconds: a probe answers at once; uv may download an interpreter, Docker pull an image.
+_PROBE_SECONDS: Final = 60
+_UV_INSTALL_SECONDS: Final = 600
+_DOCKER_PULL_SECONDS: Final = 1200
+
+
+def _run(command: list[str], timeout: float) -> subprocess.CompletedProcess[str] | None:
+    """``command``'s result, or None when it cannot start or outlives ``timeout``."""
+    try:
+        return subprocess.run(command, capture_output=True, text=True, check=False, timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def _version_of(command: list[str], version: str, timeout: float = _PROBE_SECONDS) -> str | None:
+    """The full version ``command`` reports when it is a Python ``version`` that runs (a
+    pyenv shim exists but may refuse), else None."""
+    probe = _run([*command, "-I", "-c", _PROBE], timeout)
+    if probe is None or probe.returncode != 0:
+        return None
+    reported = probe.stdout.strip()
+    return reported if reported.startswith(f"{version}.") else None
+
+
+def _from_running(version: str, site: Path) -> Compiler | str:
+    if version != current_python():
+        return f"this interpreter is {current_python()}"
+    return Compiler(
+        source="running",
+        python=platform.python_version(),
+        command=(sys.executable,),
+        site=str(site),
+        where=sys.executable,
+    )
+
+
+def _from_path(version: str, site: Path) -> Compiler | str:
     candidate = shutil.which(f"python{version}")
     if candidate is None:
-        return None
-    probe = subprocess.run(
-        [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-        capture_output=True,
-        text=True,
-        check=False,
+        return f"no python{version} on PATH"
+    reported = _version_of([candidate], version)
+    if reported is None:
+        return f"{candidate} does not run as Python {version}"
+    return Compiler(
+        source="path", python=reported, command=(candidate,), site=str(site), where=candidate
     )
-    if probe.returncode != 0 or probe.stdout.strip() != version:
+
+
+def _uv_find(uv: str, version: str) -> str | None:
+    found = _run([uv, "python", "find", version], _PROBE_SECONDS)
+    if found is None or found.returncode != 0 or not found.stdout.strip():
         return None
-    return candidate
+    return found.stdout.strip().splitlines()[-1]
+
+
+def _from_uv(version: str, site: Path) -> Compiler | str:
+    uv = shutil.which("uv")
+    if uv is None:
+        return "uv is not installed"
+    candidate = _uv_find(uv, version)
+    if candidate is None:
+        installed = _run([uv, "python", "install", version], _UV_INSTALL_SECONDS)
+        if installed is None or installed.returncode != 0:
+            return f"`uv python install {version}` failed"
+        candidate = _uv_find(uv, version)
+    reported = None if candidate is None else _version_of([candidate], version)
+    if candidate is None or reported is None:
+        return f"uv found no Python {version} that runs"
+    return Compiler(
+        source="uv", python=reported, command=(candidate,), site=str(site), where=candidate
+    )
+
+
+def _from_docker(version: str, site: Path) -> Compiler | str:
+    docker = shutil.which("docker")
+    if docker is None:
+        return "Docker is not installed"
+    engine = _run([docker, "info", "--format", "{{.ServerVersion}}"], _PROBE_SECONDS)
+    if engine is None or engine.returncode != 0:
+        return "no Docker engine answers"
+    image = BUILD_IMAGE.format(version=version)
+    # No network inside; files written as this user, not root; only the layer is mounted.
+    command = (
+        docker, "run", "--rm", "--network", "none",
+        "--user", f"{os.getuid()}:{os.getgid()}",
+        "--volume", f"{site}:{_CONTAINER_SITE}",
+        "--entrypoint", "python", image,
+    )  # fmt: skip
+    reported = _version_of(list(command), version, _DOCKER_PULL_SECONDS)
+    if reported is None:
+        return f"{image} did not run (pulled from Amazon ECR Public on first use)"
+    digest = _run(
+        [docker, "image", "inspect", "--format", "{{index .RepoDigests 0}}", image],
+        _PROBE_SECONDS,
+    )
+    where = digest.stdout.strip() if digest is not None and digest.returncode == 0 else ""
+    return Compiler(
+        source="docker",
+        python=reported,
+        command=command,
+        site=_CONTAINER_SITE,
+        where=where or image,
+    )
+
+
+_FINDERS: Final[dict[str, Callable[[str, Path], Compiler | str]]] = {
+    "running": _from_running,
+    "path": _from_path,
+    "uv": _from_uv,
+    "docker": _from_docker,
+}
+
+
+def find_compiler(version: str, site: Path) -> tuple[Compiler | None, list[str]]:
+    """The first Python ``version`` found in :data:`COMPILER_SOURCES` order, and why each
+    source before it was passed over (for the warning when none is found)."""
+    passed: list[str] = []
+    for source in COMPILER_SOURCES:
+        found = _FINDERS[source](version, site)
+        if isinstance(found, Compiler):
+            return found, passed
+        passed.append(found)
+    return None, passed
+
+
+def find_interpreter(version: str) -> str | None:
+    """A local interpreter for ``version`` that runs: this one, or ``python3.X`` on PATH."""
+    for finder in (_from_running, _from_path):
+        found = finder(version, Path())
+        if isinstance(found, Compiler):
+            return found.command[0]
+    return None
 
 
 def _stderr_warning(message: str) -> None:
@@ -410,39 +569,58 @@ def _stderr_warning(message: str) -> None:
 
 def byte_compile(
     target: Target, site: Path, *, warn: Callable[[str], None] = _stderr_warning
-) -> bool:
-    """Compile with a matching interpreter; False (after one warning line) when there is none."""
-    interpreter = find_interpreter(target.python_version)
-    if interpreter is None:
+) -> Compiler | None:
+    """Compile with a Python of the target's version (:func:`find_compiler`) and return it;
+    None, after one warning line listing what was tried, when there is none.
+
+    Raises
+    ------
+    BuildError
+        The compiler failed, or wrote no bytecode of the target's cache tag (a Python that
+        reported the version but is not it).
+    """
+    compiler, passed = find_compiler(target.python_version, site)
+    if compiler is None:
         warn(
-            f"no python{target.python_version} interpreter found, so the layer ships without "
-            f"bytecode for {target.python_version}; cold imports on Lambda will compile from "
-            "source (measured ~590 ms instead of ~326 ms)"
+            f"no Python {target.python_version} found to compile the layer "
+            f"({'; '.join(passed)}), so it ships without bytecode and cold imports on Lambda "
+            "compile every module (measured ~590 ms instead of ~326 ms); install "
+            f"python{target.python_version} or uv, or start Docker, and build again"
         )
-        return False
-    command = [interpreter, "-I", "-m", "compileall", "-q", "-j", "0"]
+        return None
+    command = [*compiler.command, "-I", "-m", "compileall", "-q", "-j", "0"]
     command += ["--invalidation-mode", "unchecked-hash"]
     if not target.host:
         # Paths in tracebacks read /opt/python/..., and the build directory does not leak in.
-        command += ["-s", str(site), "-p", "/opt/python"]
-    result = subprocess.run([*command, str(site)], check=False)
+        command += ["-s", compiler.site, "-p", "/opt/python"]
+    result = subprocess.run([*command, compiler.site], check=False)
     if result.returncode != 0:
-        raise BuildError(f"byte-compiling with {interpreter} failed (exit {result.returncode})")
+        raise BuildError(
+            f"byte-compiling with {compiler.where} failed (exit {result.returncode})",
+            hint="its output is above; a build without that Python ships without bytecode",
+        )
     for pyc in site.rglob("*.pyc"):
         if f".{target.cache_tag}." not in pyc.name:
             pyc.unlink()
-    return True
+    if not any((site / "authorizers").rglob(f"*.{target.cache_tag}.pyc")):
+        raise BuildError(
+            f"{compiler.where} reported Python {compiler.python} but wrote no "
+            f"{target.cache_tag} bytecode",
+            hint=f"put a real python{target.python_version} first on PATH",
+        )
+    return compiler
 
 
 def write_manifest(
-    target: Target, site: Path, pins: dict[str, str], *, bytecode: bool
+    target: Target, site: Path, pins: dict[str, str], *, compiler: Compiler | None
 ) -> dict[str, Any]:
     """Write ``site/gatehouse-layer.json`` (no timestamps) and return what it holds."""
     manifest: dict[str, Any] = {
         "arch": target.arch,
         "platform": "host" if target.host else target.platform,
         "python_version": target.python_version,
-        "bytecode": target.cache_tag if bytecode else None,
+        "bytecode": target.cache_tag if compiler is not None else None,
+        "compiled_by": compiler.record() if compiler is not None else None,
         "packages": dict(sorted(pins.items())),
         "built_with": {
             "script": "gatehouse.layer_build",
@@ -528,7 +706,8 @@ def build_layer(
     quiet:
         No pip progress.
     warn:
-        Called with a one-line warning (no matching interpreter: no bytecode).
+        Called with a one-line warning (no Python of the target's version found, so no
+        bytecode: :func:`byte_compile`).
 
     Raises
     ------
@@ -559,8 +738,8 @@ def build_layer(
             check_installed(site, pins, source=requirements.name)
         remove_junk(site)
         copy_package(site / "authorizers", package)
-        bytecode = byte_compile(target, site, warn=warn)
-        manifest = write_manifest(target, site, pins, bytecode=bytecode)
+        compiler = byte_compile(target, site, warn=warn)
+        manifest = write_manifest(target, site, pins, compiler=compiler)
         (out / MANIFEST_NAME).write_text(_manifest_text(manifest), encoding="utf-8")
         if zip_path is not None:
             zip_path = zip_path.resolve()
@@ -576,7 +755,7 @@ def build_layer(
         target=target,
         out=out,
         site=site,
-        bytecode=bytecode,
+        compiler=compiler,
         files=len(files),
         size=sum(path.stat().st_size for path in files),
         zip_path=zip_path,
@@ -584,14 +763,26 @@ def build_layer(
     )
 
 
+_SOURCE_WORDS: Final = {
+    "running": "this interpreter",
+    "path": "{where} on PATH",
+    "uv": "uv's {where}",
+    "docker": "the Lambda build image {where}",
+}
+
+
 def summary(result: LayerBuild) -> list[str]:
     """What a finished build prints: the layer, and the zip if one was written."""
     target = result.target
     where = "host" if target.host else target.platform
-    compiled = "with" if result.bytecode else "without"
+    compiler = result.compiler
+    compiled = "without bytecode"
+    if compiler is not None:
+        by = _SOURCE_WORDS[compiler.source].format(where=compiler.where)
+        compiled = f"with bytecode (Python {compiler.python}, {by})"
     lines = [
         f"layer: {target.arch} ({where}), Python {target.python_version}, {compiled} "
-        f"bytecode -> {result.site}: {result.size / 1_000_000:.1f} MB, {result.files} files"
+        f"-> {result.site}: {result.size / 1_000_000:.1f} MB, {result.files} files"
     ]
     if result.zip_path is not None:
         zipped = result.zip_path.stat().st_size / 1_000_000
@@ -604,7 +795,7 @@ def parse_args(
 ) -> argparse.Namespace:
     """The command line of :func:`main` (``--out`` defaults to ``out_root/<arch>``)."""
     parser = argparse.ArgumentParser(
-        prog=prog, description="Build the Gatehouse Lambda layer without Docker."
+        prog=prog, description="Build the Gatehouse Lambda layer (no Docker needed)."
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument(

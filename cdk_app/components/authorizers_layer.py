@@ -48,7 +48,7 @@ def layer_directory(architecture: lambda_.Architecture) -> Path:
 
 class AuthorizersLayer(GatehouseLayer):
     """The public :class:`gatehouse.cdk.GatehouseLayer` of this repository's
-    ``layers/build/<arch>/`` directory (``removal_policy``: see there).
+    ``layers/build/<arch>/`` directory (``removal_policy``, ``require_bytecode``: see there).
 
     Raises
     ------
@@ -63,6 +63,7 @@ class AuthorizersLayer(GatehouseLayer):
         *,
         architecture: lambda_.Architecture,
         removal_policy: cdk.RemovalPolicy,
+        require_bytecode: bool = False,
     ) -> None:
         super().__init__(
             scope,
@@ -70,4 +71,5 @@ class AuthorizersLayer(GatehouseLayer):
             directory=layer_directory(architecture),
             architecture=architecture,
             removal_policy=removal_policy,
+            require_bytecode=require_bytecode,
         )

@@ -135,7 +135,11 @@ class ApiStack(cdk.Stack):
         retention = log_retention(config)
         policy = removal_policy(config)
         self.authorizers_layer = AuthorizersLayer(
-            self, "AuthorizersLayer", architecture=architecture, removal_policy=policy
+            self,
+            "AuthorizersLayer",
+            architecture=architecture,
+            removal_policy=policy,
+            require_bytecode=config.requires_layer_bytecode,
         )
         self.model_resources = stage_resources(self, config, state)
         self.model: ApiModel = demo_api(self.model_resources, config.api)

@@ -56,7 +56,11 @@ class AttachStack(cdk.Stack):
             [(r.method, r.path, r.authorizer) for r in attach.routes],
         )
         layer = AuthorizersLayer(
-            self, "AuthorizersLayer", architecture=architecture, removal_policy=policy
+            self,
+            "AuthorizersLayer",
+            architecture=architecture,
+            removal_policy=policy,
+            require_bytecode=config.requires_layer_bytecode,
         )
         self.functions = functions = AuthorizerFunctions(
             self,

@@ -41,7 +41,13 @@ from gatehouse.cdk.authorizers import (
     cognito_issuer,
     oidc_issuer,
 )
-from gatehouse.cdk.layer import RUNTIME, GatehouseLayer, LayerNotBuiltError, LayerRef
+from gatehouse.cdk.layer import (
+    RUNTIME,
+    GatehouseLayer,
+    LayerNotBuiltError,
+    LayerRef,
+    LayerWithoutBytecodeError,
+)
 from gatehouse.cdk.login import LOGIN_ROUTES, BrowserLogin
 from gatehouse.cdk.monitoring import AlarmThresholds, ApiMonitoring, MonitoringOptions
 from gatehouse.cdk.rest import (
@@ -68,6 +74,7 @@ __all__ = [
     "JwtAuthorizer",
     "LayerNotBuiltError",
     "LayerRef",
+    "LayerWithoutBytecodeError",
     "MonitoringOptions",
     "MtlsAuthorizer",
     "PolicyAuthorizer",

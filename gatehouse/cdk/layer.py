@@ -18,7 +18,14 @@ import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-__all__ = ["MANIFEST_NAME", "RUNTIME", "GatehouseLayer", "LayerNotBuiltError", "LayerRef"]
+__all__ = [
+    "MANIFEST_NAME",
+    "RUNTIME",
+    "GatehouseLayer",
+    "LayerNotBuiltError",
+    "LayerRef",
+    "LayerWithoutBytecodeError",
+]
 
 RUNTIME: Final = lambda_.Runtime.PYTHON_3_14
 """The one Lambda runtime of every Gatehouse function and of the layer.
@@ -46,10 +53,30 @@ class LayerNotBuiltError(FileNotFoundError):
         )
 
 
-def _check(directory: Path, architecture: lambda_.Architecture) -> None:
+class LayerWithoutBytecodeError(LayerNotBuiltError):
+    """The layer carries no bytecode for the runtime's Python, and bytecode is required."""
+
+    def __init__(self, directory: Path, architecture: str) -> None:
+        python = RUNTIME.name.removeprefix("python")
+        self.directory = directory
+        self.architecture = architecture
+        # The message is its own, not LayerNotBuiltError's "is not a built layer".
+        super(LayerNotBuiltError, self).__init__(
+            f"{directory} has no Python {python} bytecode (it was built where no Python {python} "
+            "was found), and this layer requires it: every cold start would compile every "
+            "module, about twice as slow. Rebuild it where `gatehouse layer build` finds a "
+            f"Python {python} (python{python} on PATH, uv, or a running Docker engine; the "
+            "build prints which one compiled it), or allow it explicitly: "
+            "GatehouseLayer(require_bytecode=False) (in the Gatehouse repository, "
+            "`cdk synth -c allow_layer_without_bytecode=true`)",
+        )
+
+
+def _check(directory: Path, architecture: lambda_.Architecture, *, require_bytecode: bool) -> None:
     """Refuse a directory that would not run on Lambda: a layer of another architecture or
     Python, one built for this machine (``--host``: its compiled wheels are this machine's), or
-    one whose build cannot be read. Each would deploy, then fail every cold start."""
+    one whose build cannot be read. Each would deploy, then fail every cold start. With
+    ``require_bytecode``, also refuse one without bytecode for the runtime's Python."""
     if not (directory / "python" / "authorizers").is_dir():
         raise LayerNotBuiltError(
             directory, f"{directory / 'python' / 'authorizers'} does not exist", architecture.name
@@ -76,6 +103,8 @@ def _check(directory: Path, architecture: lambda_.Architecture) -> None:
             f"it was built for Python {built.get('python_version')}, not the runtime's "
             f"{runtime_python}"
         )
+    elif require_bytecode and built.get("bytecode") != f"cpython-{runtime_python.replace('.', '')}":
+        raise LayerWithoutBytecodeError(directory, architecture.name)
     else:
         return
     raise LayerNotBuiltError(directory, problem, architecture.name)
@@ -109,6 +138,10 @@ class GatehouseLayer(Construct):
     removal_policy:
         ``RETAIN`` (default) keeps superseded layer versions, so the functions of a rolled-back
         deployment can still use them; ``DESTROY`` deletes them.
+    require_bytecode:
+        Refuse a layer without bytecode for the runtime's Python (``bytecode`` in its build
+        record). Lambda mounts layers read-only, so such a layer compiles every module on every
+        cold start (about twice as slow); pass ``True`` for a production stage.
 
     Attributes
     ----------
@@ -121,6 +154,8 @@ class GatehouseLayer(Construct):
     ------
     LayerNotBuiltError
         If ``directory`` does not hold a layer built for ``architecture``.
+    LayerWithoutBytecodeError
+        With ``require_bytecode``, if the layer has no bytecode for the runtime's Python.
 
     Example
     -------
@@ -141,9 +176,10 @@ class GatehouseLayer(Construct):
         directory: str | Path,
         architecture: lambda_.Architecture = lambda_.Architecture.ARM_64,
         removal_policy: cdk.RemovalPolicy = cdk.RemovalPolicy.RETAIN,
+        require_bytecode: bool = False,
     ) -> None:
         path = Path(directory)
-        _check(path, architecture)
+        _check(path, architecture, require_bytecode=require_bytecode)
         super().__init__(scope, id)
         self.architecture = architecture
         self.layer = lambda_.LayerVersion(

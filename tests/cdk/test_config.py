@@ -107,6 +107,9 @@ def test_the_repository_cdk_json_is_valid() -> None:
     assert by_name["prod"].account is not None
     assert by_name["prod"].removal_policy == "retain"
     assert by_name["prod"].termination_protection is True
+    # ...and prod is marked production: it refuses a layer without bytecode
+    assert (by_name["prod"].production, by_name["dev"].production) == (True, False)
+    assert by_name["prod"].requires_layer_bytecode
 
 
 @pytest.mark.parametrize(
@@ -122,6 +125,7 @@ def test_the_repository_cdk_json_is_valid() -> None:
         ("log_retention_days", 14.0, "number of days CloudWatch Logs allows"),
         ("removal_policy", "snapshot", '"destroy", "retain"'),
         ("termination_protection", "true", "JSON boolean"),
+        ("production", "yes", "refuses a layer without bytecode"),
         ("kms_key", "yes", '"create"'),
         ("kms_key", "arn:aws:kms:eu-west-1:111111111111:alias/gatehouse", "KMS key ARN"),
         (
@@ -241,6 +245,27 @@ def test_stage_selector_narrows_to_one_stage() -> None:
     ctx = context({"dev": DEV, "prod": PROD}, stage="prod")
 
     assert [c.name for c in load_stage_configs(ctx)] == ["prod"]
+
+
+@pytest.mark.parametrize(
+    ("value", "allowed"), [(None, False), ("true", True), ("FALSE", False), (True, True)]
+)
+def test_the_bytecode_allowance_is_a_command_line_flag_for_every_stage(
+    value: object, allowed: bool
+) -> None:
+    ctx = context({"dev": DEV, "prod": {**PROD, "production": True}})
+    if value is not None:
+        ctx["allow_layer_without_bytecode"] = value
+    configs = load_stage_configs(ctx)
+    assert [c.allow_layer_without_bytecode for c in configs] == [allowed, allowed]
+    assert [c.requires_layer_bytecode for c in configs] == [False, not allowed]
+
+
+def test_a_bytecode_allowance_that_is_not_a_boolean_is_an_error() -> None:
+    ctx = context({"dev": DEV})
+    ctx["allow_layer_without_bytecode"] = "yes"
+    (problem,) = problems_of(ctx)
+    assert problem == "-c allow_layer_without_bytecode=yes: put true or false"
 
 
 def test_unknown_stage_selector_lists_the_valid_names() -> None:

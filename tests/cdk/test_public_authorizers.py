@@ -26,6 +26,7 @@ from gatehouse.cdk import (
     GatehouseLayer,
     JwtAuthorizer,
     LayerNotBuiltError,
+    LayerWithoutBytecodeError,
     MtlsAuthorizer,
     PolicyAuthorizer,
     PolicySource,
@@ -431,3 +432,40 @@ def test_a_kms_key_encrypts_the_log_group_and_environment_and_data_keys_are_decr
         if s["Action"] == "kms:Decrypt"
     }
     assert decrypted == keys  # its own key and the table's, once each
+
+
+def _built_layer(directory: Path, bytecode: str | None) -> Path:
+    (directory / "python" / "authorizers").mkdir(parents=True)
+    manifest = {
+        "arch": "arm64",
+        "platform": "manylinux2014_aarch64",
+        "python_version": "3.14",
+        "bytecode": bytecode,
+    }
+    (directory / "gatehouse-layer.json").write_text(json.dumps(manifest))
+    return directory
+
+
+@pytest.mark.parametrize("bytecode", [None, "cpython-311"], ids=["none", "another-python"])
+def test_a_layer_without_the_runtimes_bytecode_is_refused_when_bytecode_is_required(
+    tmp_path: Path, bytecode: str | None
+) -> None:
+    """What it stops: a production layer that compiles every module on every cold start
+    (Lambda mounts /opt read-only, so nothing compiled there is kept)."""
+    layer = _built_layer(tmp_path, bytecode)
+    stack = cdk.Stack(cdk.App(), "Team")
+    with pytest.raises(LayerWithoutBytecodeError, match=r"has no Python 3\.14 bytecode") as raised:
+        GatehouseLayer(stack, "Gatehouse", directory=layer, require_bytecode=True)
+    assert "require_bytecode=False" in str(raised.value)
+    assert isinstance(raised.value, LayerNotBuiltError)  # one except clause catches both
+    # Not required (the default): the same layer is taken.
+    GatehouseLayer(stack, "Taken", directory=layer)
+
+
+def test_a_layer_with_the_runtimes_bytecode_is_taken_when_bytecode_is_required(
+    tmp_path: Path,
+) -> None:
+    layer = _built_layer(tmp_path, "cpython-314")
+    stack = cdk.Stack(cdk.App(), "Team")
+    GatehouseLayer(stack, "Gatehouse", directory=layer, require_bytecode=True)
+    Template.from_stack(stack).resource_count_is("AWS::Lambda::LayerVersion", 1)

@@ -27,7 +27,8 @@ from cdk_app.components.authorizers_layer import AuthorizersLayer, LayerNotBuilt
 from cdk_app.config import LOG_RETENTION_DAYS
 from cdk_app.constants import HANDLERS, LOG_RETENTION
 from cdk_app.stage import GatehouseStage
-from tests.cdk.conftest import CONTEXT, STAGES, Synthesized, template_of
+from gatehouse.cdk import LayerWithoutBytecodeError
+from tests.cdk.conftest import COMMITTED, CONTEXT, STAGES, Synthesized, template_of
 
 pytestmark = pytest.mark.cdk
 
@@ -248,3 +249,46 @@ def test_handlers_and_log_retention_constants() -> None:
     assert set(HANDLERS) == {"jwt_bearer", "api_key", "mtls", "policy"}
     assert tuple(LOG_RETENTION) == LOG_RETENTION_DAYS
     assert LOG_RETENTION[14] == cdk.aws_logs.RetentionDays.TWO_WEEKS
+
+
+def _layers_without_bytecode(root: Path) -> Path:
+    (root / "arm64" / "python" / "authorizers").mkdir(parents=True)
+    manifest = {"arch": "arm64", "platform": "manylinux2014_aarch64", "python_version": "3.14"}
+    (root / "arm64" / "gatehouse-layer.json").write_text(json.dumps({**manifest, "bytecode": None}))
+    return root
+
+
+def test_the_production_stage_refuses_a_layer_without_bytecode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What it stops: deploying production with a layer built where no Python 3.14 was found,
+    which compiles every module on every cold start."""
+    monkeypatch.setattr(authorizers_layer, "LAYER_BUILD_DIR", _layers_without_bytecode(tmp_path))
+    assert COMMITTED["gatehouse"]["stages"]["prod"]["production"] is True
+    with pytest.raises(LayerWithoutBytecodeError, match="allow_layer_without_bytecode=true"):
+        build_app({**COMMITTED, "stage": "prod"}, builtin_validation=False)
+
+    # app.py (what `cdk synth` runs) says so in one line, no traceback
+    monkeypatch.setattr(app_module, "build_app", lambda: build_app({**COMMITTED, "stage": "prod"}))
+    assert app_module.main() == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"gatehouse: {tmp_path / 'arm64'} has no Python 3.14 bytecode")
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        {"stage": "dev"},  # not a production stage
+        {"stage": "prod", "allow_layer_without_bytecode": "true"},  # as -c hands it over
+    ],
+    ids=["dev", "prod-allowed"],
+)
+def test_a_layer_without_bytecode_is_taken_where_it_is_allowed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, context: dict[str, str]
+) -> None:
+    monkeypatch.setattr(authorizers_layer, "LAYER_BUILD_DIR", _layers_without_bytecode(tmp_path))
+    app = build_app({**COMMITTED, **context}, builtin_validation=False)
+    assert [c.stage_name for c in app.node.children if isinstance(c, GatehouseStage)] == [
+        context["stage"]
+    ]

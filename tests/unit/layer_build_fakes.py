@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pytest
 
@@ -68,14 +68,14 @@ class FakePip:
         return subprocess.CompletedProcess(command, self.returncode, None, self.stderr)
 
 
+#: A ``PATH`` with nothing on it: no python3.X, uv or Docker.
+NO_TOOLS: Final = "/nonexistent/gatehouse-test-bin"
+
+
 def fake_pip(monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> FakePip:
-    """Install a :class:`FakePip`; no interpreter for the target Python unless it is this one."""
+    """Install a :class:`FakePip`, with :data:`NO_TOOLS` as ``PATH``: only this interpreter
+    compiles a layer, and only for its own version."""
     fake = FakePip(**kwargs)
     monkeypatch.setattr(subprocess, "run", fake)
-    real = layer_build.find_interpreter
-    monkeypatch.setattr(
-        layer_build,
-        "find_interpreter",
-        lambda version: real(version) if version == layer_build.current_python() else None,
-    )
+    monkeypatch.setenv("PATH", NO_TOOLS)
     return fake

@@ -5,6 +5,8 @@ pip is stubbed (tests/unit/layer_build_fakes.py); tests/layer/ checks real build
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import runpy
 import subprocess
@@ -140,7 +142,7 @@ def test_build_layer_returns_what_it_built(monkeypatch, tmp_path):
     assert result.target.arch == "x86_64" and result.bytecode is False
     assert result.manifest["packages"] == layer_build.read_pins(REQUIREMENTS)
     assert result.files == len(layer_build.layer_files(result.site))
-    assert [w.split(",")[0] for w in warnings] == ["no python3.14 interpreter found"]
+    assert [w.split(" (")[0] for w in warnings] == ["no Python 3.14 found to compile the layer"]
     [line] = layer_build.summary(result)
     assert line.startswith("layer: x86_64 (manylinux2014_x86_64), Python 3.14, without bytecode")
 
@@ -215,3 +217,191 @@ def test_python_m_gatehouse_layer_build_needs_no_cli_extra():
     )
     assert result.returncode == 2
     assert "invalid choice: 'sparc'" in result.stderr
+
+
+# --- who compiles the bytecode --------------------------------------------------------------
+# Fake uv, docker and python3.X executables on an otherwise empty PATH. Each records its
+# arguments, then answers as the real tool does; the Python they hand over is this one, so the
+# target is this interpreter's version with the running-interpreter source passed over.
+
+THIS = layer_build.current_python()
+TAG = f"cpython-{THIS.replace('.', '')}"
+
+
+def _tool(bin_dir: Path, name: str, body: str) -> Path:
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    tool = bin_dir / name
+    tool.write_text(
+        f"#!{sys.executable}\nimport json, os, sys\n"
+        f"LOG = {str(bin_dir / 'calls.jsonl')!r}\n"
+        "with open(LOG, 'a') as f:\n"
+        "    f.write(json.dumps([os.path.basename(sys.argv[0]), *sys.argv[1:]]) + '\\n')\n"
+        f"{body}"
+    )
+    tool.chmod(0o755)
+    return tool
+
+
+def _calls(bin_dir: Path) -> list[list[str]]:
+    log = bin_dir / "calls.jsonl"
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [json.loads(line) for line in lines]
+
+
+FAKE_UV = f"""
+args = sys.argv[1:]
+marker = os.path.join(os.path.dirname(LOG), "uv-installed")
+if args[:2] == ["python", "find"]:
+    if os.environ.get("FAKE_UV_NEEDS_INSTALL") and not os.path.exists(marker):
+        sys.exit("error: No interpreter found for Python {{}}".format(args[2]))
+    print({sys.executable!r})
+elif args[:2] == ["python", "install"]:
+    if os.environ.get("FAKE_UV_OFFLINE"):
+        sys.exit("error: Failed to download: connection refused")
+    open(marker, "w").close()
+else:
+    sys.exit(2)
+"""
+
+# `docker run ... --volume SRC:DST ... --entrypoint python IMAGE ARGS`: this Python runs ARGS
+# with DST read as SRC, as the container sees the mount.
+FAKE_DOCKER = f"""
+args = sys.argv[1:]
+if args[0] == "info":
+    if os.environ.get("FAKE_DOCKER_NO_ENGINE"):
+        sys.exit("Cannot connect to the Docker daemon at unix:///var/run/docker.sock.")
+    print("28.2.2")
+elif args[0] == "image":
+    print(args[-1] + "@sha256:" + "ab" * 32)
+elif args[0] == "run":
+    source, mount = args[args.index("--volume") + 1].split(":")
+    rest = args[args.index("--entrypoint") + 3:]
+    rest = [a.replace(mount, source) if a.startswith(mount) else a for a in rest]
+    os.execv({sys.executable!r}, [{sys.executable!r}, *rest])
+"""
+
+
+@pytest.fixture
+def elsewhere(monkeypatch, tmp_path):
+    """PATH holds only tmp_path/bin, and the running interpreter claims another version."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setattr(layer_build, "current_python", lambda: "3.0")
+    return bin_dir
+
+
+def _layer(tmp_path: Path) -> tuple[layer_build.Target, Path]:
+    site = tmp_path / "layer" / "python"
+    (site / "authorizers").mkdir(parents=True)
+    (site / "authorizers" / "__init__.py").write_text("VALUE = 1\n")
+    target = layer_build.make_target("x86_64", python_version=THIS)
+    return target, site
+
+
+def test_with_nothing_found_the_warning_lists_what_was_tried(elsewhere, tmp_path):
+    target, site = _layer(tmp_path)
+    warnings: list[str] = []
+    assert layer_build.byte_compile(target, site, warn=warnings.append) is None
+    [warning] = warnings
+    assert warning.startswith(f"no Python {THIS} found to compile the layer (this interpreter is ")
+    for reason in (f"no python{THIS} on PATH", "uv is not installed", "Docker is not installed"):
+        assert reason in warning
+    assert not list(site.rglob("*.pyc"))
+
+
+def test_python_on_path_compiles_and_is_named(elsewhere, tmp_path):
+    (elsewhere / f"python{THIS}").symlink_to(sys.executable)
+    target, site = _layer(tmp_path)
+    compiler = layer_build.byte_compile(target, site, warn=pytest.fail)
+    assert compiler is not None and compiler.source == "path"
+    assert compiler.where == str(elsewhere / f"python{THIS}")
+    assert compiler.python == ".".join(map(str, sys.version_info[:3]))
+    assert [p.name for p in (site / "authorizers").rglob("*.pyc")] == [f"__init__.{TAG}.pyc"]
+
+
+def test_a_python_that_lies_about_its_version_fails_the_build(elsewhere, tmp_path):
+    # A python3.99 that prints 3.99.0 to the probe but compiles as this interpreter: the
+    # bytecode it writes is for the wrong runtime, so the build fails instead of shipping it.
+    _tool(
+        elsewhere,
+        "python3.99",
+        f"if '-c' in sys.argv: print('3.99.0'); sys.exit()\n"
+        f"os.execv({sys.executable!r}, [{sys.executable!r}, *sys.argv[1:]])\n",
+    )
+    _, site = _layer(tmp_path)
+    target = layer_build.make_target("x86_64", python_version="3.99")
+    with pytest.raises(BuildError, match=r"reported Python 3\.99\.0 but wrote no cpython-399"):
+        layer_build.byte_compile(target, site, warn=pytest.fail)
+
+
+def test_uv_finds_a_python(elsewhere, tmp_path):
+    _tool(elsewhere, "uv", FAKE_UV)
+    target, site = _layer(tmp_path)
+    compiler = layer_build.byte_compile(target, site, warn=pytest.fail)
+    assert compiler is not None and (compiler.source, compiler.where) == ("uv", sys.executable)
+    assert ["uv", "python", "find", THIS] in _calls(elsewhere)
+    assert list((site / "authorizers").rglob(f"*.{TAG}.pyc"))
+
+
+def test_uv_installs_a_python_it_does_not_have(elsewhere, tmp_path, monkeypatch):
+    monkeypatch.setenv("FAKE_UV_NEEDS_INSTALL", "1")
+    _tool(elsewhere, "uv", FAKE_UV)
+    target, site = _layer(tmp_path)
+    compiler = layer_build.byte_compile(target, site, warn=pytest.fail)
+    assert compiler is not None and compiler.source == "uv"
+    uv_calls = [call for call in _calls(elsewhere) if call[0] == "uv"]
+    assert uv_calls == [
+        ["uv", "python", "find", THIS],
+        ["uv", "python", "install", THIS],
+        ["uv", "python", "find", THIS],
+    ]
+
+
+def test_the_lambda_build_image_compiles_when_docker_answers(elsewhere, tmp_path, monkeypatch):
+    # uv is there but offline, so the image is next.
+    monkeypatch.setenv("FAKE_UV_NEEDS_INSTALL", "1")
+    monkeypatch.setenv("FAKE_UV_OFFLINE", "1")
+    _tool(elsewhere, "uv", FAKE_UV)
+    _tool(elsewhere, "docker", FAKE_DOCKER)
+    target, site = _layer(tmp_path)
+    compiler = layer_build.byte_compile(target, site, warn=pytest.fail)
+
+    image = f"public.ecr.aws/sam/build-python{THIS}"
+    assert compiler is not None and compiler.source == "docker"
+    assert compiler.where == f"{image}@sha256:{'ab' * 32}"  # the digest, not a moving tag
+    runs = [call for call in _calls(elsewhere) if call[:2] == ["docker", "run"]]
+    assert runs  # the probe, then compileall
+    for run in runs:
+        # no network in the container, files written as this user, only the layer mounted
+        assert run[run.index("--network") + 1] == "none"
+        assert run[run.index("--user") + 1] == f"{os.getuid()}:{os.getgid()}"
+        assert run[run.index("--volume") + 1] == f"{site}:/var/task/python"
+        assert run[run.index("--entrypoint") + 2] == image
+    compileall = runs[-1]
+    assert compileall[-5:] == ["-s", "/var/task/python", "-p", "/opt/python", "/var/task/python"]
+    pyc = next((site / "authorizers").rglob(f"*.{TAG}.pyc"))
+    # The container's path is stripped: tracebacks on Lambda name /opt/python/...
+    assert b"/opt/python/authorizers/__init__.py" in pyc.read_bytes()
+    assert str(site).encode() not in pyc.read_bytes()
+
+
+def test_docker_without_an_engine_is_passed_over(elsewhere, tmp_path, monkeypatch):
+    monkeypatch.setenv("FAKE_DOCKER_NO_ENGINE", "1")
+    _tool(elsewhere, "docker", FAKE_DOCKER)
+    target, site = _layer(tmp_path)
+    warnings: list[str] = []
+    assert layer_build.byte_compile(target, site, warn=warnings.append) is None
+    assert "no Docker engine answers" in warnings[0]
+    assert [call[:2] for call in _calls(elsewhere)] == [["docker", "info"]]
+
+
+def test_the_build_records_and_prints_who_compiled(monkeypatch, tmp_path):
+    fake_pip(monkeypatch)
+    result = layer_build.build_layer(tmp_path / "out", host=True, quiet=True)
+    record = {"source": "running", "python": result.compiler.python, "where": sys.executable}
+    assert result.manifest["compiled_by"] == record
+    assert (
+        f"with bytecode (Python {result.compiler.python}, this interpreter) -> "
+        in (layer_build.summary(result)[0])
+    )

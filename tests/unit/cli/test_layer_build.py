@@ -199,7 +199,7 @@ def test_a_build_writes_the_layer_and_its_manifest_from_the_installed_package(
     assert "core/__init__.py" in shipped
     assert not (site / "bin").exists()
 
-    assert result.stderr.startswith("warning: no python3.14 interpreter found")
+    assert result.stderr.startswith("warning: no Python 3.14 found to compile the layer (")
     assert result.stdout.startswith(
         f"layer: arm64 (manylinux2014_aarch64), Python 3.14, without bytecode -> {site}: "
     )
