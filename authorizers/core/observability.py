@@ -7,7 +7,9 @@
   ``function_request_id``, ``correlation_id`` from ``requestContext.requestId``), but they
   are put on the logger only when the invocation writes its first line
   (:func:`begin_invocation`): an Allow writes none (it is logged at DEBUG), and the decorator
-  cost ~25 µs per request whether or not anything was logged (``make bench``).
+  cost ~25 µs per request whether or not anything was logged (``make bench``). Lines are
+  formatted by :class:`~authorizers.core.log_format.JsonLineFormatter`: Powertools' JSON line,
+  field for field, in ~6 µs instead of ~14.
 - Metrics: one EMF blob per outcome, namespace ``Gatehouse``, metric ``Allow``/``Deny``/
   ``Unauthorized``/``Error`` with dimensions ``Authorizer`` and ``Reason`` (a fixed enumeration,
   never a principal or tenant id). Written directly in the CloudWatch embedded metric format
@@ -32,17 +34,22 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.logging.lambda_context import build_lambda_context_model
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
 
 from authorizers.core.exceptions import Reason
+from authorizers.core.log_format import JsonLineFormatter
 
 NAMESPACE: Final = "Gatehouse"
 SERVICE: Final = "gatehouse"
 
 logger = Logger(service=SERVICE)
+# The keys Powertools' Logger gives the formatter it builds (service, sampling_rate, resolved
+# from the environment as it does).
+logger.registered_handler.setFormatter(
+    JsonLineFormatter(service=logger.service, sampling_rate=logger.sampling_rate)
+)
 _tracer: Tracer | None = None
 
 
@@ -59,11 +66,27 @@ class _Invocation:
 
     def set_fields(self) -> None:
         # What inject_lambda_context(clear_state=True, correlation_id_path=API_GATEWAY_REST)
-        # does, through the same public Logger calls.
+        # does: structure_logs(cold_start, <the context's four fields>), which clears the
+        # formatter's keys and its thread-local ones and puts back the Logger's own (service,
+        # sampling_rate), then set_correlation_id. The same formatter calls, made once
+        # (2.7 µs, not 4.0).
         self.fields_set = True
-        fields = build_lambda_context_model(self.context).__dict__
-        logger.structure_logs(cold_start=self.cold_start, **fields)
-        logger.set_correlation_id(correlation_id(self.event))
+        context: Any = self.context
+        fields = {
+            "service": logger.service,
+            "sampling_rate": logger.sampling_rate,
+            "cold_start": self.cold_start,
+            # build_lambda_context_model's four
+            "function_name": context.function_name,
+            "function_memory_size": context.memory_limit_in_mb,
+            "function_arn": context.invoked_function_arn,
+            "function_request_id": context.aws_request_id,
+            "correlation_id": correlation_id(self.event),
+        }
+        formatter = logger.registered_formatter
+        formatter.clear_state()
+        formatter.thread_safe_clear_keys()
+        formatter.append_keys(**fields)
 
 
 def correlation_id(event: object) -> Any:
