@@ -584,7 +584,7 @@ def byte_compile(
         warn(
             f"no Python {target.python_version} found to compile the layer "
             f"({'; '.join(passed)}), so it ships without bytecode and cold imports on Lambda "
-            "compile every module (measured ~590 ms instead of ~326 ms); install "
+            "compile every module (the JWT handler measured 219 ms instead of 97); install "
             f"python{target.python_version} or uv, or start Docker, and build again"
         )
         return None
