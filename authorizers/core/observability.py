@@ -50,6 +50,8 @@ logger = Logger(service=SERVICE)
 logger.registered_handler.setFormatter(
     JsonLineFormatter(service=logger.service, sampling_rate=logger.sampling_rate)
 )
+# The stdlib logger Powertools' Logger writes through (it is named after the service).
+_stdlib_logger = logging.getLogger(logger.name)
 _tracer: Tracer | None = None
 
 
@@ -158,6 +160,12 @@ _DIRECTIVES: Final = {
 @functools.lru_cache(maxsize=16)  # the kinds are the code's own handful of names
 def _quoted(kind: str) -> str:
     return json.dumps(kind)
+
+
+def debug_enabled() -> bool:
+    """Would a DEBUG line be written now (``POWERTOOLS_LOG_LEVEL``, or this invocation's debug
+    sample under ``POWERTOOLS_LOGGER_SAMPLE_RATE``)?"""
+    return _stdlib_logger.isEnabledFor(logging.DEBUG)
 
 
 def metrics_enabled() -> bool:

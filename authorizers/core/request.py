@@ -54,6 +54,13 @@ class Headers(Mapping[str, tuple[str, ...]]):
             name.lower(): tuple(vals) for name, vals in (values or {}).items()
         }
 
+    @classmethod
+    def _lowered(cls, values: dict[str, tuple[str, ...]]) -> Headers:
+        # normalize's own: names already lower-cased, values already tuples (not copied again).
+        headers = cls.__new__(cls)
+        headers._values = values
+        return headers
+
     def __getitem__(self, name: str) -> tuple[str, ...]:
         return self._values[name.lower()]
 
@@ -318,19 +325,17 @@ def _multi(single: dict[str, str], multi: object) -> dict[str, tuple[str, ...]]:
 def _headers(single: dict[str, str], multi: object) -> Headers:
     merged: dict[str, tuple[str, ...]] = {}
     size = 0
-    for name, values in _multi(single, multi).items():
+    for name, received in _multi(single, multi).items():
+        size += len(name) + sum(map(len, received))
         lowered = name.lower()
         # Two spellings of one name ("Authorization", "authorization") are one header sent twice.
-        merged[lowered] = merged.get(lowered, ()) + values
-        size += len(name) + sum(len(v) for v in values)
+        previous = merged.get(lowered)
+        values = received if previous is None else previous + received
+        # ``headers`` repeats the last of ``multiValueHeaders``; keep each distinct value once.
+        merged[lowered] = values if len(values) == 1 else tuple(dict.fromkeys(values))
     if size > MAX_HEADER_BYTES:
         raise InvalidRequestError(Reason.MALFORMED_EVENT)
-    return Headers({name: _dedupe(values) for name, values in merged.items()})
-
-
-def _dedupe(values: tuple[str, ...]) -> tuple[str, ...]:
-    # ``headers`` repeats the last of ``multiValueHeaders``; keep each distinct value once.
-    return tuple(dict.fromkeys(values))
+    return Headers._lowered(merged)
 
 
 def _client_cert(cert: object) -> ClientCertificate:

@@ -218,3 +218,12 @@ def test_metrics_can_be_disabled(capsys, monkeypatch):
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     handle(load_event("rest_request"), cold(allow_all))
     assert metrics(capsys.readouterr().out) == []
+
+
+def test_at_debug_an_allow_is_logged_with_its_fields(capsys, debug_logs):
+    # What an operator switching POWERTOOLS_LOG_LEVEL=DEBUG (or a debug sample) expects: the
+    # allow line is skipped below DEBUG only.
+    handle(load_event("rest_request"), cold(allow_all))
+    line = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert (line["level"], line["message"], line["decision"]) == ("DEBUG", "decision", "Allow")
+    assert line["principal"] == "user-1"

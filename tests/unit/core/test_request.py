@@ -112,6 +112,35 @@ def test_same_header_under_two_spellings_counts_as_sent_twice():
         normalize(event).credential("Authorization")
 
 
+def _merged_as_documented(
+    single: dict[str, str], multi: dict[str, list[str]]
+) -> dict[str, tuple[str, ...]]:
+    # The rule, written plainly: a non-empty multiValueHeaders entry replaces its headers
+    # twin; spellings of one name merge in event order; each distinct value is kept once.
+    combined = {name: (value,) for name, value in single.items()}
+    combined.update({name: tuple(values) for name, values in multi.items() if values})
+    merged: dict[str, tuple[str, ...]] = {}
+    for name, values in combined.items():
+        merged[name.lower()] = merged.get(name.lower(), ()) + values
+    return {name: tuple(dict.fromkeys(values)) for name, values in merged.items()}
+
+
+_SPELLINGS = st.sampled_from(["X-Api-Key", "x-api-key", "X-API-KEY", "Host"])
+_VALUES = st.sampled_from(["a", "b", "c"])
+
+
+@given(
+    single=st.dictionaries(_SPELLINGS, _VALUES),
+    multi=st.dictionaries(_SPELLINGS, st.lists(_VALUES, max_size=3)),
+)
+def test_headers_merge_spellings_and_keep_every_distinct_value(single, multi):
+    # Attack: a key smuggled in a second spelling or a second value must reach single() and be
+    # refused as ambiguous; a value lost in the merge would let one credential go unseen.
+    event = load_event("rest_request")
+    event["headers"], event["multiValueHeaders"] = single, multi
+    assert dict(normalize(event).headers) == _merged_as_documented(single, multi)
+
+
 def test_null_collections_are_empty_not_errors():
     event = load_event("rest_request")
     for key in (
