@@ -130,6 +130,37 @@ class Decision:
             cache_safe=cache_safe,
         )._checked()
 
+    @classmethod
+    def verified(
+        cls,
+        request: Request,
+        *,
+        effect: Effect,
+        principal_id: str,
+        resources: PolicyResources,
+        context: Mapping[str, ContextValue] | None = None,
+        usage_identifier_key: str | None = None,
+        reason: Reason | None = None,
+    ) -> Decision | None:
+        """A cache-safe decision whose policy is ``resources``, when that policy gives
+        ``effect`` for ``request``; ``None`` when it does not (the caller then answers for
+        this request only). Evaluated here, so the renderer does not evaluate it again.
+
+        Raises ``PolicyDocumentError`` for a resource the matcher refuses (over 512
+        characters), as the renderer would.
+        """
+        outcome = evaluate_policy(render_policy(resources), request.arn.arn)
+        if (outcome is PolicyOutcome.ALLOW) != (effect is Effect.ALLOW):
+            return None
+        return cls(
+            effect=effect,
+            principal_id=principal_id,
+            resources=resources,
+            context=MappingProxyType(dict(context or {})),
+            usage_identifier_key=usage_identifier_key,
+            reason=reason,
+        )._checked()
+
     def for_this_request(self, request: Request) -> Decision:
         """This decision with a policy naming ``request``'s ARN only (not cache-safe): for an
         answer that holds for this request and no other, such as one whose CSRF proof was

@@ -33,9 +33,8 @@ from types import MappingProxyType
 from typing import Any
 
 from authorizers.core.context import ContextValue
-from authorizers.core.decision import Decision, Effect, render_policy
+from authorizers.core.decision import Decision, Effect
 from authorizers.core.exceptions import ConfigurationError, Reason, UpstreamError
-from authorizers.core.iam_match import PolicyOutcome, evaluate_policy
 from authorizers.core.request import Request
 from authorizers.core.route_arn import MAX_RESOURCE_CHARS
 from authorizers.core.routes import (
@@ -205,21 +204,18 @@ def _cache_safe(
         return None
     if not resources.allow:
         resources = PolicyResources(allow=(), deny=(request.arn.all_routes(),))
-    outcome = evaluate_policy(render_policy(resources), request.arn.arn)
-    if (outcome is PolicyOutcome.ALLOW) != evaluation.allowed:
-        return None  # the policy would not give Cedar's answer for this request: scope it
-    if resources.allow:
-        # Checked before they are added (a faster check, and the same answer): they are
-        # Denies, and this request resolved to a route, so none of them matches it.
+    else:
         refused = _refused_paths(request, resources)
         if refused is None:
             return None
         resources = refused
-    return Decision(
+    # None when the policy would not give Cedar's answer for this request: it is then scoped.
+    return Decision.verified(
+        request,
         effect=Effect.ALLOW if evaluation.allowed else Effect.DENY,
         principal_id=identity.id,
         resources=resources,
-        context=MappingProxyType(dict(context)),
+        context=context,
         usage_identifier_key=identity.usage_identifier_key,
         reason=reason,
     )

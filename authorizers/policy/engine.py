@@ -136,7 +136,7 @@ class PolicySnapshot:
         # Enumerations by (principal, scopes, resource, this request's path values): the cells
         # depend on nothing else (dynamic routes give None before any evaluation). Lives and
         # dies with this snapshot, so a reload never serves an old policy set's cells.
-        self._cells: BoundedTTLCache[tuple[str, ...], tuple[Cell, ...] | None] = BoundedTTLCache(
+        self._cells: BoundedTTLCache[str, tuple[Cell, ...] | None] = BoundedTTLCache(
             maxsize=ENUMERATION_CACHE_SIZE, ttl_seconds=ENUMERATION_CACHE_SECONDS
         )
         # Parsed entity sets by (action, principal + resource JSON): a caller's next request
@@ -268,11 +268,16 @@ class PolicySnapshot:
         left out of every Allow (a later request with it is denied by the cached policy, never
         wrongly allowed). A dynamic route, or too many cells, gives None.
         """
-        key = (
-            json.dumps(principal.entity, sort_keys=True, separators=(",", ":")),
-            json.dumps(sorted(context.get("scopes", ()))),
-            json.dumps(resource["uid"], sort_keys=True),
-            json.dumps(sorted(match.raw_params.items())),
+        # One canonical JSON array of the four inputs the cells depend on (one dumps, not four).
+        key = json.dumps(
+            [
+                principal.entity,
+                sorted(context.get("scopes", ())),
+                resource["uid"],
+                sorted(match.raw_params.items()),
+            ],
+            sort_keys=True,
+            separators=(",", ":"),
         )
         if key in self._cells:
             return self._cells.get(key)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
+from authorizers.core import responses
+from authorizers.core.config import HttpResponseFormat
 from authorizers.core.decision import Decision, Effect
 from authorizers.core.exceptions import Reason
 from authorizers.core.request import normalize
-from authorizers.core.routes import RouteTemplate
+from authorizers.core.routes import PolicyResources, RouteTemplate
 from tests.conftest import load_event
 
 
@@ -135,3 +141,42 @@ def test_request_arn_too_long_for_a_policy_is_denied_without_naming_it():
     )
     assert decision.effect is Effect.DENY
     assert decision.resources.deny == (request.arn.all_routes(),)
+
+
+def test_verified_refuses_a_policy_that_contradicts_the_effect():
+    # Attack: a stage-wide answer whose policy denies this request (or allows it) while the
+    # decision says the opposite would be cached and replayed for every route.
+    request = normalize(load_event("rest_request"))  # GET /pets/42
+    elsewhere = PolicyResources(allow=(request.arn.resource("POST", "/other"),))
+    here = PolicyResources(allow=(request.arn.resource("GET", "/pets/*"),))
+    assert (
+        Decision.verified(request, effect=Effect.ALLOW, principal_id="u", resources=elsewhere)
+        is None
+    )
+    assert Decision.verified(request, effect=Effect.DENY, principal_id="u", resources=here) is None
+    denied = Decision.verified(
+        request,
+        effect=Effect.DENY,
+        principal_id="u",
+        resources=elsewhere,
+        reason=Reason.POLICY_DENY,
+    )
+    assert denied is not None and denied.reason is Reason.POLICY_DENY and denied.cache_safe
+
+
+def test_a_verified_decision_is_not_evaluated_again_when_rendered(monkeypatch):
+    request = normalize(load_event("rest_request"))
+    here = PolicyResources(allow=(request.arn.resource("GET", "/pets/*"),))
+    decision = Decision.verified(
+        request, effect=Effect.ALLOW, principal_id="u", resources=here, context={"tenant": "acme"}
+    )
+    assert decision is not None and decision.consistent
+
+    def refuse(*_args: object) -> None:
+        raise AssertionError("evaluated twice")
+
+    monkeypatch.setattr(responses, "evaluate_policy", refuse)
+    response = responses.render(decision, request, HttpResponseFormat.IAM)
+    assert response["context"] == {"tenant": "acme"}
+    with pytest.raises(AssertionError, match="evaluated twice"):  # anything else still is
+        responses.render(replace(decision, reason=None), request, HttpResponseFormat.IAM)

@@ -135,8 +135,10 @@ def test_response_size_is_capped():
     assert MAX_RESPONSE_BYTES == 8192
 
 
+# Long ASCII strings (with quotes, backslashes, control characters) take the counted branch.
+_LONG_ASCII = st.text(st.characters(max_codepoint=127), min_size=33, max_size=80)
 _JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.floats() | st.integers() | st.text(),
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text() | _LONG_ASCII,
     lambda children: (
         st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
     ),
@@ -155,6 +157,12 @@ def test_the_size_bound_never_undercounts(value):
         assert _bound(value) > MAX_RESPONSE_BYTES
         return
     assert _bound(value) >= exact
+
+
+@given(st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=33))
+def test_the_bound_of_a_long_printable_ascii_string_is_its_size(text):
+    # Otherwise a policy of a few dozen resource ARNs is serialized on every request.
+    assert _bound(text) == len(json.dumps(text))
 
 
 def test_a_response_just_over_the_cap_is_refused_with_astral_characters():
