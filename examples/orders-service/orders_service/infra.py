@@ -32,6 +32,10 @@ Context (``cdk.json``, or ``cdk synth -c key=value``):
 ``orders:layer_dir``
     The built Gatehouse layer; else the ``ORDERS_LAYER_DIR`` environment variable, else
     ``build/layer/arm64`` (relative to where ``cdk`` runs: this project's directory).
+``orders:production``
+    ``true`` for a production deploy: the layer must then carry bytecode for the Lambda
+    runtime's Python (built where ``gatehouse layer build`` found one), else every cold start
+    compiles every module. Off by default, so a laptop or CI without that Python synthesizes.
 """
 
 from __future__ import annotations
@@ -371,11 +375,12 @@ class OrdersStack(cdk.Stack):
         issuer: str,
         audiences: Sequence[str],
         alarm_emails: Sequence[str] = (),
+        production: bool = False,
         env: cdk.Environment | None = None,
         description: str | None = None,
     ) -> None:
         super().__init__(scope, id, env=env, description=description)
-        layer = GatehouseLayer(self, "Gatehouse", directory=layer_dir)
+        layer = GatehouseLayer(self, "Gatehouse", directory=layer_dir, require_bytecode=production)
         self.keys_table = self._keys_table()
         self.staff = JwtAuthorizer(
             self,
@@ -731,6 +736,16 @@ def _required(app: cdk.App, key: str) -> object:
     return value
 
 
+def _boolean(app: cdk.App, key: str) -> bool:
+    """A context flag: ``true``/``false`` in cdk.json, or the same text from ``-c key=...``."""
+    value = app.node.try_get_context(key)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ValueError(f"context {key!r} is {value!r}: expected true or false")
+
+
 def _strings(value: object) -> list[str]:
     """A context list (cdk.json) or a comma-separated one (``-c key=a,b``)."""
     if isinstance(value, str):
@@ -758,6 +773,7 @@ def create_app(
         issuer=str(_required(app, "orders:issuer")),
         audiences=_strings(_required(app, "orders:audiences")),
         alarm_emails=_strings(app.node.try_get_context("orders:alarm_emails") or []),
+        production=_boolean(app, "orders:production"),
     )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
     return app, stack

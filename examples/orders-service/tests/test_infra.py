@@ -18,7 +18,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Match, Template
-from gatehouse.cdk import UnsafeAuthorizerError
+from gatehouse.cdk import LayerWithoutBytecodeError, UnsafeAuthorizerError
 
 from orders_service.infra import (
     KEYS_PARTITION_KEY,
@@ -117,6 +117,43 @@ def test_an_unacknowledged_finding_fails_synthesis(layer_dir: Path, tmp_path: Pa
     }
     assert {rule for rule, _ in findings} == {"AwsSolutions-S1", "AwsSolutions-S10"}
     assert {path for _, path in findings} == {"Orders/Careless/Resource"}
+
+
+def _layer_built(layer_dir: Path, tmp_path: Path, *, bytecode: str | None) -> Path:
+    """The fixture's layer, its build record saying whether it carries ``bytecode``."""
+    layer = tmp_path / "layer"
+    layer.mkdir()
+    (layer / "python").symlink_to((layer_dir / "python").resolve(), target_is_directory=True)
+    manifest = json.loads((layer_dir / "gatehouse-layer.json").read_text(encoding="utf-8"))
+    record = json.dumps({**manifest, "bytecode": bytecode})
+    (layer / "gatehouse-layer.json").write_text(record, encoding="utf-8")
+    return layer
+
+
+def test_a_production_synth_refuses_a_layer_without_bytecode(
+    layer_dir: Path, tmp_path: Path
+) -> None:
+    # What it stops: a production deploy whose every cold start compiles every module of the
+    # layer (about twice as slow), because the layer was built where no Python 3.14 was found.
+    layer = _layer_built(layer_dir, tmp_path, bytecode=None)
+    context = {**app_context(layer), "orders:production": "true"}  # as -c passes it
+    with pytest.raises(LayerWithoutBytecodeError, match=r"has no Python 3\.14 bytecode"):
+        create_app(context, outdir=str(tmp_path / "out"))
+
+
+def test_a_production_synth_takes_a_layer_with_the_runtimes_bytecode(
+    layer_dir: Path, tmp_path: Path
+) -> None:
+    layer = _layer_built(layer_dir, tmp_path, bytecode="cpython-314")
+    _, stack = create_app(
+        {**app_context(layer), "orders:production": True}, outdir=str(tmp_path / "out")
+    )
+    assert stack.staff.function.runtime.name == "python3.14"
+
+
+def test_a_production_flag_that_is_not_a_boolean_is_refused(layer_dir: Path) -> None:
+    with pytest.raises(ValueError, match="'orders:production' is 'yes': expected true or false"):
+        create_app({**app_context(layer_dir), "orders:production": "yes"})
 
 
 def test_cfn_lint_finds_no_errors(orders: Synthesized) -> None:
