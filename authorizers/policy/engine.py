@@ -21,7 +21,7 @@ import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import cedarpy
@@ -80,6 +80,14 @@ class Cell:
     allowed: bool
     #: The table route this cell specializes (``template`` itself when nothing is bound).
     route: RouteTemplate
+    # Hashed once, as RouteTemplate is: decide() memoizes by the tuple of a request's cells.
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.template, self.allowed, self.route)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 class PolicySnapshot:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -251,3 +252,16 @@ def test_any_method_glob_does_not_leak_across_the_method_slash():
     assert outcome(resources, "GET", "/admin/orders/1") is PolicyOutcome.EXPLICIT_DENY
     assert pattern_reaches("*", "/orders/*", RouteTemplate.parse("GET /admin/orders/{id}"))
     assert not pattern_reaches("GET", "/orders/*", RouteTemplate.parse("GET /admin/orders/{id}"))
+
+
+@given(
+    first=st.sampled_from(["GET /a", "GET /a/{id}", "ANY /a", "POST /b/{proxy+}"]),
+    second=st.sampled_from(["GET /a", "GET /a/{id}", "ANY /a", "POST /b/{proxy+}"]),
+)
+def test_a_route_hashes_as_it_compares_however_it_was_built(first, second):
+    # The memoized cache-safe answers are keyed by routes: a stale or unequal hash for equal
+    # routes would miss the memo (slow) or, worse, pair one route with another's answer.
+    a, b = RouteTemplate.parse(first), RouteTemplate.parse(second)
+    rebuilt = replace(a, method=b.method, path=b.path)
+    assert rebuilt == b and hash(rebuilt) == hash(b)
+    assert (a == b) is (first == second) and len({a, b, rebuilt}) == len({first, second})
