@@ -8,9 +8,11 @@ the whole invocation.
 
 :class:`JsonLineFormatter` is a subclass that writes the same line, the same keys in the same
 order with the same values, for the records the authorizers write (a constant message, extra
-fields, no exception), and hands every other record to Powertools' own ``format``: one with an
-exception, ``%``-arguments, a message that is not a string or could be JSON, thread-local keys,
-a template it does not know, pretty-printing under ``POWERTOOLS_DEV``, or a custom date format.
+fields with string names, no exception), and hands every other record to Powertools' own
+``format``: one with an exception, ``%``-arguments, a message that is not a string or could be
+JSON, an extra that is not named by a string or is named ``stack_trace``, thread-local keys, a
+template it does not know, keys without ``message`` or with ``stack_trace``, pretty-printing
+under ``POWERTOOLS_DEV``, a custom JSON serializer or deserializer, or a custom date format.
 ``tests/unit/core/test_log_format.py`` compares both formatters line by line.
 """
 
@@ -33,6 +35,7 @@ _TIMESTAMP: Final = "%(asctime)s"
 # What json.loads could take for a document (it allows leading whitespace, NaN and Infinity):
 # such a message goes to Powertools, which decodes it.
 _JSON_START: Final = frozenset('{["-0123456789tfnNI \t\n\r')
+_STACK_TRACE: Final = "stack_trace"
 
 
 class JsonLineFormatter(LambdaPowertoolsFormatter):
@@ -51,6 +54,7 @@ class JsonLineFormatter(LambdaPowertoolsFormatter):
         ).encode
         self._fast = (
             kwargs.get("json_serializer") is None
+            and kwargs.get("json_deserializer") is None
             and self.json_indent is None
             and self.datefmt is None
             and not self.use_rfc3339_iso8601
@@ -69,6 +73,10 @@ class JsonLineFormatter(LambdaPowertoolsFormatter):
             or not message
             or message[0] in _JSON_START
             or self.thread_safe_get_current_keys()
+            # Powertools writes the message after the extras when its key was removed, and
+            # overwrites a stack_trace key with the record's (none here, so it drops it).
+            or "message" not in self.log_format
+            or _STACK_TRACE in self.log_format
         ):
             return super().format(record)
         line: dict[str, Any] = {}
@@ -87,6 +95,8 @@ class JsonLineFormatter(LambdaPowertoolsFormatter):
         line["message"] = message
         for key, value in record.__dict__.items():
             if key not in _RESERVED:
+                if type(key) is not str or key == _STACK_TRACE:
+                    return super().format(record)
                 line[key] = value
         line["xray_trace_id"] = self._get_latest_trace_id()
         return self._encode({key: value for key, value in line.items() if value is not None})

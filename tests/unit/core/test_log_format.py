@@ -127,7 +127,8 @@ def _raised() -> Any:
 
 
 HANDED_OVER = [
-    ("an exception", lambda: record("fault", exc_info=_raised())),
+    # A message the fast path would take: only the exception hands it over.
+    ("an exception", lambda: record("decision", exc_info=_raised())),
     ("%-arguments", lambda: record("count %d", args=(3,))),
     ("a dict message", lambda: record({"event": "x"})),
     ("a JSON number", lambda: record("123")),
@@ -136,14 +137,56 @@ HANDED_OVER = [
     ("leading whitespace", lambda: record(" [1]")),
     ("an empty message", lambda: record("")),
     ("NaN", lambda: record("NaN")),
+    ("an extra named stack_trace", lambda: record(extra={"stack_trace": "mine"})),
 ]
 
 
 @pytest.mark.parametrize(("case", "make"), HANDED_OVER, ids=[case for case, _ in HANDED_OVER])
-def test_other_records_are_powertools_own_lines(case: str, make: Any):
+def test_other_records_are_powertools_own_lines(case: str, make: Any, monkeypatch):
     theirs, ours = pair(**INVOCATION)
     made = make()
+    expected = theirs.format(made)
+    handed: list[logging.LogRecord] = []
+    powertools_format = LambdaPowertoolsFormatter.format
+
+    def spy(self: LambdaPowertoolsFormatter, given: logging.LogRecord) -> str:
+        handed.append(given)
+        return powertools_format(self, given)
+
+    monkeypatch.setattr(LambdaPowertoolsFormatter, "format", spy)
+    assert ours.format(made) == expected
+    assert handed == [made]  # written by Powertools, not by a fast path that happens to agree
+
+
+def test_keys_powertools_would_reorder_or_drop_are_its_own_lines():
+    theirs, ours = pair(**INVOCATION)
+    for formatter in (theirs, ours):
+        formatter.remove_keys(["message"])  # Powertools then writes it after the extras
+    made = record(extra={"reason": "Malformed"})
     assert ours.format(made) == theirs.format(made)
+    theirs, ours = pair(stack_trace="appended", **INVOCATION)
+    assert ours.format(made) == theirs.format(made)
+    options = {"json_deserializer": lambda text: {"decoded": text}}
+    theirs = LambdaPowertoolsFormatter(**KEYS, **options)
+    ours = JsonLineFormatter(**KEYS, **options)
+    assert ours.format(made := record("plain")) == theirs.format(made)
+
+
+def test_an_extra_not_named_by_a_string_fails_as_in_powertools():
+    theirs, ours = pair(**INVOCATION)
+    made = record(extra={1: "x"})
+    for formatter in (theirs, ours):
+        with pytest.raises(TypeError):
+            formatter.format(made)
+
+
+def test_one_formatter_writes_each_second_and_millisecond_right():
+    # The date is formatted once a second and reused: a stale second, or a reused
+    # millisecond, would misdate every line after the first.
+    theirs, ours = pair(**INVOCATION)
+    for created in (1_700_000_000.001, 1_700_000_000.998, 1_700_000_001.5, 1_700_003_600.0):
+        made = record(created=created)
+        assert ours.format(made) == theirs.format(made)
 
 
 def test_thread_local_keys_and_unknown_templates_are_powertools_own_lines():
