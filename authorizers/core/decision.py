@@ -142,9 +142,11 @@ class Decision:
         usage_identifier_key: str | None = None,
         reason: Reason | None = None,
     ) -> Decision | None:
-        """A cache-safe decision whose policy is ``resources``, when that policy gives
-        ``effect`` for ``request``; ``None`` when it does not (the caller then answers for
-        this request only). Evaluated here, so the renderer does not evaluate it again.
+        """A decision whose policy is ``resources``, when that policy gives ``effect`` for
+        ``request``; ``None`` when it does not (the caller then answers for this request
+        only). Evaluated here, so the renderer does not evaluate it again. Only this request
+        is checked: that ``resources`` are right for every other route the cached answer may
+        be replayed for is the caller's to guarantee.
 
         Raises ``PolicyDocumentError`` for a resource the matcher refuses (over 512
         characters), as the renderer would.
@@ -160,6 +162,12 @@ class Decision:
             usage_identifier_key=usage_identifier_key,
             reason=reason,
         )._checked()
+
+    def with_context(self, context: Mapping[str, ContextValue]) -> Decision:
+        """This decision with another ``context``; still checked if it was (the context is
+        not part of the policy)."""
+        changed = replace(self, context=MappingProxyType(dict(context)))
+        return changed._checked() if self.consistent else changed
 
     def for_this_request(self, request: Request) -> Decision:
         """This decision with a policy naming ``request``'s ARN only (not cache-safe): for an

@@ -16,7 +16,6 @@ cause (``from None``) so its traceback shows nothing of the request.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from authorizers.core.config import CoreConfig, HttpResponseFormat
@@ -187,7 +186,7 @@ def _with_reason(decision: Decision) -> Decision:
     """Put the deny reason in the context: usable as ``$context.authorizer.reason`` in the
     ACCESS_DENIED gateway response."""
     reason = (decision.reason or Reason.POLICY_DENY).value
-    return replace(decision, context={**decision.context, "reason": reason})
+    return decision.with_context({**decision.context, "reason": reason})
 
 
 def _unauthorized(

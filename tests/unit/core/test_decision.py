@@ -180,3 +180,17 @@ def test_a_verified_decision_is_not_evaluated_again_when_rendered(monkeypatch):
     assert response["context"] == {"tenant": "acme"}
     with pytest.raises(AssertionError, match="evaluated twice"):  # anything else still is
         responses.render(replace(decision, reason=None), request, HttpResponseFormat.IAM)
+
+
+def test_a_new_context_keeps_a_checked_decision_checked_and_no_other():
+    # The pipeline adds the deny reason to the context: that must not cost a second policy
+    # evaluation, nor mark a decision built by hand as checked.
+    request = normalize(load_event("rest_request"))
+    denied = Decision.deny(request, Reason.POLICY_DENY).with_context({"reason": "PolicyDeny"})
+    assert denied.consistent and dict(denied.context) == {"reason": "PolicyDeny"}
+    by_hand = Decision(
+        effect=Effect.ALLOW,
+        principal_id="u",
+        resources=PolicyResources(allow=(request.arn.resource("POST", "/other"),)),
+    )
+    assert not by_hand.with_context({"tenant": "acme"}).consistent

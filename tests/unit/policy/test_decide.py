@@ -18,6 +18,8 @@ from authorizers.core.exceptions import (
     UpstreamError,
 )
 from authorizers.core.iam_match import PolicyOutcome, evaluate_policy
+from authorizers.core.routes import PolicyResources
+from authorizers.policy import decide as decide_module
 from authorizers.policy.decide import decide
 from authorizers.policy.engine import compile_bundle
 from authorizers.policy.routes import RouteTable
@@ -539,6 +541,32 @@ def test_refused_path_denies_that_do_not_fit_scope_the_answer():
     answer = run(BOB, "GET", "/r001/7", snapshot=snapshot, table=table)
     assert answer.decision.effect is Effect.ALLOW and not answer.decision.cache_safe
     assert answer.decision.resources.allow == (f"{ARN}/GET/r001/7",)
+
+
+@pytest.mark.parametrize(
+    ("who", "method", "path", "effect"),
+    [
+        (BOB, "GET", "/tenants/acme/orders", Effect.ALLOW),
+        (BOB, "POST", "/tenants/acme/orders", Effect.DENY),
+    ],
+)
+def test_a_stage_wide_policy_that_contradicts_cedar_here_is_scoped_to_the_request(
+    who, method, path, effect, monkeypatch
+):
+    """Attack: a cached answer whose policy disagrees with Cedar on the very request it was
+    computed for (an Allow policy that denies it, or the reverse) would be replayed for the
+    whole stage. The answer is then scoped to this request, with Cedar's effect."""
+    elsewhere = PolicyResources(allow=(f"{ARN}/GET/somewhere/else",))
+    everything = PolicyResources(allow=(f"{ARN}/*/*",))
+    wrong = elsewhere if effect is Effect.ALLOW else everything
+    monkeypatch.setattr(decide_module, "cache_safe_resources", lambda *_a, **_k: wrong)
+    answer = run(who, method, path)
+    assert answer.decision.effect is effect and not answer.decision.cache_safe
+    assert answer.log["cache_safe"] is False
+    if effect is Effect.ALLOW:
+        assert answer.decision.resources.allow == (f"{ARN}/{method}{path}",)
+    else:
+        assert answer.decision.resources.allow == ()
 
 
 # --- ANY routes and context.method -------------------------------------------------------
