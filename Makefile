@@ -121,6 +121,9 @@ smoke: $(STAMPS)/venv ## run the local walkthrough end to end (gatehouse local -
 	@echo "==> smoke (gatehouse local --smoke)"
 	@$(PY) -m gatehouse local --smoke --port 0 --tls-port 0 --moto-port 0 --state-dir .local/smoke
 
+# Only the stage deployed is synthesized: another stage's refusal (prod's layer without
+# bytecode) must not block a dev deploy.
+deploy: SYNTH_ARGS += -c stage=$(STAGE)
 deploy: synth ## deploy one stage: make deploy STAGE=prod
 	@npx --no-install cdk deploy "$(STAGE)/*" --app cdk.out
 

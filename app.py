@@ -18,10 +18,18 @@ from cdk_app.config import StageConfigError
 from gatehouse.cdk import (
     BundleMissingError,
     EnvironmentTooLargeError,
+    LayerWithoutBytecodeError,
     SettingsError,
     UnsafeAuthorizerError,
 )
-from gatehouse.cdk import LayerNotBuiltError as LayerUnfitError
+from gatehouse.cdk import LayerNotBuiltError as PublicLayerNotBuiltError
+
+#: For a production stage's layer without bytecode, as this repository's Makefile runs synth.
+BYTECODE_HINT = (
+    'hint: make synth SYNTH_ARGS="-c stage=dev" synthesizes one stage; '
+    'SYNTH_ARGS="-c allow_layer_without_bytecode=true" takes the layer anyway (not for a '
+    "production deploy)"
+)
 
 
 def main() -> int:
@@ -30,13 +38,15 @@ def main() -> int:
     except (
         StageConfigError,
         LayerNotBuiltError,
-        LayerUnfitError,
+        PublicLayerNotBuiltError,
         BundleMissingError,
         EnvironmentTooLargeError,
         SettingsError,
         UnsafeAuthorizerError,
     ) as error:
         print(f"gatehouse: {error}", file=sys.stderr)
+        if isinstance(error, LayerWithoutBytecodeError):
+            print(BYTECODE_HINT, file=sys.stderr)
         return 2
     app.synth()
     return 0

@@ -428,7 +428,9 @@ COMPILER_SOURCES: Final = ("running", "path", "uv", "docker")
 #: runtime's own: https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/serverless-image-repositories.html
 BUILD_IMAGE: Final = "public.ecr.aws/sam/build-python{version}"
 _CONTAINER_SITE: Final = "/var/task/python"
-_PROBE: Final = "import sys; print('%d.%d.%d' % sys.version_info[:3])"
+# The version and its release level: a pre-release may write bytecode with another magic
+# number than the release Lambda runs (which would then ignore it and compile every module).
+_PROBE: Final = "import sys; v = sys.version_info; print('%d.%d.%d' % v[:3], v.releaselevel)"
 # Seconds: a probe answers at once; uv may download an interpreter, Docker pull an image.
 _PROBE_SECONDS: Final = 60
 _UV_INSTALL_SECONDS: Final = 600
@@ -444,18 +446,20 @@ def _run(command: list[str], timeout: float) -> subprocess.CompletedProcess[str]
 
 
 def _version_of(command: list[str], version: str, timeout: float = _PROBE_SECONDS) -> str | None:
-    """The full version ``command`` reports when it is a Python ``version`` that runs (a
-    pyenv shim exists but may refuse), else None."""
+    """The full version ``command`` reports when it is a released Python ``version`` that
+    runs (a pyenv shim exists but may refuse), else None."""
     probe = _run([*command, "-I", "-c", _PROBE], timeout)
     if probe is None or probe.returncode != 0:
         return None
-    reported = probe.stdout.strip()
-    return reported if reported.startswith(f"{version}.") else None
+    reported, _, level = probe.stdout.strip().partition(" ")
+    return reported if reported.startswith(f"{version}.") and level == "final" else None
 
 
 def _from_running(version: str, site: Path) -> Compiler | str:
     if version != current_python():
         return f"this interpreter is {current_python()}"
+    if sys.version_info.releaselevel != "final":
+        return f"this interpreter is a pre-release ({platform.python_version()})"
     return Compiler(
         source="running",
         python=platform.python_version(),
@@ -471,7 +475,7 @@ def _from_path(version: str, site: Path) -> Compiler | str:
         return f"no python{version} on PATH"
     reported = _version_of([candidate], version)
     if reported is None:
-        return f"{candidate} does not run as Python {version}"
+        return f"{candidate} does not run as a released Python {version}"
     return Compiler(
         source="path", python=reported, command=(candidate,), site=str(site), where=candidate
     )
@@ -496,7 +500,7 @@ def _from_uv(version: str, site: Path) -> Compiler | str:
         candidate = _uv_find(uv, version)
     reported = None if candidate is None else _version_of([candidate], version)
     if candidate is None or reported is None:
-        return f"uv found no Python {version} that runs"
+        return f"uv found no released Python {version} that runs"
     return Compiler(
         source="uv", python=reported, command=(candidate,), site=str(site), where=candidate
     )

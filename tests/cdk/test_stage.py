@@ -273,6 +273,7 @@ def test_the_production_stage_refuses_a_layer_without_bytecode(
     assert app_module.main() == 2
     err = capsys.readouterr().err
     assert err.startswith(f"gatehouse: {tmp_path / 'arm64'} has no Python 3.14 bytecode")
+    assert err.splitlines()[1] == app_module.BYTECODE_HINT
     assert "Traceback" not in err
 
 

@@ -326,13 +326,30 @@ def test_a_python_that_lies_about_its_version_fails_the_build(elsewhere, tmp_pat
     _tool(
         elsewhere,
         "python3.99",
-        f"if '-c' in sys.argv: print('3.99.0'); sys.exit()\n"
+        f"if '-c' in sys.argv: print('3.99.0 final'); sys.exit()\n"
         f"os.execv({sys.executable!r}, [{sys.executable!r}, *sys.argv[1:]])\n",
     )
     _, site = _layer(tmp_path)
     target = layer_build.make_target("x86_64", python_version="3.99")
     with pytest.raises(BuildError, match=r"reported Python 3\.99\.0 but wrote no cpython-399"):
         layer_build.byte_compile(target, site, warn=pytest.fail)
+
+
+def test_a_pre_release_python_is_passed_over(elsewhere, tmp_path):
+    # Its bytecode may carry another magic number than the release Lambda runs, which would
+    # ignore it: a layer that says it has bytecode and compiles every module anyway.
+    _tool(
+        elsewhere,
+        "python3.99",
+        f"if '-c' in sys.argv: print('3.99.0 candidate'); sys.exit()\n"
+        f"os.execv({sys.executable!r}, [{sys.executable!r}, *sys.argv[1:]])\n",
+    )
+    _, site = _layer(tmp_path)
+    target = layer_build.make_target("x86_64", python_version="3.99")
+    warnings: list[str] = []
+    assert layer_build.byte_compile(target, site, warn=warnings.append) is None
+    assert f"{elsewhere / 'python3.99'} does not run as a released Python 3.99" in warnings[0]
+    assert not list(site.rglob("*.pyc"))
 
 
 def test_uv_finds_a_python(elsewhere, tmp_path):
