@@ -320,17 +320,23 @@ def test_python_on_path_compiles_and_is_named(elsewhere, tmp_path):
     assert [p.name for p in (site / "authorizers").rglob("*.pyc")] == [f"__init__.{TAG}.pyc"]
 
 
-def test_a_python_that_lies_about_its_version_fails_the_build(elsewhere, tmp_path):
-    # A python3.99 that prints 3.99.0 to the probe but compiles as this interpreter: the
-    # bytecode it writes is for the wrong runtime, so the build fails instead of shipping it.
+def _python_399(bin_dir: Path, tmp_path: Path, probe: str) -> tuple[layer_build.Target, Path]:
+    """A python3.99 on PATH that answers the version probe with ``probe`` and compiles as this
+    interpreter, and a layer to build for Python 3.99."""
     _tool(
-        elsewhere,
+        bin_dir,
         "python3.99",
-        f"if '-c' in sys.argv: print('3.99.0 final'); sys.exit()\n"
+        f"if '-c' in sys.argv: print({probe!r}); sys.exit()\n"
         f"os.execv({sys.executable!r}, [{sys.executable!r}, *sys.argv[1:]])\n",
     )
     _, site = _layer(tmp_path)
-    target = layer_build.make_target("x86_64", python_version="3.99")
+    return layer_build.make_target("x86_64", python_version="3.99"), site
+
+
+def test_a_python_that_lies_about_its_version_fails_the_build(elsewhere, tmp_path):
+    # It prints 3.99.0 to the probe but compiles as this interpreter: the bytecode it writes
+    # is for the wrong runtime, so the build fails instead of shipping it.
+    target, site = _python_399(elsewhere, tmp_path, "3.99.0 final")
     with pytest.raises(BuildError, match=r"reported Python 3\.99\.0 but wrote no cpython-399"):
         layer_build.byte_compile(target, site, warn=pytest.fail)
 
@@ -338,14 +344,7 @@ def test_a_python_that_lies_about_its_version_fails_the_build(elsewhere, tmp_pat
 def test_a_pre_release_python_is_passed_over(elsewhere, tmp_path):
     # Its bytecode may carry another magic number than the release Lambda runs, which would
     # ignore it: a layer that says it has bytecode and compiles every module anyway.
-    _tool(
-        elsewhere,
-        "python3.99",
-        f"if '-c' in sys.argv: print('3.99.0 candidate'); sys.exit()\n"
-        f"os.execv({sys.executable!r}, [{sys.executable!r}, *sys.argv[1:]])\n",
-    )
-    _, site = _layer(tmp_path)
-    target = layer_build.make_target("x86_64", python_version="3.99")
+    target, site = _python_399(elsewhere, tmp_path, "3.99.0 candidate")
     warnings: list[str] = []
     assert layer_build.byte_compile(target, site, warn=warnings.append) is None
     assert f"{elsewhere / 'python3.99'} does not run as a released Python 3.99" in warnings[0]
