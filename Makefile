@@ -100,7 +100,7 @@ STAGE_ARCHES = $(shell $(PY) -c 'import json; from cdk_app.config import load_st
 
 synth: bootstrap ## synthesize every stage into cdk.out/ with the pinned CLI (no AWS calls); SYNTH_ARGS="-c stage=dev"
 	@for arch in $(STAGE_ARCHES); do $(MAKE) --no-print-directory layer ARCH=$$arch; done
-	@npx --no-install cdk synth --quiet $(SYNTH_ARGS)
+	@npx --no-install cdk synth --quiet $(SYNTH_ARGS) $(SYNTH_STAGE)
 
 CHECKOV_VERSION := 3.3.30
 # The checks docs/cdk.md justifies ("checkov"): any other failure fails the target.
@@ -122,8 +122,9 @@ smoke: $(STAMPS)/venv ## run the local walkthrough end to end (gatehouse local -
 	@$(PY) -m gatehouse local --smoke --port 0 --tls-port 0 --moto-port 0 --state-dir .local/smoke
 
 # Only the stage deployed is synthesized: another stage's refusal (prod's layer without
-# bytecode) must not block a dev deploy.
-deploy: SYNTH_ARGS += -c stage=$(STAGE)
+# bytecode) must not block a dev deploy. Its own variable, so SYNTH_ARGS given on the command
+# line adds to it instead of replacing it.
+deploy: SYNTH_STAGE = -c stage=$(STAGE)
 deploy: synth ## deploy one stage: make deploy STAGE=prod
 	@npx --no-install cdk deploy "$(STAGE)/*" --app cdk.out
 

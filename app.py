@@ -26,7 +26,7 @@ from gatehouse.cdk import LayerNotBuiltError as PublicLayerNotBuiltError
 
 #: For a production stage's layer without bytecode, as this repository's Makefile runs synth.
 BYTECODE_HINT = (
-    'hint: make synth SYNTH_ARGS="-c stage=dev" synthesizes one stage; '
+    'hint: make synth SYNTH_ARGS="-c stage=NAME" synthesizes one stage; '
     'SYNTH_ARGS="-c allow_layer_without_bytecode=true" takes the layer anyway (not for a '
     "production deploy)"
 )

@@ -97,7 +97,8 @@ class JsonLineFormatter(LambdaPowertoolsFormatter):
             if key not in _RESERVED:
                 if type(key) is not str or key == _STACK_TRACE:
                     return super().format(record)
-                line[key] = value
+                if key != "message":  # an attribute a filter set: Powertools writes msg
+                    line[key] = value
         line["xray_trace_id"] = self._get_latest_trace_id()
         return self._encode({key: value for key, value in line.items() if value is not None})
 

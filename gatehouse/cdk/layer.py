@@ -65,8 +65,9 @@ class LayerWithoutBytecodeError(LayerNotBuiltError):
             f"{directory} has no Python {python} bytecode (it was built where no Python {python} "
             "was found), and this layer requires it: every cold start would compile every "
             "module, about twice as slow. Rebuild it where `gatehouse layer build` finds a "
-            f"Python {python} (python{python} on PATH, uv, or a running Docker engine; the "
-            "build prints which one compiled it), or allow it explicitly: "
+            f"released Python {python} (the interpreter running the build, python{python} on "
+            "PATH, uv, or a running Docker engine; the build prints which one compiled it), or "
+            "allow it explicitly: "
             "GatehouseLayer(require_bytecode=False) (in the Gatehouse repository, "
             "`cdk synth -c allow_layer_without_bytecode=true`)",
         )

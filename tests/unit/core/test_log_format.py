@@ -278,3 +278,12 @@ def test_a_logged_invocation_writes_what_inject_lambda_context_wrote(monkeypatch
     assert list(ours_line.items()) == list(stock_line.items())
     assert ours_line["correlation_id"] == "api-req-7"
     assert ours_line["function_request_id"] == "lambda-req-7"
+
+
+def test_a_message_attribute_set_by_a_filter_is_not_the_message():
+    # Powertools writes the record's own message whatever record.message holds.
+    theirs, ours = pair(**INVOCATION)
+    made = record(extra={"reason": "Malformed"})
+    made.message = "redacted"
+    assert ours.format(made) == theirs.format(made)
+    assert json.loads(ours.format(made))["message"] == "unauthorized"
